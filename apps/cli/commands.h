@@ -1,0 +1,76 @@
+// CLI subcommands: each takes a plain options struct filled by main.cc (which alone
+// includes CLI11) and returns a process exit code. Errors go to stderr.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace omnicoder::cli {
+
+struct CommonOptions {
+  std::string model;
+  int threads = 0;
+  std::string isa = "auto";
+  bool verbose = false;
+  bool check_tensors = false;
+};
+
+struct RunOptions {
+  CommonOptions common;
+  std::string prompt;
+  std::string prompt_file;
+  int n_predict = 128;
+  int ctx_len = 0;
+  int batch = 64;
+  std::string kv_type = "f16";
+  float temperature = 0.8f;
+  int top_k = 40;
+  float top_p = 0.95f;
+  float min_p = 0.05f;
+  float repeat_penalty = 1.0f;
+  int repeat_last_n = 64;
+  int64_t seed = -1;  // -1: random
+  bool ignore_eos = false;
+  bool no_bos = false;
+};
+int RunCommand(const RunOptions& o);
+
+struct TokenizeOptions {
+  CommonOptions common;
+  std::string prompt;
+  std::string prompt_file;
+  bool has_prompt = false;
+  bool no_bos = false;
+  bool parse_special = false;
+};
+int TokenizeCommand(const TokenizeOptions& o);
+
+struct LogitsOptions {
+  CommonOptions common;
+  std::string tokens;  // "1,2,3"
+  std::string output;
+  std::string kv_type = "f16";
+  bool all = false;
+};
+int LogitsCommand(const LogitsOptions& o);
+
+struct BenchOptions {
+  CommonOptions common;
+  int n_prompt = 128;
+  int n_gen = 32;
+  int reps = 3;
+  bool json = false;
+};
+int BenchCommand(const BenchOptions& o);
+
+int InspectCommand(const std::string& path);
+
+struct QuantizeCliOptions {
+  std::string input, output, type;
+  int threads = 0;
+  bool pure = false;
+};
+int QuantizeCommand(const QuantizeCliOptions& o);
+
+}  // namespace omnicoder::cli

@@ -1,0 +1,20 @@
+// Shared CLI plumbing: engine/model creation with a progress bar, file reading, memory stats.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "apps/cli/commands.h"
+#include "omnicoder/omnicoder.h"
+
+namespace omnicoder::cli {
+
+std::unique_ptr<Engine> MakeEngine(const CommonOptions& o);  // prints the error, null on failure
+std::unique_ptr<Model> LoadModelOrPrint(Engine& engine, const CommonOptions& o, bool vocab_only);
+bool ReadFileToString(const std::string& path, std::string* out);
+// Resident set size of this process in bytes (0 if unknown).
+uint64_t ResidentBytes();
+uint64_t PeakResidentBytes();
+void PrintError(const std::string& what, const Status& s);
+
+}  // namespace omnicoder::cli

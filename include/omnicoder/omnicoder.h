@@ -1,0 +1,150 @@
+// OmniCoder public API: Engine (threads, kernels, logging), Model (weights + tokenizer),
+// Session (KV cache + position), Sampler. Applications include only this header.
+//
+// Ownership: an Engine outlives its Models; a Model outlives its Sessions.
+// Thread safety: a Model is read-only and shareable; an Engine runs one Session's step
+// at a time (its thread pool is shared); Sessions and Samplers are single-threaded.
+// Errors: every fallible call returns Status/Result with a message for the user.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "omnicoder/status.h"
+
+namespace omnicoder {
+
+enum class LogSeverity { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
+
+struct EngineOptions {
+  int n_threads = 0;        // 0: one per physical core available to the process
+  std::string isa = "auto";  // "auto", "ref", "avx2", "avx512", "neon"
+  std::function<void(LogSeverity, const std::string&)> log;  // default: discard
+};
+
+class Engine {
+ public:
+  static Result<std::unique_ptr<Engine>> Create(const EngineOptions& options);
+  ~Engine();
+  int n_threads() const;
+  std::string isa() const;           // kernels in use
+  std::string cpu_features() const;  // what the CPU offers
+
+  struct Impl;
+  Impl& impl() { return *impl_; }
+
+ private:
+  explicit Engine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+struct LoadOptions {
+  bool vocab_only = false;     // tokenizer only (vocabulary GGUFs have no weights)
+  bool check_tensors = false;  // scan every tensor for NaN/Inf (slower load)
+  std::function<void(float fraction)> progress;
+};
+
+struct ModelInfo {
+  std::string path;
+  std::string arch;          // general.architecture
+  std::string name;          // general.name
+  bool vocab_only = false;
+  int n_layers = 0;
+  int dim = 0;
+  int vocab_size = 0;
+  int ctx_len = 0;           // trained context
+  int n_experts = 0;         // 0 for dense models
+  int n_experts_active = 0;
+  uint64_t file_bytes = 0;
+  uint64_t non_expert_bytes = 0;
+  uint64_t expert_bytes = 0;
+};
+
+class Model {
+ public:
+  static Result<std::unique_ptr<Model>> Load(Engine& engine, const std::string& path, const LoadOptions& options);
+  ~Model();
+  const ModelInfo& info() const;
+
+  // Token ids for text; add_special adds BOS/EOS as the model's metadata says.
+  // parse_special: text spelling a control token (e.g. "<|im_start|>") becomes it.
+  std::vector<int32_t> Tokenize(std::string_view text, bool add_special, bool parse_special = false) const;
+  std::string TokenToPiece(int32_t id) const;  // bytes to print (control tokens: "")
+  bool IsEndOfGeneration(int32_t id) const;
+  int32_t bos() const;
+
+  struct Impl;
+  Impl& impl() { return *impl_; }
+
+ private:
+  explicit Model(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+struct SessionOptions {
+  int ctx_len = 0;           // 0: the model's trained context, capped at 4096
+  int batch = 64;            // prompt tokens per forward step
+  std::string kv_type = "f16";  // "f16" or "f32"
+};
+
+class Session {
+ public:
+  static Result<std::unique_ptr<Session>> Create(Engine& engine, Model& model, const SessionOptions& options);
+  ~Session();
+  // Appends tokens to the context and computes the next-token logits.
+  // all_logits: keep the logits of every evaluated token (for scoring).
+  Status Eval(const std::vector<int32_t>& tokens, bool all_logits = false);
+  const float* Logits(int index = -1) const;  // vocab_size floats
+  int vocab_size() const;
+  int position() const;
+  int capacity() const;
+  void Reset();
+  uint64_t memory_bytes() const;  // KV cache + scratch
+
+  struct Impl;
+
+ private:
+  explicit Session(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+struct SamplerOptions {
+  float temperature = 0.8f;  // <= 0: greedy
+  int top_k = 40;
+  float top_p = 0.95f;
+  float min_p = 0.05f;
+  float repeat_penalty = 1.0f;
+  int repeat_last_n = 64;
+  uint64_t seed = 0;
+};
+
+class Sampler {
+ public:
+  Sampler(const SamplerOptions& options, int vocab_size);
+  ~Sampler();
+  int32_t Sample(const float* logits);
+  void Accept(int32_t token);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Human-readable description of a GGUF file: metadata, tensors, memory estimate.
+Result<std::string> DescribeModelFile(const std::string& path);
+
+struct QuantizeOptions {
+  std::string type;   // "Q8_0", "Q4_0", "Q4_K", "Q6_K", "Q5_K", "Q4_1", "Q5_0", "Q5_1", "F16", "BF16"
+  int n_threads = 0;
+  bool pure = false;  // every matrix in `type` (otherwise output.weight keeps Q6_K like llama.cpp)
+  std::function<void(const std::string&)> progress;
+};
+Status QuantizeModelFile(const std::string& input, const std::string& output, const QuantizeOptions& options);
+
+std::string Version();
+
+}  // namespace omnicoder

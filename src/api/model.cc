@@ -1,0 +1,148 @@
+// Model: loading a GGUF file (weights or vocabulary only) and its tokenizer.
+#include <cstring>
+
+#include "api/api_impl.h"
+#include "base/strings.h"
+
+namespace omnicoder {
+
+namespace {
+
+Result<std::vector<std::string>> StringArray(const GgufFile& f, const char* key, bool required) {
+  const GgufValue* v = f.Find(key);
+  if (!v) {
+    if (required) return NotFound(std::string("metadata key '") + key + "' is missing");
+    return std::vector<std::string>{};
+  }
+  if (v->type != GgufType::kArray || v->elem_type != GgufType::kString) {
+    return CorruptFile(std::string("metadata key '") + key + "' must be an array of strings");
+  }
+  std::vector<std::string> out;
+  out.reserve(v->strings.size());
+  for (std::string_view s : v->strings) out.emplace_back(s);
+  return out;
+}
+
+template <typename T>
+Result<std::vector<T>> NumberArray(const GgufFile& f, const char* key, GgufType want) {
+  const GgufValue* v = f.Find(key);
+  if (!v) return std::vector<T>{};
+  if (v->type != GgufType::kArray || v->elem_type != want) {
+    return CorruptFile(std::string("metadata key '") + key + "' must be an array of " + GgufTypeName(want));
+  }
+  std::vector<T> out(v->count);
+  if (v->count) std::memcpy(out.data(), v->raw, sizeof(T) * v->count);
+  return out;
+}
+
+Result<std::optional<int32_t>> OptionalId(const GgufFile& f, const char* key) {
+  const GgufValue* v = f.Find(key);
+  if (!v) return std::optional<int32_t>{};
+  if (v->type == GgufType::kInt32 && v->i64 == -1) return std::optional<int32_t>{-1};
+  OC_ASSIGN_OR_RETURN(uint64_t id, f.GetUint(key));
+  if (id > INT32_MAX) return CorruptFile(std::string("metadata key '") + key + "' is out of range");
+  return std::optional<int32_t>{static_cast<int32_t>(id)};
+}
+
+Result<std::optional<bool>> OptionalBool(const GgufFile& f, const char* key) {
+  if (!f.Find(key)) return std::optional<bool>{};
+  OC_ASSIGN_OR_RETURN(bool b, f.GetBool(key));
+  return std::optional<bool>{b};
+}
+
+}  // namespace
+
+Result<VocabData> ReadVocabData(const GgufFile& f) {
+  VocabData d;
+  OC_ASSIGN_OR_RETURN(std::string_view model, f.GetString("tokenizer.ggml.model"));
+  d.model = std::string(model);
+  if (const GgufValue* pre = f.Find("tokenizer.ggml.pre"); pre && pre->type == GgufType::kString) {
+    d.pre = std::string(pre->str);
+  }
+  if (const GgufValue* n = f.Find("general.name"); n && n->type == GgufType::kString) d.name = std::string(n->str);
+  OC_ASSIGN_OR_RETURN(d.tokens, StringArray(f, "tokenizer.ggml.tokens", true));
+  OC_ASSIGN_OR_RETURN(d.merges, StringArray(f, "tokenizer.ggml.merges", false));
+  OC_ASSIGN_OR_RETURN(d.scores, NumberArray<float>(f, "tokenizer.ggml.scores", GgufType::kFloat32));
+  OC_ASSIGN_OR_RETURN(d.types, NumberArray<int32_t>(f, "tokenizer.ggml.token_type", GgufType::kInt32));
+  OC_ASSIGN_OR_RETURN(d.bos, OptionalId(f, "tokenizer.ggml.bos_token_id"));
+  OC_ASSIGN_OR_RETURN(d.eos, OptionalId(f, "tokenizer.ggml.eos_token_id"));
+  OC_ASSIGN_OR_RETURN(d.unk, OptionalId(f, "tokenizer.ggml.unknown_token_id"));
+  OC_ASSIGN_OR_RETURN(d.pad, OptionalId(f, "tokenizer.ggml.padding_token_id"));
+  OC_ASSIGN_OR_RETURN(d.eot, OptionalId(f, "tokenizer.ggml.eot_token_id"));
+  OC_ASSIGN_OR_RETURN(d.add_bos, OptionalBool(f, "tokenizer.ggml.add_bos_token"));
+  OC_ASSIGN_OR_RETURN(d.add_eos, OptionalBool(f, "tokenizer.ggml.add_eos_token"));
+  OC_ASSIGN_OR_RETURN(d.add_space_prefix, OptionalBool(f, "tokenizer.ggml.add_space_prefix"));
+  return d;
+}
+
+Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Model::~Model() = default;
+
+Result<std::unique_ptr<Model>> Model::Load(Engine& engine, const std::string& path, const LoadOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  OC_ASSIGN_OR_RETURN(std::unique_ptr<GgufFile> file, GgufFile::Open(path));
+  if (options.progress) options.progress(0.05f);
+  auto fail = [&](const Status& s) { return s.WithContext(path); };
+  Result<VocabData> vocab = ReadVocabData(*file);
+  if (!vocab.ok()) return fail(vocab.status());
+  Result<std::unique_ptr<Tokenizer>> tok = Tokenizer::Create(std::move(vocab).value());
+  if (!tok.ok()) return fail(tok.status());
+  impl->tokenizer = std::move(tok).value();
+  ModelInfo& info = impl->info;
+  info.path = path;
+  info.file_bytes = file->file().size();
+  if (const GgufValue* a = file->Find("general.architecture"); a && a->type == GgufType::kString) {
+    info.arch = std::string(a->str);
+  }
+  if (const GgufValue* n = file->Find("general.name"); n && n->type == GgufType::kString) info.name = std::string(n->str);
+  info.vocab_size = impl->tokenizer->vocab_size();
+  if (options.vocab_only) {
+    info.vocab_only = true;
+    impl->vocab_file = std::move(file);
+    if (options.progress) options.progress(1.0f);
+    return std::unique_ptr<Model>(new Model(std::move(impl)));
+  }
+  ModelLoadOptions mo;
+  mo.check_all_tensors = options.check_tensors;
+  const GgufFile* raw = file.get();
+  Result<std::unique_ptr<LoadedModel>> loaded = LoadModelFromGguf(std::move(file), mo);
+  if (!loaded.ok()) return fail(loaded.status());
+  impl->loaded = std::move(loaded).value();
+  const ModelConfig& c = impl->loaded->config;
+  if (c.vocab_size != info.vocab_size) {
+    return fail(CorruptFile(StrFormat("token_embd has %d rows but the tokenizer has %d tokens", c.vocab_size,
+                                      info.vocab_size)));
+  }
+  // Ask the kernel to read the weights ahead, tensor by tensor, reporting progress.
+  const auto& tensors = raw->tensors();
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    raw->file().AdviseWillNeed(raw->data_offset() + tensors[i].offset, tensors[i].n_bytes);
+    if (options.progress && (i % 16 == 0 || i + 1 == tensors.size())) {
+      options.progress(0.1f + 0.9f * static_cast<float>(i + 1) / static_cast<float>(tensors.size()));
+    }
+  }
+  info.n_layers = c.n_layers;
+  info.dim = c.dim;
+  info.ctx_len = c.ctx_len;
+  info.n_experts = c.MaxExperts();
+  info.n_experts_active = c.MaxExpertsActive();
+  info.non_expert_bytes = impl->loaded->weights.non_expert_bytes;
+  info.expert_bytes = impl->loaded->weights.expert_bytes;
+  engine.impl().logger.Info(StrFormat("loaded %s: %s, %d layers, dim %d, vocab %d%s", path.c_str(), info.arch.c_str(),
+                                      c.n_layers, c.dim, c.vocab_size,
+                                      c.HasMoe() ? StrFormat(", %d experts (top-%d)", info.n_experts,
+                                                             info.n_experts_active).c_str() : ""));
+  return std::unique_ptr<Model>(new Model(std::move(impl)));
+}
+
+const ModelInfo& Model::info() const { return impl_->info; }
+
+std::vector<int32_t> Model::Tokenize(std::string_view text, bool add_special, bool parse_special) const {
+  return impl_->tokenizer->Encode(text, add_special, parse_special);
+}
+
+std::string Model::TokenToPiece(int32_t id) const { return impl_->tokenizer->Piece(id); }
+bool Model::IsEndOfGeneration(int32_t id) const { return impl_->tokenizer->IsEndOfGeneration(id); }
+int32_t Model::bos() const { return impl_->tokenizer->bos(); }
+
+}  // namespace omnicoder

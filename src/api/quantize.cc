@@ -1,0 +1,110 @@
+// QuantizeModelFile: `omnicoder quantize` — rewrite a GGUF with its weight matrices in
+// another block format, one tensor at a time, rows in parallel, written atomically.
+#include <atomic>
+
+#include "api/api_impl.h"
+#include "base/strings.h"
+#include "format/gguf_writer.h"
+
+namespace omnicoder {
+
+namespace {
+
+// llama.cpp's general.file_type values for the whole-file types we produce.
+uint32_t FileTypeFor(DType t) {
+  switch (t) {
+    case DType::kF32: return 0;
+    case DType::kF16: return 1;
+    case DType::kQ4_0: return 2;
+    case DType::kQ4_1: return 3;
+    case DType::kQ8_0: return 7;
+    case DType::kQ5_0: return 8;
+    case DType::kQ5_1: return 9;
+    case DType::kQ4_K: return 15;  // Q4_K_M-like mix (output in Q6_K)
+    case DType::kQ5_K: return 17;
+    case DType::kQ6_K: return 18;
+    case DType::kBF16: return 32;
+    default: return 0;
+  }
+}
+
+bool EndsWith(const std::string& s, const char* suffix) {
+  const size_t n = std::strlen(suffix);
+  return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
+}
+
+// The type a tensor is written in: matrices get the target, except the router (kept
+// precise), 1-D tensors (norms/biases) and rows the target's block does not divide.
+DType TargetFor(const GgufTensorInfo& t, DType target, bool pure) {
+  const DType src = static_cast<DType>(t.type_id);
+  if (t.n_dims < 2 || !EndsWith(t.name, ".weight") || t.name.find("ffn_gate_inp") != std::string::npos) return src;
+  DType want = target;
+  if (!pure && t.name == "output.weight") {
+    switch (target) {
+      case DType::kQ4_0: case DType::kQ4_1: case DType::kQ5_0: case DType::kQ5_1: case DType::kQ4_K: case DType::kQ5_K:
+        want = DType::kQ6_K;
+        break;
+      default:
+        break;
+    }
+  }
+  const int bs = GetDTypeTraits(want).block_size;
+  if (t.dims[0] % bs != 0) want = t.dims[0] % 32 == 0 ? DType::kQ8_0 : DType::kF16;
+  return want;
+}
+
+}  // namespace
+
+Status QuantizeModelFile(const std::string& input, const std::string& output, const QuantizeOptions& options) {
+  DType target;
+  if (!ParseDType(options.type, &target) || target == DType::kQ8_1 || target == DType::kQ8_K) {
+    return InvalidArgument("cannot quantize to '" + options.type +
+                           "' (supported: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K, F16, BF16, F32)");
+  }
+  if (input == output) return InvalidArgument("input and output must be different files");
+  OC_ASSIGN_OR_RETURN(std::unique_ptr<GgufFile> in, GgufFile::Open(input));
+  auto pool = std::make_shared<ThreadPool>(options.n_threads > 0 ? options.n_threads : 1);
+  GgufWriter w(static_cast<uint32_t>(in->alignment()));
+  for (const auto& [key, value] : in->metadata()) {
+    if (key != "general.alignment") w.CopyValue(key, value);
+  }
+  w.SetUint32("general.file_type", FileTypeFor(target));
+  w.SetUint32("general.quantization_version", 2);
+  const GgufFile* src = in.get();
+  auto done = std::make_shared<std::atomic<size_t>>(0);
+  const size_t n_tensors = in->tensors().size();
+  for (const GgufTensorInfo& t : in->tensors()) {
+    const DType from = static_cast<DType>(t.type_id);
+    const DType to = TargetFor(t, target, options.pure);
+    std::vector<int64_t> dims(t.dims, t.dims + t.n_dims);
+    const GgufTensorInfo* tp = &t;
+    auto progress = options.progress;
+    OC_RETURN_IF_ERROR(w.AddTensor(t.name, to, dims, [=](uint8_t* dst, size_t n_bytes) -> Status {
+      const int64_t cols = tp->dims[0];
+      const int64_t rows = static_cast<int64_t>(tp->n_elements() / cols);
+      const DTypeTraits& fi = GetDTypeTraits(from);
+      const DTypeTraits& ti = GetDTypeTraits(to);
+      const size_t in_row = RowBytes(from, cols), out_row = RowBytes(to, cols);
+      if (from == to) {
+        std::memcpy(dst, tp->data, n_bytes);
+      } else {
+        pool->ParallelFor(rows, 1, [&](int64_t r0, int64_t r1, int) {
+          std::vector<float> buf(static_cast<size_t>(cols));
+          for (int64_t r = r0; r < r1; ++r) {
+            fi.dequantize(tp->data + r * in_row, buf.data(), cols);
+            ti.quantize(buf.data(), dst + r * out_row, cols);
+          }
+        });
+      }
+      const size_t k = ++*done;
+      if (progress) {
+        progress(StrFormat("[%zu/%zu] %-36s %s -> %s", k, n_tensors, tp->name.c_str(), fi.name, ti.name));
+      }
+      return Status::Ok();
+    }));
+  }
+  (void)src;
+  return w.WriteFile(output);
+}
+
+}  // namespace omnicoder

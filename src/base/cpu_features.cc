@@ -1,0 +1,83 @@
+// CPUID / HWCAP probing.
+#include "base/cpu_features.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+#if defined(__aarch64__)
+#include <sys/auxv.h>
+#ifndef HWCAP_ASIMDDP
+#define HWCAP_ASIMDDP (1 << 20)
+#endif
+#endif
+
+namespace omnicoder {
+
+namespace {
+
+#if defined(__x86_64__) || defined(__i386__)
+unsigned long long ReadXcr0() {
+  unsigned int eax = 0, edx = 0;
+  __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
+  return (static_cast<unsigned long long>(edx) << 32) | eax;
+}
+#endif
+
+CpuFeatures Probe() {
+  CpuFeatures f;
+#if defined(__x86_64__) || defined(__i386__)
+  unsigned int a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return f;
+  bool osxsave = (c >> 27) & 1;
+  bool fma = (c >> 12) & 1;
+  bool f16c = (c >> 29) & 1;
+  if (!osxsave) return f;
+  unsigned long long xcr0 = ReadXcr0();
+  bool ymm_os = (xcr0 & 0x6) == 0x6;
+  bool zmm_os = (xcr0 & 0xe6) == 0xe6;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return f;
+  bool avx2 = (b >> 5) & 1;
+  bool avx512f = (b >> 16) & 1, avx512dq = (b >> 17) & 1;
+  bool avx512bw = (b >> 30) & 1, avx512vl = (b >> 31) & 1;
+  bool vnni512 = (c >> 11) & 1;
+  f.avx2 = ymm_os && avx2 && fma && f16c;
+  f.avx512 = f.avx2 && zmm_os && avx512f && avx512dq && avx512bw && avx512vl;
+  f.avx512_vnni = f.avx512 && vnni512;
+  unsigned int a1 = 0, b1 = 0, c1 = 0, d1 = 0;
+  if (__get_cpuid_count(7, 1, &a1, &b1, &c1, &d1)) {
+    f.avx_vnni = f.avx2 && ((a1 >> 4) & 1);
+    f.avx512_bf16 = f.avx512 && ((a1 >> 5) & 1);
+  }
+#elif defined(__aarch64__)
+  f.neon = true;
+  unsigned long caps = getauxval(AT_HWCAP);
+  f.neon_dotprod = (caps & HWCAP_ASIMDDP) != 0;
+#endif
+  return f;
+}
+
+}  // namespace
+
+std::string CpuFeatures::ToString() const {
+  std::string s;
+  auto add = [&](bool on, const char* name) {
+    if (!on) return;
+    if (!s.empty()) s += ' ';
+    s += name;
+  };
+  add(avx2, "avx2");
+  add(avx512, "avx512");
+  add(avx512_vnni, "avx512_vnni");
+  add(avx512_bf16, "avx512_bf16");
+  add(avx_vnni, "avx_vnni");
+  add(neon, "neon");
+  add(neon_dotprod, "dotprod");
+  return s.empty() ? "scalar" : s;
+}
+
+const CpuFeatures& GetCpuFeatures() {
+  static const CpuFeatures features = Probe();
+  return features;
+}
+
+}  // namespace omnicoder

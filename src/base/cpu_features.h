@@ -1,0 +1,21 @@
+// CpuFeatures: what the CPU we run on can do (read once; used to fill the KernelTable).
+#pragma once
+
+#include <string>
+
+namespace omnicoder {
+
+struct CpuFeatures {
+  bool avx2 = false;     // with FMA and F16C
+  bool avx512 = false;   // F, BW, DQ, VL
+  bool avx512_vnni = false;
+  bool avx512_bf16 = false;
+  bool avx_vnni = false;
+  bool neon = false;
+  bool neon_dotprod = false;
+  std::string ToString() const;
+};
+
+const CpuFeatures& GetCpuFeatures();
+
+}  // namespace omnicoder

@@ -1,0 +1,3 @@
+// Layer-local include for Status/Result (defined in the public header, which has no deps).
+#pragma once
+#include "omnicoder/status.h"

@@ -1,0 +1,17 @@
+// Small string helpers shared by parsers and messages.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace omnicoder {
+
+// printf into a std::string.
+std::string StrFormat(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+// "1.5 GiB", "320.0 MiB", "12 B".
+std::string HumanBytes(uint64_t bytes);
+// Quotes and escapes a possibly binary string for an error message (truncated to max_len).
+std::string QuoteForMessage(std::string_view s, size_t max_len = 64);
+
+}  // namespace omnicoder

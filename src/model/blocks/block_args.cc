@@ -1,0 +1,36 @@
+// ActSlots and small row helpers shared by blocks.
+#include "model/blocks/block_args.h"
+
+#include "base/check.h"
+
+namespace omnicoder {
+
+void ActSlots::Bind(const ForwardContext& ctx, const WeightMatrix& w, LinearJob* job) {
+  const ActFormat fmt = KernelFor(ctx, w.type).act;
+  int slot = -1;
+  for (int i = 0; i < used_; ++i) {
+    if (fmt_[i] == fmt) slot = i;
+  }
+  if (slot < 0) {
+    OC_CHECK_MSG(used_ < 3, "more than three act formats for one input");
+    slot = used_++;
+    fmt_[slot] = fmt;
+    row_bytes_[slot] = PrepareAct(ctx, w.type, x_, x_stride_, n_tokens_, n_, buf_[slot]);
+  }
+  job->w = &w;
+  job->act = buf_[slot];
+  job->act_row_bytes = row_bytes_[slot];
+  job->n_tokens = n_tokens_;
+}
+
+void AddRows(const ForwardContext& ctx, float* y, const float* x, size_t n_total) {
+  ctx.kernels->axpy(y, x, 1.0f, static_cast<int>(n_total));
+}
+
+void RmsNormRows(const ForwardContext& ctx, const float* x, const float* w, float eps, int n_rows, int n, float* y) {
+  for (int r = 0; r < n_rows; ++r) {
+    ctx.kernels->rms_norm(x + static_cast<size_t>(r) * n, w, eps, y + static_cast<size_t>(r) * n, n);
+  }
+}
+
+}  // namespace omnicoder

@@ -1,0 +1,43 @@
+// Arguments shared by every block function, and the activation-slot helper.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "model/blocks/linear.h"
+#include "model/forward.h"
+
+namespace omnicoder {
+
+struct BlockArgs {
+  const ModelConfig* config = nullptr;
+  int layer_idx = 0;
+  int n_tokens = 0;  // T
+  int pos = 0;       // position of token 0
+  ForwardScratch* scratch = nullptr;
+};
+
+// One input (T rows of n floats) prepared lazily in up to three act formats.
+class ActSlots {
+ public:
+  ActSlots(const float* x, size_t x_stride, int n_tokens, int n, uint8_t* b0, uint8_t* b1, uint8_t* b2)
+      : x_(x), x_stride_(x_stride), n_tokens_(n_tokens), n_(n), buf_{b0, b1, b2} {}
+  // Act rows for `w`'s format (prepared on first use); fills the job's act fields.
+  void Bind(const ForwardContext& ctx, const WeightMatrix& w, LinearJob* job);
+
+ private:
+  const float* x_;
+  size_t x_stride_;
+  int n_tokens_, n_;
+  uint8_t* buf_[3];
+  ActFormat fmt_[3] = {};
+  size_t row_bytes_[3] = {};
+  int used_ = 0;
+};
+
+// y[t] += x[t] for T rows of n (contiguous).
+void AddRows(const ForwardContext& ctx, float* y, const float* x, size_t n_total);
+// RMSNorm of each of n_rows rows of n (stride n) with weight w.
+void RmsNormRows(const ForwardContext& ctx, const float* x, const float* w, float eps, int n_rows, int n, float* y);
+
+}  // namespace omnicoder

@@ -1,0 +1,76 @@
+// Linear layer dispatch: act preparation and multi-matrix parallel regions.
+#include "model/blocks/linear.h"
+
+#include "base/check.h"
+#include "threading/thread_pool.h"
+
+namespace omnicoder {
+
+namespace {
+constexpr int64_t kRowGrain = 16;
+constexpr int kMaxJobs = 64;
+}  // namespace
+
+const MatMulKernel& KernelFor(const ForwardContext& ctx, DType weight_type) {
+  const MatMulKernel& k = ctx.kernels->matmul[static_cast<uint32_t>(weight_type)];
+  OC_CHECK_MSG(k.matmul != nullptr, "weight type without a matmul kernel passed the loader");
+  return k;
+}
+
+size_t PrepareAct(const ForwardContext& ctx, DType weight_type, const float* x, size_t x_stride, int n_tokens,
+                  int n, uint8_t* dst) {
+  const MatMulKernel& k = KernelFor(ctx, weight_type);
+  const size_t row_bytes = ActRowBytes(k.act, n);
+  if (n_tokens < 4) {
+    for (int t = 0; t < n_tokens; ++t) k.quantize_act(x + t * x_stride, dst + t * row_bytes, n);
+    return row_bytes;
+  }
+  ctx.pool->ParallelFor(n_tokens, 1, [&](int64_t b, int64_t e, int) {
+    for (int64_t t = b; t < e; ++t) k.quantize_act(x + t * x_stride, dst + t * row_bytes, n);
+  });
+  return row_bytes;
+}
+
+void RunLinear(const ForwardContext& ctx, const LinearJob* jobs, int n_jobs) {
+  OC_CHECK(n_jobs > 0 && n_jobs <= kMaxJobs);
+  // Work of job j (rows * tokens) occupies [start[j], start[j+1]) of one combined axis.
+  int64_t start[kMaxJobs + 1];
+  start[0] = 0;
+  for (int j = 0; j < n_jobs; ++j) start[j + 1] = start[j] + int64_t{jobs[j].w->rows} * jobs[j].n_tokens;
+  const int64_t total = start[n_jobs];
+  const int n_threads = ctx.pool->size();
+  auto body = [&](int idx) {
+    int64_t a, b;
+    SplitRange(total, 1, n_threads, idx, &a, &b);
+    for (int j = 0; j < n_jobs; ++j) {
+      const LinearJob& job = jobs[j];
+      // Row boundary for a work offset: the same function for both ends keeps a partition.
+      auto row_at = [&](int64_t w) -> int64_t {
+        int64_t rel = w - start[j];
+        if (rel <= 0) return 0;
+        int64_t r = (rel + job.n_tokens - 1) / job.n_tokens;
+        r = (r + kRowGrain - 1) / kRowGrain * kRowGrain;
+        return r < job.w->rows ? r : job.w->rows;
+      };
+      const int64_t r0 = row_at(a), r1 = row_at(b);
+      if (r0 >= r1) continue;
+      MatMulArgs args;
+      args.w = job.w->data;
+      args.w_row_bytes = job.w->row_bytes;
+      args.x = job.act;
+      args.x_row_bytes = job.act_row_bytes;
+      args.y = job.y;
+      args.y_stride = job.y_stride;
+      args.in_dim = job.w->cols;
+      args.n_tokens = job.n_tokens;
+      KernelFor(ctx, job.w->type).matmul(args, static_cast<int>(r0), static_cast<int>(r1));
+    }
+  };
+  if (n_threads == 1) {
+    body(0);
+  } else {
+    ctx.pool->Run(body);
+  }
+}
+
+}  // namespace omnicoder

@@ -1,0 +1,225 @@
+// MoE block implementation.
+#include "model/blocks/moe.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "base/check.h"
+#include "model/blocks/ffn.h"
+
+namespace omnicoder {
+
+void RouteToken(const float* logits, int n_experts, int k, bool normalize, float scale, float* probs,
+                int32_t* selected, float* weights) {
+  float max = -INFINITY;
+  for (int e = 0; e < n_experts; ++e) max = std::fmax(max, logits[e]);
+  double sum = 0.0;
+  for (int e = 0; e < n_experts; ++e) {
+    probs[e] = std::exp(logits[e] - max);
+    sum += probs[e];
+  }
+  const float inv = static_cast<float>(1.0 / sum);
+  for (int e = 0; e < n_experts; ++e) probs[e] *= inv;
+  // Partial selection sort: k is small (<= 16 in practice).
+  for (int j = 0; j < k; ++j) {
+    int best = -1;
+    for (int e = 0; e < n_experts; ++e) {
+      bool taken = false;
+      for (int i = 0; i < j && !taken; ++i) taken = selected[i] == e;
+      if (!taken && (best < 0 || probs[e] > probs[best])) best = e;
+    }
+    selected[j] = best;
+    weights[j] = probs[best];
+  }
+  if (normalize) {
+    float wsum = 0.0f;
+    for (int j = 0; j < k; ++j) wsum += weights[j];
+    wsum = std::fmax(wsum, 6.103515625e-5f);  // as llama.cpp: clamp to the smallest f16 normal
+    for (int j = 0; j < k; ++j) weights[j] /= wsum;
+  }
+  if (scale != 1.0f) {
+    for (int j = 0; j < k; ++j) weights[j] *= scale;
+  }
+}
+
+namespace {
+
+struct Routing {
+  int n_slots = 0;           // T * k
+  const int32_t* sel = nullptr;
+  const float* weights = nullptr;
+  const int32_t* offsets = nullptr;  // [E + 1]
+  const int32_t* rows = nullptr;     // expert-ordered slots
+  const int32_t* row_of_slot = nullptr;
+};
+
+Routing RouteAll(const ForwardContext& ctx, const BlockArgs& b, const MoeWeights& w, const float* xn) {
+  const ModelConfig& c = *b.config;
+  const LayerSpec& l = c.layers[b.layer_idx];
+  MoeScratch& m = b.scratch->moe;
+  const int T = b.n_tokens, E = l.n_experts, k = l.n_experts_active;
+  float* logits = m.router_logits.as<float>();
+  ActSlots in(xn, c.dim, T, c.dim, b.scratch->act_a.data(), b.scratch->act_b.data(), b.scratch->act_h.data());
+  LinearJob job;
+  in.Bind(ctx, w.router, &job);
+  job.y = logits;
+  job.y_stride = E;
+  RunLinear(ctx, &job, 1);
+
+  int32_t* sel = m.sel_experts.as<int32_t>();
+  float* weights = m.sel_weights.as<float>();
+  for (int t = 0; t < T; ++t) {
+    RouteToken(logits + static_cast<size_t>(t) * E, E, k, c.arch->moe_norm_topk, c.expert_weights_scale,
+               m.probs.as<float>(), sel + t * k, weights + t * k);
+  }
+  int32_t* offsets = m.expert_offsets.as<int32_t>();
+  int32_t* fill = m.expert_fill.as<int32_t>();
+  std::memset(offsets, 0, sizeof(int32_t) * (E + 1));
+  for (int i = 0; i < T * k; ++i) ++offsets[sel[i] + 1];
+  for (int e = 0; e < E; ++e) offsets[e + 1] += offsets[e];
+  std::memset(fill, 0, sizeof(int32_t) * E);
+  int32_t* rows = m.rows.as<int32_t>();
+  int32_t* row_of_slot = m.row_of_slot.as<int32_t>();
+  for (int i = 0; i < T * k; ++i) {
+    const int e = sel[i];
+    const int r = offsets[e] + fill[e]++;
+    rows[r] = i;
+    row_of_slot[i] = r;
+  }
+  return {T * k, sel, weights, offsets, rows, row_of_slot};
+}
+
+// Copies the act rows of each slot's token into expert order (T == 1: no copy needed).
+const uint8_t* GatherAct(const BlockArgs& b, const Routing& r, int k, const uint8_t* act, size_t row_bytes,
+                         uint8_t* dst) {
+  if (b.n_tokens == 1) return act;
+  for (int i = 0; i < r.n_slots; ++i) {
+    std::memcpy(dst + static_cast<size_t>(i) * row_bytes, act + static_cast<size_t>(r.rows[i] / k) * row_bytes,
+                row_bytes);
+  }
+  return dst;
+}
+
+void ReleaseAll(ExpertSource& experts, int layer, const Routing& r, int n_experts, int upto) {
+  for (int e = 0; e < upto && e < n_experts; ++e) {
+    if (r.offsets[e + 1] > r.offsets[e]) experts.Release(layer, e);
+  }
+}
+
+void RunExperts(const ForwardContext& ctx, const BlockArgs& b, const Routing& r, const uint8_t* act_gate,
+                size_t gate_bytes, const uint8_t* act_up, size_t up_bytes) {
+  const LayerSpec& l = b.config->layers[b.layer_idx];
+  MoeScratch& m = b.scratch->moe;
+  const int E = l.n_experts, eff = l.expert_ffn_dim;
+  // With T == 1 every expert reads the same single act row (stride 0 between experts).
+  const bool shared_row = b.n_tokens == 1;
+  int n_jobs = 0;
+  for (int e = 0; e < E; ++e) {
+    const int first = r.offsets[e], count = r.offsets[e + 1] - first;
+    if (count == 0) continue;
+    const ExpertWeights& ew = m.acquired[e];
+    LinearJob& g = m.jobs[n_jobs++];
+    LinearJob& u = m.jobs[n_jobs++];
+    g.w = &ew.gate;
+    g.act = act_gate + (shared_row ? 0 : static_cast<size_t>(first) * gate_bytes);
+    g.act_row_bytes = gate_bytes;
+    g.n_tokens = count;
+    g.y = m.hidden_gate.as<float>() + static_cast<size_t>(first) * eff;
+    g.y_stride = eff;
+    u = g;
+    u.w = &ew.up;
+    u.act = act_up + (shared_row ? 0 : static_cast<size_t>(first) * up_bytes);
+    u.act_row_bytes = up_bytes;
+    u.y = m.hidden_up.as<float>() + static_cast<size_t>(first) * eff;
+  }
+  RunLinear(ctx, m.jobs.data(), n_jobs);
+  ctx.kernels->silu_mul(m.hidden_gate.as<float>(), m.hidden_up.as<float>(), r.n_slots * eff);
+  n_jobs = 0;
+  for (int e = 0; e < E; ++e) {
+    const int first = r.offsets[e], count = r.offsets[e + 1] - first;
+    if (count == 0) continue;
+    const ExpertWeights& ew = m.acquired[e];
+    const float* h = m.hidden_gate.as<float>() + static_cast<size_t>(first) * eff;
+    uint8_t* act = m.act_hidden.data() + static_cast<size_t>(first) * b.scratch->act_ffn_row_bytes;
+    LinearJob& d = m.jobs[n_jobs++];
+    d.w = &ew.down;
+    d.act = act;
+    d.act_row_bytes = PrepareAct(ctx, ew.down.type, h, eff, count, eff, act);
+    d.n_tokens = count;
+    d.y = m.expert_out.as<float>() + static_cast<size_t>(first) * b.config->dim;
+    d.y_stride = b.config->dim;
+  }
+  RunLinear(ctx, m.jobs.data(), n_jobs);
+}
+
+}  // namespace
+
+Status MoeBlock(const ForwardContext& ctx, const BlockArgs& b, const MoeWeights& w, ExpertSource& experts,
+                const float* xn, float* out) {
+  const ModelConfig& c = *b.config;
+  const LayerSpec& l = c.layers[b.layer_idx];
+  MoeScratch& m = b.scratch->moe;
+  const int T = b.n_tokens, E = l.n_experts, k = l.n_experts_active, dim = c.dim;
+  const Routing r = RouteAll(ctx, b, w, xn);
+  experts.OnRouted(b.layer_idx, r.sel, r.n_slots);
+
+  DType gate_type = DType::kF32, up_type = DType::kF32;
+  bool first = true;
+  for (int e = 0; e < E; ++e) {
+    if (r.offsets[e + 1] == r.offsets[e]) continue;
+    Result<ExpertWeights> ew = experts.Acquire(b.layer_idx, e);
+    if (!ew.ok()) {
+      ReleaseAll(experts, b.layer_idx, r, E, e);
+      return ew.status();
+    }
+    m.acquired[e] = ew.value();
+    if (first) {
+      gate_type = m.acquired[e].gate.type, up_type = m.acquired[e].up.type;
+      first = false;
+    } else if (m.acquired[e].gate.type != gate_type || m.acquired[e].up.type != up_type) {
+      ReleaseAll(experts, b.layer_idx, r, E, e + 1);
+      return Unsupported("experts of one layer with different tensor types");
+    }
+  }
+  uint8_t* xa = b.scratch->act_a.data();
+  const size_t gate_bytes = PrepareAct(ctx, gate_type, xn, dim, T, dim, xa);
+  const uint8_t* act_gate = GatherAct(b, r, k, xa, gate_bytes, m.act_gate.data());
+  const uint8_t* act_up = act_gate;
+  size_t up_bytes = gate_bytes;
+  if (KernelFor(ctx, up_type).act != KernelFor(ctx, gate_type).act) {
+    uint8_t* xb = b.scratch->act_b.data();
+    up_bytes = PrepareAct(ctx, up_type, xn, dim, T, dim, xb);
+    act_up = GatherAct(b, r, k, xb, up_bytes, m.act_up.data());
+  }
+  RunExperts(ctx, b, r, act_gate, gate_bytes, act_up, up_bytes);
+  ReleaseAll(experts, b.layer_idx, r, E, E);
+
+  // Combine in rank order per token: independent of expert processing order.
+  const float* yo = m.expert_out.as<float>();
+  for (int t = 0; t < T; ++t) {
+    float* o = out + static_cast<size_t>(t) * dim;
+    std::memset(o, 0, sizeof(float) * dim);
+    for (int j = 0; j < k; ++j) {
+      const int slot = t * k + j;
+      ctx.kernels->axpy(o, yo + static_cast<size_t>(r.row_of_slot[slot]) * dim, r.weights[slot], dim);
+    }
+  }
+  if (w.shared.gate.present()) {
+    float* so = m.shared_out.as<float>();
+    FfnBlock(ctx, b, w.shared, xn, so);
+    for (int t = 0; t < T; ++t) {
+      const float* x = xn + static_cast<size_t>(t) * dim;
+      float g = 1.0f;
+      if (w.shared_gate.present()) {
+        const float* gw = reinterpret_cast<const float*>(w.shared_gate.data);
+        float dot = 0.0f;
+        for (int i = 0; i < dim; ++i) dot += gw[i] * x[i];
+        g = 1.0f / (1.0f + std::exp(-dot));
+      }
+      ctx.kernels->axpy(out + static_cast<size_t>(t) * dim, so + static_cast<size_t>(t) * dim, g, dim);
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace omnicoder

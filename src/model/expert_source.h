@@ -1,0 +1,47 @@
+// ExpertSource: the one narrow way the MoE block gets an expert's weights.
+//
+// The MoE block asks for (layer, expert) and gets three matrices that stay valid until
+// it releases them. Behind this interface the weights may be resident in the mapped
+// file (ResidentExpertSource) or paged in from disk under a memory budget (runtime's
+// expert pager). Implementations must return bit-identical weights either way.
+// Thread safety: Acquire/Release/Prefetch are called from the forward thread only.
+#pragma once
+
+#include <vector>
+
+#include "base/status.h"
+#include "model/weights.h"
+
+namespace omnicoder {
+
+struct ExpertWeights {
+  WeightMatrix gate, up, down;
+};
+
+class ExpertSource {
+ public:
+  virtual ~ExpertSource() = default;
+  // Makes the expert's weights readable until Release; may block on I/O.
+  virtual Result<ExpertWeights> Acquire(int layer_idx, int expert_idx) = 0;
+  virtual void Release(int layer_idx, int expert_idx) = 0;
+  // Hint that these experts of layer_idx will be acquired soon.
+  virtual void Prefetch(int layer_idx, const int* expert_ids, int n_ids) {}
+  // Called once per forward step with the routing decisions of a layer (for stats).
+  virtual void OnRouted(int layer_idx, const int* expert_ids, int n_ids) {}
+};
+
+// All experts readable in place (mmap): Acquire is a lookup.
+class ResidentExpertSource final : public ExpertSource {
+ public:
+  explicit ResidentExpertSource(const std::vector<std::vector<ExpertLocation>>* experts) : experts_(experts) {}
+  Result<ExpertWeights> Acquire(int layer_idx, int expert_idx) override {
+    const ExpertLocation& e = (*experts_)[layer_idx][expert_idx];
+    return ExpertWeights{e.gate, e.up, e.down};
+  }
+  void Release(int, int) override {}
+
+ private:
+  const std::vector<std::vector<ExpertLocation>>* experts_;
+};
+
+}  // namespace omnicoder

@@ -1,0 +1,184 @@
+// The forward loop and its scratch allocation.
+#include "model/forward.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "base/strings.h"
+#include "model/blocks/attention.h"
+#include "model/blocks/ffn.h"
+#include "model/blocks/moe.h"
+#include "threading/thread_pool.h"
+
+namespace omnicoder {
+
+namespace {
+
+// Largest act row over every format for an input of n values.
+size_t MaxActRowBytes(int n) {
+  size_t m = 0;
+  for (ActFormat f : {ActFormat::kF32, ActFormat::kF16, ActFormat::kBF16, ActFormat::kQ8, ActFormat::kQ8K}) {
+    m = std::max(m, ActRowBytes(f, n));
+  }
+  return m;
+}
+
+struct ScratchPlan {
+  struct Item {
+    AlignedBuffer* buf;
+    size_t bytes;
+  };
+  std::vector<Item> items;
+  uint64_t total = 0;
+  void Add(AlignedBuffer* b, size_t bytes) {
+    items.push_back({b, bytes});
+    total += (bytes + 63) / 64 * 64;
+  }
+};
+
+void PlanScratch(const ModelConfig& c, int T, int capacity, int n_threads, ForwardScratch* s, ScratchPlan* p) {
+  const size_t f = sizeof(float);
+  const int width = std::max({c.dim, c.MaxQDim(), c.MaxFfnDim()});
+  s->act_row_bytes = MaxActRowBytes(width);
+  s->act_ffn_row_bytes = MaxActRowBytes(c.MaxFfnDim());
+  p->Add(&s->x, f * T * c.dim);
+  p->Add(&s->xn, f * T * c.dim);
+  p->Add(&s->q, f * T * c.MaxQDim());
+  p->Add(&s->k, f * T * c.MaxKvDim());
+  p->Add(&s->v, f * T * c.MaxKvDim());
+  p->Add(&s->attn_out, f * T * c.MaxQDim());
+  p->Add(&s->proj, f * T * c.dim);
+  p->Add(&s->h1, f * T * c.MaxFfnDim());
+  p->Add(&s->h3, f * T * c.MaxFfnDim());
+  p->Add(&s->act_a, s->act_row_bytes * T);
+  p->Add(&s->act_b, s->act_row_bytes * T);
+  p->Add(&s->act_h, s->act_row_bytes * T);
+  p->Add(&s->scores, f * n_threads * capacity);
+  p->Add(&s->rope, f * T * c.rope_dims);
+  if (!c.HasMoe()) return;
+  MoeScratch& m = s->moe;
+  const int E = c.MaxExperts(), k = c.MaxExpertsActive(), slots = T * k;
+  int eff = 0;
+  for (const LayerSpec& l : c.layers) eff = std::max(eff, l.expert_ffn_dim);
+  const size_t act_dim = MaxActRowBytes(c.dim), act_eff = MaxActRowBytes(eff);
+  s->act_ffn_row_bytes = std::max(s->act_ffn_row_bytes, act_eff);
+  p->Add(&m.router_logits, f * T * E);
+  p->Add(&m.probs, f * E);
+  p->Add(&m.sel_experts, 4 * slots);
+  p->Add(&m.sel_weights, f * slots);
+  p->Add(&m.expert_offsets, 4 * (E + 1));
+  p->Add(&m.expert_fill, 4 * E);
+  p->Add(&m.rows, 4 * slots);
+  p->Add(&m.row_of_slot, 4 * slots);
+  p->Add(&m.act_gate, act_dim * slots);
+  p->Add(&m.act_up, act_dim * slots);
+  p->Add(&m.hidden_gate, f * slots * eff);
+  p->Add(&m.hidden_up, f * slots * eff);
+  p->Add(&m.act_hidden, s->act_ffn_row_bytes * slots);
+  p->Add(&m.expert_out, f * slots * c.dim);
+  p->Add(&m.shared_out, f * T * c.dim);
+}
+
+}  // namespace
+
+uint64_t ForwardScratchBytes(const ModelConfig& config, int max_tokens, int capacity, int n_threads) {
+  ForwardScratch s;
+  ScratchPlan p;
+  PlanScratch(config, max_tokens, capacity, n_threads, &s, &p);
+  return p.total;
+}
+
+Result<std::unique_ptr<ForwardScratch>> CreateForwardScratch(const ModelConfig& c, int max_tokens, int capacity,
+                                                             int n_threads) {
+  auto s = std::make_unique<ForwardScratch>();
+  s->max_tokens = max_tokens;
+  s->capacity = capacity;
+  s->n_threads = n_threads;
+  ScratchPlan p;
+  PlanScratch(c, max_tokens, capacity, n_threads, s.get(), &p);
+  for (const ScratchPlan::Item& it : p.items) {
+    if (!it.buf->Allocate(it.bytes)) {
+      return OutOfMemory("cannot allocate " + HumanBytes(p.total) + " of forward scratch");
+    }
+  }
+  if (c.HasMoe()) {
+    s->moe.acquired.resize(c.MaxExperts());
+    s->moe.jobs.resize(2 * c.MaxExperts());
+  }
+  return s;
+}
+
+namespace {
+
+void Embed(const ModelRef& m, const ForwardRequest& r, float* x) {
+  const WeightMatrix& e = m.weights->token_embd;
+  const DTypeTraits& traits = GetDTypeTraits(e.type);
+  for (int t = 0; t < r.n_tokens; ++t) {
+    traits.dequantize(e.data + static_cast<size_t>(r.tokens[t]) * e.row_bytes, x + static_cast<size_t>(t) * e.cols,
+                      e.cols);
+  }
+}
+
+Status CheckRequest(const ModelRef& m, const KvView& kv, const ForwardScratch& s, const ForwardRequest& r) {
+  if (r.n_tokens <= 0 || r.n_tokens > s.max_tokens) {
+    return InvalidArgument(StrFormat("batch of %d tokens (limit %d)", r.n_tokens, s.max_tokens));
+  }
+  if (r.pos < 0 || r.pos + r.n_tokens > kv.capacity) {
+    return InvalidArgument(StrFormat("context is full: %d + %d tokens exceed the context size %d", r.pos, r.n_tokens,
+                                     kv.capacity));
+  }
+  for (int t = 0; t < r.n_tokens; ++t) {
+    if (r.tokens[t] < 0 || r.tokens[t] >= m.config->vocab_size) {
+      return InvalidArgument(StrFormat("token id %d is outside the vocabulary [0, %d)", r.tokens[t],
+                                       m.config->vocab_size));
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status Forward(const ForwardContext& ctx, const ModelRef& m, KvView& kv, ForwardScratch& s, const ForwardRequest& r) {
+  OC_RETURN_IF_ERROR(CheckRequest(m, kv, s, r));
+  const ModelConfig& c = *m.config;
+  const int T = r.n_tokens, dim = c.dim;
+  float* x = s.x.as<float>();
+  float* xn = s.xn.as<float>();
+  float* proj = s.proj.as<float>();
+  Embed(m, r, x);
+  BlockArgs b{&c, 0, T, r.pos, &s};
+  for (int il = 0; il < c.n_layers; ++il) {
+    b.layer_idx = il;
+    const LayerWeights& lw = m.weights->layers[il];
+    RmsNormRows(ctx, x, lw.attn_norm, c.rms_eps, T, dim, xn);
+    AttentionBlock(ctx, b, lw.attn, kv.layers[il], kv.type, proj);
+    AddRows(ctx, x, proj, static_cast<size_t>(T) * dim);
+    RmsNormRows(ctx, x, lw.ffn_norm, c.rms_eps, T, dim, xn);
+    if (c.layers[il].moe) {
+      OC_RETURN_IF_ERROR(MoeBlock(ctx, b, lw.moe, *m.experts, xn, proj));
+    } else {
+      FfnBlock(ctx, b, lw.ffn, xn, proj);
+    }
+    AddRows(ctx, x, proj, static_cast<size_t>(T) * dim);
+  }
+  if (r.logits == nullptr) return Status::Ok();  // a prompt batch whose logits nobody reads
+  const int first_out = r.all_logits ? 0 : T - 1;
+  const int n_out = T - first_out;
+  RmsNormRows(ctx, x + static_cast<size_t>(first_out) * dim, m.weights->output_norm, c.rms_eps, n_out, dim, xn);
+  ActSlots in(xn, dim, n_out, dim, s.act_a.data(), s.act_b.data(), s.act_h.data());
+  LinearJob job;
+  in.Bind(ctx, m.weights->output, &job);
+  job.y = r.logits;
+  job.y_stride = c.vocab_size;
+  RunLinear(ctx, &job, 1);
+  const size_t n_logits = static_cast<size_t>(n_out) * c.vocab_size;
+  for (size_t i = 0; i < n_logits; ++i) {
+    if (!std::isfinite(r.logits[i])) {
+      return CorruptFile("the model produced a non-finite logit (NaN/Inf); its weights are probably corrupt");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace omnicoder

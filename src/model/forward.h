@@ -1,0 +1,108 @@
+// The forward pass: one loop over the layers of a ModelConfig, for a batch of tokens.
+//
+// Data flow for one step (T tokens at positions pos..pos+T-1):
+//   x[T,dim] = embed(tokens)
+//   per layer: x += Attention(RmsNorm(x)); x += Ffn-or-Moe(RmsNorm(x))
+//   logits = Output(RmsNorm(x[last]))           (or every row when all_logits)
+// Every buffer lives in ForwardScratch, sized once per session: no allocation here.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "base/aligned_buffer.h"
+#include "base/status.h"
+#include "kernels/kernel_table.h"
+#include "model/expert_source.h"
+#include "model/model_config.h"
+#include "model/weights.h"
+
+namespace omnicoder {
+
+class ThreadPool;
+
+struct ForwardContext {
+  const KernelTable* kernels = nullptr;
+  ThreadPool* pool = nullptr;
+};
+
+// The KV cache as the forward pass sees it: per layer, `capacity` rows of kv_dim values.
+struct KvLayerView {
+  uint8_t* k = nullptr;
+  uint8_t* v = nullptr;
+  size_t row_bytes = 0;  // kv_dim * element size
+};
+struct KvView {
+  DType type = DType::kF16;  // kF16 or kF32
+  int capacity = 0;
+  std::vector<KvLayerView> layers;
+};
+
+// One matrix of a linear region: y[t * y_stride + r] = W[r] . act_t (see blocks/linear.h).
+struct LinearJob {
+  const WeightMatrix* w = nullptr;
+  const uint8_t* act = nullptr;  // n_tokens act rows, act_row_bytes apart
+  size_t act_row_bytes = 0;
+  int n_tokens = 1;
+  float* y = nullptr;
+  size_t y_stride = 0;
+};
+
+struct MoeScratch {
+  AlignedBuffer router_logits;  // [T, n_experts] f32
+  AlignedBuffer probs;          // [n_experts] f32
+  AlignedBuffer sel_experts;    // [T, k] int32
+  AlignedBuffer sel_weights;    // [T, k] f32
+  AlignedBuffer expert_offsets; // [n_experts + 1] int32 (prefix sums of rows per expert)
+  AlignedBuffer expert_fill;    // [n_experts] int32
+  AlignedBuffer rows;           // [T*k] int32: slot (t*k + j) of each expert-ordered row
+  AlignedBuffer row_of_slot;    // [T*k] int32: inverse of rows
+  AlignedBuffer act_gate;       // [T*k] act rows of the input, in the gate format
+  AlignedBuffer act_up;         // same, when the up format differs
+  AlignedBuffer hidden_gate;    // [T*k, expert_ffn] f32
+  AlignedBuffer hidden_up;      // [T*k, expert_ffn] f32
+  AlignedBuffer act_hidden;     // [T*k] act rows of the hidden
+  AlignedBuffer expert_out;     // [T*k, dim] f32, expert-ordered rows
+  AlignedBuffer shared_out;     // [T, dim] f32
+  std::vector<ExpertWeights> acquired;  // [n_experts]
+  std::vector<LinearJob> jobs;          // [2 * n_experts]
+};
+
+struct ForwardScratch {
+  int max_tokens = 0;
+  int capacity = 0;
+  int n_threads = 0;
+  size_t act_row_bytes = 0;    // largest act row for dim-sized inputs
+  size_t act_ffn_row_bytes = 0;
+  AlignedBuffer x, xn, q, k, v, attn_out, proj;  // [T, *] f32
+  AlignedBuffer h1, h3;                          // [T, ffn] f32
+  AlignedBuffer act_a, act_b, act_h;             // act rows
+  AlignedBuffer scores;                          // [n_threads, capacity] f32
+  AlignedBuffer rope;                            // [T, rope_dims] cos/sin pairs
+  MoeScratch moe;
+};
+
+Result<std::unique_ptr<ForwardScratch>> CreateForwardScratch(const ModelConfig& config, int max_tokens, int capacity,
+                                                             int n_threads);
+// Bytes CreateForwardScratch would allocate (for memory plans).
+uint64_t ForwardScratchBytes(const ModelConfig& config, int max_tokens, int capacity, int n_threads);
+
+struct ForwardRequest {
+  const int32_t* tokens = nullptr;
+  int n_tokens = 0;   // <= scratch.max_tokens
+  int pos = 0;        // position of tokens[0]; pos + n_tokens <= kv.capacity
+  bool all_logits = false;
+  float* logits = nullptr;  // [all_logits ? n_tokens : 1, vocab]; nullptr: skip the output layer
+};
+
+struct ModelRef {
+  const ModelConfig* config;
+  const ModelWeights* weights;
+  ExpertSource* experts;
+};
+
+Status Forward(const ForwardContext& ctx, const ModelRef& model, KvView& kv, ForwardScratch& scratch,
+               const ForwardRequest& request);
+
+}  // namespace omnicoder

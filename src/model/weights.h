@@ -1,0 +1,87 @@
+// Model weights: views of the GGUF tensors, shaped and checked once at load.
+//
+// Matrices are [rows = out_dim, cols = in_dim] in their stored format (y = W x); they
+// point into the mapped file. Small vectors (norms, biases) are converted to f32 and
+// owned here. Expert matrices are NOT reachable from here: the MoE block gets them
+// only through ExpertSource (expert_source.h), so a pager can sit behind it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "base/status.h"
+#include "model/model_config.h"
+#include "tensor/dtype.h"
+
+namespace omnicoder {
+
+class GgufFile;
+class Logger;
+
+struct WeightMatrix {
+  DType type = DType::kF32;
+  const uint8_t* data = nullptr;
+  int rows = 0;
+  int cols = 0;
+  size_t row_bytes = 0;
+  bool present() const { return data != nullptr; }
+  size_t bytes() const { return row_bytes * static_cast<size_t>(rows); }
+};
+
+struct AttentionWeights {
+  WeightMatrix wq, wk, wv, wo;
+  const float* bq = nullptr;  // optional biases (qwen2)
+  const float* bk = nullptr;
+  const float* bv = nullptr;
+  const float* q_norm = nullptr;  // [head_dim] (per head) or [n_heads*head_dim] (full)
+  const float* k_norm = nullptr;
+};
+
+struct FfnWeights {
+  WeightMatrix gate, up, down;  // gate/up: [ffn, dim]; down: [dim, ffn]
+};
+
+struct MoeWeights {
+  WeightMatrix router;          // [n_experts, dim]
+  FfnWeights shared;            // present() when the layer has a shared expert
+  WeightMatrix shared_gate;     // [1, dim] (qwen2moe)
+};
+
+struct LayerWeights {
+  const float* attn_norm = nullptr;
+  const float* ffn_norm = nullptr;
+  AttentionWeights attn;
+  FfnWeights ffn;  // dense layers
+  MoeWeights moe;  // MoE layers (experts via ExpertSource)
+};
+
+// Where each expert's three matrices live in the file (for ExpertSource implementations).
+struct ExpertLocation {
+  WeightMatrix gate, up, down;
+};
+
+struct ModelWeights {
+  WeightMatrix token_embd;  // [vocab, dim]
+  WeightMatrix output;      // [vocab, dim]; token_embd when tied
+  const float* output_norm = nullptr;
+  std::vector<LayerWeights> layers;
+  // experts[layer][expert]; empty for dense layers.
+  std::vector<std::vector<ExpertLocation>> experts;
+  std::vector<std::unique_ptr<float[]>> owned;  // f32 copies of small vectors
+  uint64_t non_expert_bytes = 0;
+  uint64_t expert_bytes = 0;
+};
+
+struct WeightLoadOptions {
+  // Scan every tensor (all blocks' scales too) for NaN/Inf; otherwise only small
+  // float tensors (norms, biases, f32/f16 matrices up to 64 MiB) are scanned.
+  bool check_all_tensors = false;
+};
+
+// Binds and checks every tensor the config needs (shape, type, presence).
+Result<ModelWeights> LoadModelWeights(const GgufFile& file, const ModelConfig& config,
+                                      const WeightLoadOptions& options);
+
+}  // namespace omnicoder

@@ -1,0 +1,48 @@
+// Sampler: turns logits into a token — greedy, or repetition penalty, top-k, top-p,
+// min-p and temperature (llama.cpp's default order) then a seeded draw.
+//
+// Deterministic: the same seed, options and logits give the same tokens on any machine
+// (own uniform-double conversion, no std distribution). No allocation per call.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <vector>
+
+namespace omnicoder {
+
+struct SamplingParams {
+  float temperature = 0.8f;   // <= 0: greedy
+  int top_k = 40;             // <= 0: off
+  float top_p = 0.95f;        // >= 1: off
+  float min_p = 0.05f;        // <= 0: off
+  float repeat_penalty = 1.0f;  // 1: off
+  int repeat_last_n = 64;
+  uint64_t seed = 0;
+};
+
+class TokenSampler {
+ public:
+  TokenSampler(const SamplingParams& params, int vocab_size);
+  int32_t Sample(const float* logits);
+  // Records a token (prompt or generated) for the repetition penalty window.
+  void Accept(int32_t token);
+  void Reset();
+
+ private:
+  struct Candidate {
+    int32_t id;
+    float logit;
+    float p;
+  };
+  SamplingParams params_;
+  int vocab_size_;
+  std::mt19937_64 rng_;
+  std::vector<Candidate> candidates_;
+  std::vector<int32_t> history_;  // ring of the last repeat_last_n tokens
+  size_t history_pos_ = 0;
+  size_t history_len_ = 0;
+  std::vector<float> penalized_;
+};
+
+}  // namespace omnicoder

@@ -1,0 +1,49 @@
+// ThreadPool: a fixed set of worker threads that run one parallel region at a time.
+//
+// Design: the caller is thread 0 and takes part in every region; workers spin briefly
+// on a generation counter (regions in decode are ~10 us apart) and then sleep on it, so
+// an idle engine uses no CPU. One pool per Engine, passed explicitly; no globals.
+// Thread safety: Run/ParallelFor must be called from one thread at a time.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <thread>
+#include <vector>
+
+#include "base/function_ref.h"
+
+namespace omnicoder {
+
+class ThreadPool {
+ public:
+  // n_threads >= 1 counts the calling thread.
+  explicit ThreadPool(int n_threads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int size() const { return n_threads_; }
+
+  // Runs fn(thread_idx) once on each thread; returns when all have finished.
+  void Run(FunctionRef<void(int)> fn);
+
+  // Splits [0, n) into size() contiguous chunks whose bounds are multiples of `grain`
+  // (except the end) and runs fn(begin, end, thread_idx) on each non-empty chunk.
+  void ParallelFor(int64_t n, int64_t grain, FunctionRef<void(int64_t, int64_t, int)> fn);
+
+ private:
+  void WorkerLoop(int idx);
+
+  int n_threads_;
+  std::vector<std::thread> workers_;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> pending_{0};
+  std::atomic<bool> stop_{false};
+  FunctionRef<void(int)>* current_ = nullptr;
+};
+
+// Splits [0, n) for thread `idx` of `n_threads` in multiples of grain.
+void SplitRange(int64_t n, int64_t grain, int n_threads, int idx, int64_t* begin, int64_t* end);
+
+}  // namespace omnicoder

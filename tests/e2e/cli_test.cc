@@ -1,0 +1,148 @@
+// End-to-end: the omnicoder CLI's contract (run, tokenize, logits, bench, inspect,
+// quantize), the hostile-file set, and the real tiny model's greedy text.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "omnicoder/omnicoder.h"
+#include "tests/common/test_models.h"
+
+namespace omnicoder {
+namespace {
+
+struct Output {
+  int code;
+  std::string out;
+};
+
+// Runs a shell command; stdout captured, stderr to the test log (or captured with 2>&1).
+Output Sh(const std::string& cmd) {
+  Output o{-1, ""};
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return o;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) o.out.append(buf.data(), n);
+  int st = pclose(p);
+  o.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return o;
+}
+
+const std::string kBin = std::string(OC_BIN_DIR) + "/omnicoder";
+const std::string kAidreams = std::string(OC_SHARED_MODELS) + "/aidreams260K-F32.gguf";
+
+bool HaveShared() { return std::ifstream(kAidreams).good(); }
+
+TEST(Cli, AidreamsGreedyTextMatchesLlamaCpp) {
+  if (!HaveShared()) GTEST_SKIP() << "shared models absent";
+  // llama.cpp's greedy continuation of BOS alone (llama_peer --text-out, 40 tokens).
+  const std::string want =
+      " \"Echoes of vectors unfold, a gentle hum of precision, as I sense the nodes, a gentle hum of precision\n";
+  for (const char* t : {"1", "2"}) {
+    Output o = Sh(kBin + " run -m " + kAidreams + " -p '' -n 40 --temp 0 -t " + t + " 2>/dev/null");
+    EXPECT_EQ(o.code, 0);
+    EXPECT_EQ(o.out, want) << "threads " << t;
+  }
+}
+
+TEST(Cli, RunPrintsOnlyTheContinuationAndStatsToStderr) {
+  const std::string m = testing::TinyModelPath("qwen3moe", DType::kQ8_0);
+  Output o = Sh(kBin + " run -m " + m + " -p 'the code' -n 8 --temp 0.7 --seed 5 2>" OC_WORK_DIR "_stderr.txt");
+  ASSERT_EQ(o.code, 0);
+  Output again = Sh(kBin + " run -m " + m + " -p 'the code' -n 8 --temp 0.7 --seed 5 2>/dev/null");
+  EXPECT_EQ(o.out, again.out);  // deterministic for a seed
+  std::ifstream err(OC_WORK_DIR "_stderr.txt");
+  std::stringstream ss;
+  ss << err.rdbuf();
+  EXPECT_NE(ss.str().find("tok/s"), std::string::npos);
+  EXPECT_NE(ss.str().find("memory: rss"), std::string::npos);
+  EXPECT_EQ(o.out.find("tok/s"), std::string::npos);
+}
+
+TEST(Cli, TokenizeAddsBosPerMetadata) {
+  if (!HaveShared()) GTEST_SKIP() << "shared models absent";
+  const std::string v = std::string(OC_SHARED_MODELS) + "/vocab/ggml-vocab-llama-spm.gguf";
+  Output o = Sh(kBin + " tokenize -m " + v + " -p 'Hello world'");
+  EXPECT_EQ(o.code, 0);
+  EXPECT_EQ(o.out, "1 15043 3186\n");
+  o = Sh(kBin + " tokenize -m " + v + " -p 'Hello world' --no-bos");
+  EXPECT_EQ(o.out, "15043 3186\n");
+  o = Sh(kBin + " tokenize -m " + v + " -p '<s>'");  // special-token text is not parsed
+  EXPECT_EQ(o.out.find(" 1\n"), std::string::npos);
+}
+
+TEST(Cli, LogitsWritesVocabFloats) {
+  const std::string m = testing::TinyModelPath("llama");
+  const std::string out = OC_WORK_DIR "_logits.f32";
+  Output o = Sh(kBin + " logits -m " + m + " --tokens 1,5,9 -o " + out);
+  ASSERT_EQ(o.code, 0);
+  std::ifstream f(out, std::ios::binary | std::ios::ate);
+  EXPECT_EQ(static_cast<size_t>(f.tellg()), 512 * sizeof(float));
+  EXPECT_NE(Sh(kBin + " logits -m " + m + " --tokens 1,x -o " + out + " 2>/dev/null").code, 0);
+  EXPECT_NE(Sh(kBin + " logits -m " + m + " --tokens 1,99999 -o " + out + " 2>/dev/null").code, 0);
+}
+
+TEST(Cli, BenchJsonHasMedians) {
+  const std::string m = testing::TinyModelPath("mixtral", DType::kQ4_0);
+  Output o = Sh(kBin + " bench -m " + m + " -p 16 -n 4 -r 2 -t 2 --json 2>/dev/null");
+  ASSERT_EQ(o.code, 0);
+  EXPECT_NE(o.out.find("\"pp_tps\": "), std::string::npos);
+  EXPECT_NE(o.out.find("\"tg_tps\": "), std::string::npos);
+}
+
+TEST(Cli, InspectAndQuantize) {
+  const std::string m = testing::TinyModelPath("qwen2moe");
+  Output o = Sh(kBin + " inspect " + m);
+  ASSERT_EQ(o.code, 0);
+  EXPECT_NE(o.out.find("general.architecture = 'qwen2moe'"), std::string::npos);
+  EXPECT_NE(o.out.find("memory estimate"), std::string::npos);
+  for (const char* type : {"Q8_0", "Q4_0", "Q4_K", "Q6_K"}) {
+    const std::string q = std::string(OC_WORK_DIR "_quant_") + type + ".gguf";
+    o = Sh(kBin + " quantize " + m + " " + q + " " + type + " -t 2 2>/dev/null");
+    ASSERT_EQ(o.code, 0) << type;
+    Output i = Sh(kBin + " inspect " + q);
+    EXPECT_NE(i.out.find(std::string(" ") + type + " "), std::string::npos) << type;
+    // The quantized model still predicts like the original (random weights with large
+    // logits: 4-bit KL ~0.05-0.25, 6/8-bit ~0.005; a broken format gives KL >> 1).
+    const std::vector<int32_t> toks = testing::TestTokens(12);
+    std::vector<float> a = testing::EngineLogits(m, toks), b = testing::EngineLogits(q, toks);
+    const bool four_bit = type[1] == '4';
+    EXPECT_LE(testing::KlDivergence(b, a), four_bit ? 0.3 : 0.03) << type;
+  }
+  EXPECT_NE(Sh(kBin + " quantize " + m + " /tmp/x.gguf Q3_K 2>/dev/null").code, 0);
+}
+
+TEST(HostileFiles, EachRejectedWithItsMessageQuickly) {
+  std::ifstream list(OC_TEST_DATA "/hostile/expectations.tsv");
+  ASSERT_TRUE(list.good());
+  auto engine = testing::TestEngine(1);
+  std::string line;
+  int checked = 0;
+  while (std::getline(list, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    const size_t tab = line.find('\t');
+    const std::string file = line.substr(0, tab), expect = line.substr(tab + 1);
+    const auto t0 = std::chrono::steady_clock::now();
+    auto m = Model::Load(*engine, std::string(OC_TEST_DATA "/hostile/") + file, LoadOptions{});
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    EXPECT_LE(ms, 100.0) << file;
+    if (expect.empty()) {
+      EXPECT_TRUE(m.ok()) << file << ": " << m.status().ToString();
+    } else {
+      ASSERT_FALSE(m.ok()) << file << " loaded but should fail with: " << expect;
+      EXPECT_NE(m.status().message().find(expect), std::string::npos)
+          << file << "\n  want: " << expect << "\n  got:  " << m.status().message();
+    }
+    ++checked;
+  }
+  EXPECT_GE(checked, 31);
+}
+
+}  // namespace
+}  // namespace omnicoder

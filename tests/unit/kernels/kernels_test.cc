@@ -1,0 +1,189 @@
+// kernels layer: every ISA's matmul and vector kernels against the scalar reference, and
+// results independent of row ranges (the basis of thread-count-independent logits).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "base/aligned_buffer.h"
+#include "base/half.h"
+#include "kernels/kernel_table.h"
+#include "kernels/ref/ref.h"
+#include "tensor/dtype.h"
+
+namespace omnicoder {
+namespace {
+
+const DType kTypes[] = {DType::kF32, DType::kF16, DType::kBF16, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0,
+                        DType::kQ5_1, DType::kQ8_0, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K};
+
+std::vector<IsaLevel> Levels() {
+  std::vector<IsaLevel> v;
+  for (IsaLevel l : {IsaLevel::kAvx2, IsaLevel::kAvx512, IsaLevel::kNeon}) {
+    if (IsaAvailable(l)) v.push_back(l);
+  }
+  return v;
+}
+
+struct Problem {
+  int rows, cols, tokens;
+  std::vector<uint8_t> w;
+  AlignedBuffer x;
+  size_t x_row_bytes;
+};
+
+Problem Make(DType type, const MatMulKernel& k, int rows, int cols, int tokens, uint32_t seed) {
+  Problem p{rows, cols, tokens, {}, {}, 0};
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::vector<float> row(cols);
+  const size_t rb = RowBytes(type, cols);
+  p.w.resize(rb * rows);
+  for (int r = 0; r < rows; ++r) {
+    for (float& v : row) v = nd(rng) * (r % 3 + 1);
+    GetDTypeTraits(type).quantize(row.data(), p.w.data() + r * rb, cols);
+  }
+  p.x_row_bytes = ActRowBytes(k.act, cols);
+  p.x.Allocate(p.x_row_bytes * tokens);
+  for (int t = 0; t < tokens; ++t) {
+    for (float& v : row) v = nd(rng);
+    k.quantize_act(row.data(), p.x.data() + t * p.x_row_bytes, cols);
+  }
+  return p;
+}
+
+std::vector<float> RunMatMul(const MatMulKernel& k, DType type, Problem& p, int row_begin, int row_end,
+                       std::vector<float>* y = nullptr) {
+  std::vector<float> out(static_cast<size_t>(p.rows) * p.tokens, NAN);
+  if (!y) y = &out;
+  MatMulArgs a;
+  a.w = p.w.data();
+  a.w_row_bytes = RowBytes(type, p.cols);
+  a.x = p.x.data();
+  a.x_row_bytes = p.x_row_bytes;
+  a.y = y->data();
+  a.y_stride = p.rows;
+  a.in_dim = p.cols;
+  a.n_tokens = p.tokens;
+  k.matmul(a, row_begin, row_end);
+  return *y;
+}
+
+class MatMulVsRef : public ::testing::TestWithParam<DType> {};
+
+TEST_P(MatMulVsRef, EveryIsaMatchesScalar) {
+  const DType type = GetParam();
+  const MatMulKernel& ref = GetKernelTable(IsaLevel::kRef).matmul[static_cast<uint32_t>(type)];
+  for (IsaLevel level : Levels()) {
+    const MatMulKernel& k = GetKernelTable(level).matmul[static_cast<uint32_t>(type)];
+    ASSERT_NE(k.matmul, nullptr);
+    ASSERT_EQ(k.act, ref.act);
+    for (int tokens : {1, 3, 8}) {
+      Problem p = Make(type, k, 37, 512, tokens, 5 + tokens);
+      // Activation quantization must be bit-identical to the reference's.
+      AlignedBuffer xr;
+      xr.Allocate(p.x_row_bytes);
+      std::vector<float> row(512, 0.5f);
+      for (int i = 0; i < 512; ++i) row[i] = std::sin(i * 0.37f) * (i % 7);
+      k.quantize_act(row.data(), p.x.data(), 512);
+      ref.quantize_act(row.data(), xr.data(), 512);
+      ASSERT_EQ(0, std::memcmp(p.x.data(), xr.data(), p.x_row_bytes)) << GetDTypeTraits(type).name;
+      std::vector<float> want = RunMatMul(ref, type, p, 0, p.rows);
+      std::vector<float> got = RunMatMul(k, type, p, 0, p.rows);
+      for (size_t i = 0; i < want.size(); ++i) {
+        // Named tolerance: float summation order differs (lanes vs sequential).
+        EXPECT_NEAR(got[i], want[i], 2e-4 * (1.0 + std::fabs(want[i]))) << GetDTypeTraits(type).name << " i=" << i;
+      }
+      // Any split of the rows gives bitwise the same values.
+      std::vector<float> split(got.size(), NAN);
+      RunMatMul(k, type, p, 0, 5, &split);
+      RunMatMul(k, type, p, 5, 21, &split);
+      RunMatMul(k, type, p, 21, p.rows, &split);
+      EXPECT_EQ(0, std::memcmp(split.data(), got.data(), got.size() * 4)) << GetDTypeTraits(type).name;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Types, MatMulVsRef, ::testing::ValuesIn(kTypes),
+                         [](const auto& tp) { return std::string(GetDTypeTraits(tp.param).name); });
+
+TEST(VectorKernels, EveryIsaMatchesScalar) {
+  const KernelTable& r = GetKernelTable(IsaLevel::kRef);
+  std::mt19937 rng(9);
+  std::normal_distribution<float> nd(0.0f, 2.0f);
+  for (IsaLevel level : Levels()) {
+    const KernelTable& k = GetKernelTable(level);
+    for (int n : {1, 7, 64, 333}) {
+      std::vector<float> x(n), w(n), a(n), b(n);
+      for (int i = 0; i < n; ++i) x[i] = nd(rng), w[i] = nd(rng);
+      r.rms_norm(x.data(), w.data(), 1e-5f, a.data(), n);
+      k.rms_norm(x.data(), w.data(), 1e-5f, b.data(), n);
+      for (int i = 0; i < n; ++i) EXPECT_NEAR(a[i], b[i], 1e-5 * (1 + std::fabs(a[i])));
+      a = x, b = x;
+      r.silu_mul(a.data(), w.data(), n);
+      k.silu_mul(b.data(), w.data(), n);
+      for (int i = 0; i < n; ++i) EXPECT_NEAR(a[i], b[i], 1e-5 * (1 + std::fabs(a[i])));
+      a = x, b = x;
+      r.softmax(a.data(), n);
+      k.softmax(b.data(), n);
+      for (int i = 0; i < n; ++i) EXPECT_NEAR(a[i], b[i], 1e-6);
+      a = x, b = x;
+      r.axpy(a.data(), w.data(), 0.3f, n);
+      k.axpy(b.data(), w.data(), 0.3f, n);
+      for (int i = 0; i < n; ++i) EXPECT_FLOAT_EQ(a[i], b[i]);
+      std::vector<uint16_t> ha(n), hb(n);
+      r.f32_to_f16(x.data(), ha.data(), n);
+      k.f32_to_f16(x.data(), hb.data(), n);
+      EXPECT_EQ(ha, hb);
+    }
+  }
+}
+
+TEST(AttentionKernels, EveryIsaMatchesScalar) {
+  const KernelTable& r = GetKernelTable(IsaLevel::kRef);
+  std::mt19937 rng(4);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  for (IsaLevel level : Levels()) {
+    const KernelTable& k = GetKernelTable(level);
+    for (DType kv : {DType::kF16, DType::kF32}) {
+      for (int hd : {32, 64, 128}) {
+        const int n_pos = 45, row_elems = 2 * hd;  // two heads per row; test the second
+        const size_t es = kv == DType::kF16 ? 2 : 4;
+        std::vector<uint8_t> K(n_pos * row_elems * es), V(K.size());
+        for (int i = 0; i < n_pos * row_elems; ++i) {
+          float a = nd(rng), b = nd(rng);
+          if (kv == DType::kF16) {
+            reinterpret_cast<uint16_t*>(K.data())[i] = F32ToF16(a);
+            reinterpret_cast<uint16_t*>(V.data())[i] = F32ToF16(b);
+          } else {
+            reinterpret_cast<float*>(K.data())[i] = a;
+            reinterpret_cast<float*>(V.data())[i] = b;
+          }
+        }
+        std::vector<float> q(hd), sr(n_pos), sk(n_pos), orr(hd), ok(hd), probs(n_pos);
+        for (float& v : q) v = nd(rng);
+        for (float& v : probs) v = std::fabs(nd(rng));
+        AttnArgs a;
+        a.q = q.data();
+        a.k = K.data() + hd * es;
+        a.v = V.data() + hd * es;
+        a.kv_row_bytes = row_elems * es;
+        a.kv_type = kv;
+        a.head_dim = hd;
+        a.n_pos = n_pos;
+        a.scale = 0.125f;
+        r.attn_scores(a, sr.data());
+        k.attn_scores(a, sk.data());
+        for (int p = 0; p < n_pos; ++p) EXPECT_NEAR(sr[p], sk[p], 1e-4 * (1 + std::fabs(sr[p])));
+        r.attn_values(a, probs.data(), orr.data());
+        k.attn_values(a, probs.data(), ok.data());
+        for (int d = 0; d < hd; ++d) EXPECT_NEAR(orr[d], ok[d], 1e-4 * (1 + std::fabs(orr[d])));
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace omnicoder

@@ -1,0 +1,50 @@
+// threading layer: ParallelFor covers every index exactly once, for any size and thread count.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <vector>
+
+#include "threading/thread_pool.h"
+
+namespace omnicoder {
+namespace {
+
+TEST(ThreadPool, ParallelForCoversRangeOnce) {
+  for (int threads : {1, 2, 3, 8}) {
+    ThreadPool pool(threads);
+    for (int64_t n : {0, 1, 5, 16, 17, 1000}) {
+      for (int64_t grain : {1, 4, 16}) {
+        std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+        pool.ParallelFor(n, grain, [&](int64_t b, int64_t e, int t) {
+          EXPECT_LT(t, threads);
+          EXPECT_EQ(b % grain, 0);
+          for (int64_t i = b; i < e; ++i) hits[i]++;
+        });
+        for (int64_t i = 0; i < n; ++i) EXPECT_EQ(hits[i].load(), 1) << "n=" << n << " i=" << i;
+      }
+    }
+  }
+}
+
+TEST(ThreadPool, ManyShortRegions) {
+  ThreadPool pool(2);
+  std::atomic<int64_t> sum{0};
+  for (int r = 0; r < 20000; ++r) {
+    pool.Run([&](int t) { sum += t + 1; });
+  }
+  EXPECT_EQ(sum.load(), 20000 * 3);
+}
+
+TEST(SplitRange, ContiguousPartition) {
+  int64_t prev_end = 0;
+  for (int i = 0; i < 3; ++i) {
+    int64_t b, e;
+    SplitRange(100, 16, 3, i, &b, &e);
+    EXPECT_EQ(b, prev_end);
+    prev_end = e;
+  }
+  EXPECT_EQ(prev_end, 100);
+}
+
+}  // namespace
+}  // namespace omnicoder
