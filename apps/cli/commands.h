@@ -14,6 +14,7 @@ struct CommonOptions {
   std::string isa = "auto";
   bool verbose = false;
   bool check_tensors = false;
+  bool use_mmap = false;
 };
 
 struct RunOptions {

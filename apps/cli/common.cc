@@ -37,6 +37,7 @@ std::unique_ptr<Model> LoadModelOrPrint(Engine& engine, const CommonOptions& o, 
   LoadOptions lo;
   lo.vocab_only = vocab_only;
   lo.check_tensors = o.check_tensors;
+  lo.use_mmap = o.use_mmap;
   const bool tty = isatty(STDERR_FILENO);
   if (tty) {
     lo.progress = [](float f) {

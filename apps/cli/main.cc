@@ -17,6 +17,7 @@ void AddCommon(CLI::App* app, CommonOptions* c, bool need_model = true) {
   app->add_option("--isa", c->isa, "kernels: auto, ref, avx2, avx512, neon");
   app->add_flag("-v,--verbose", c->verbose, "log engine details to stderr");
   app->add_flag("--check-tensors", c->check_tensors, "scan all weights for NaN/Inf at load");
+  app->add_flag("--mmap", c->use_mmap, "compute from the file mapping instead of copying weights to memory");
 }
 
 }  // namespace

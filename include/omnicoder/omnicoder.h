@@ -45,6 +45,9 @@ class Engine {
 struct LoadOptions {
   bool vocab_only = false;     // tokenizer only (vocabulary GGUFs have no weights)
   bool check_tensors = false;  // scan every tensor for NaN/Inf (slower load)
+  // false (default): copy weights into huge-page memory (fastest matmuls; the page cache
+  // copy is dropped). true: compute from the file mapping (instant load, shares cache).
+  bool use_mmap = false;
   std::function<void(float fraction)> progress;
 };
 

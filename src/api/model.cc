@@ -104,6 +104,11 @@ Result<std::unique_ptr<Model>> Model::Load(Engine& engine, const std::string& pa
   }
   ModelLoadOptions mo;
   mo.check_all_tensors = options.check_tensors;
+  mo.use_mmap = options.use_mmap;
+  if (options.progress) {
+    auto cb = options.progress;
+    mo.progress = [cb](float f) { cb(0.05f + 0.95f * f); };
+  }
   const GgufFile* raw = file.get();
   Result<std::unique_ptr<LoadedModel>> loaded = LoadModelFromGguf(std::move(file), mo);
   if (!loaded.ok()) return fail(loaded.status());
@@ -113,14 +118,13 @@ Result<std::unique_ptr<Model>> Model::Load(Engine& engine, const std::string& pa
     return fail(CorruptFile(StrFormat("token_embd has %d rows but the tokenizer has %d tokens", c.vocab_size,
                                       info.vocab_size)));
   }
-  // Ask the kernel to read the weights ahead, tensor by tensor, reporting progress.
-  const auto& tensors = raw->tensors();
-  for (size_t i = 0; i < tensors.size(); ++i) {
-    raw->file().AdviseWillNeed(raw->data_offset() + tensors[i].offset, tensors[i].n_bytes);
-    if (options.progress && (i % 16 == 0 || i + 1 == tensors.size())) {
-      options.progress(0.1f + 0.9f * static_cast<float>(i + 1) / static_cast<float>(tensors.size()));
+  if (options.use_mmap) {  // ask the kernel to read the mapped weights ahead
+    const auto& tensors = raw->tensors();
+    for (size_t i = 0; i < tensors.size(); ++i) {
+      raw->file().AdviseWillNeed(raw->data_offset() + tensors[i].offset, tensors[i].n_bytes);
     }
   }
+  if (options.progress) options.progress(1.0f);
   info.n_layers = c.n_layers;
   info.dim = c.dim;
   info.ctx_len = c.ctx_len;

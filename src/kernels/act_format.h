@@ -12,6 +12,7 @@
 //   float s[nb]          d_unrounded * sum(qs) rounded to f16 (ggml's Q8_1 `s`)
 //   int32 neg_sum4[n/4]  -(sum of each group of 4 qs): seeds accumulators so offset
 //                        formats (Q4_0: q-8, Q5_0: q-16) need no extra correction op
+//   int32 sum[nb]        sum of each block's qs (offset correction of interleaved rows)
 // kQ8K row (n elements, nb = n/256):
 //   int8  qs[n]; float d[nb]; int16 bsums[n/16] (sums of each 16 qs)
 // Row sizes are rounded up to 64 bytes so rows of a batch stay cache-line aligned.
@@ -32,7 +33,7 @@ inline size_t ActRowBytes(ActFormat f, int n) {
     case ActFormat::kF32: return AlignUp64(4 * un);
     case ActFormat::kF16:
     case ActFormat::kBF16: return AlignUp64(2 * un);
-    case ActFormat::kQ8: return AlignUp64(un + 8 * (un / 32) + un);
+    case ActFormat::kQ8: return AlignUp64(un + 12 * (un / 32) + un);
     case ActFormat::kQ8K: return AlignUp64(un + 4 * (un / 256) + 2 * (un / 16));
   }
   return 0;
@@ -44,12 +45,14 @@ struct ActQ8View {
   const float* d;
   const float* s;
   const int32_t* neg_sum4;
+  const int32_t* sum;
 };
 inline ActQ8View ViewActQ8(const void* row, int n) {
   const uint8_t* p = static_cast<const uint8_t*>(row);
   size_t nb = static_cast<size_t>(n) / 32;
   return {reinterpret_cast<const int8_t*>(p), reinterpret_cast<const float*>(p + n),
-          reinterpret_cast<const float*>(p + n + 4 * nb), reinterpret_cast<const int32_t*>(p + n + 8 * nb)};
+          reinterpret_cast<const float*>(p + n + 4 * nb), reinterpret_cast<const int32_t*>(p + n + 8 * nb),
+          reinterpret_cast<const int32_t*>(p + n + 8 * nb + n)};
 }
 
 struct ActQ8KView {

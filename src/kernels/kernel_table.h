@@ -34,7 +34,9 @@ using QuantizeActFn = void (*)(const float* x, void* dst, int n);
 struct MatMulKernel {
   ActFormat act = ActFormat::kF32;
   QuantizeActFn quantize_act = nullptr;
-  MatMulFn matmul = nullptr;  // nullptr: weight type not supported for matmul
+  MatMulFn matmul = nullptr;     // row-major weights; nullptr: type not supported
+  MatMulFn matmul_x8 = nullptr;  // 8-row interleaved weights (repack.h); row ranges are
+                                 // multiples of 8; nullptr: no interleaved form
 };
 
 // Attention over a KV cache row range. K/V rows hold n_kv_heads*head_dim values in

@@ -222,6 +222,42 @@ Status BindLayer(Binder& b, const GgufFile& file, const ModelConfig& c, int il, 
 
 }  // namespace
 
+void ForEachMatrix(ModelWeights* w, FunctionRef<void(WeightMatrix&)> fn) {
+  fn(w->token_embd);
+  fn(w->output);
+  for (LayerWeights& l : w->layers) {
+    for (WeightMatrix* m : {&l.attn.wq, &l.attn.wk, &l.attn.wv, &l.attn.wo, &l.ffn.gate, &l.ffn.up, &l.ffn.down,
+                            &l.moe.router, &l.moe.shared.gate, &l.moe.shared.up, &l.moe.shared.down,
+                            &l.moe.shared_gate}) {
+      fn(*m);
+    }
+  }
+  for (auto& layer : w->experts) {
+    for (ExpertLocation& e : layer) {
+      fn(e.gate);
+      fn(e.up);
+      fn(e.down);
+    }
+  }
+}
+
+void RebaseWeights(ModelWeights* w, const uint8_t* old_begin, const uint8_t* old_end, const uint8_t* new_begin) {
+  ForEachMatrix(w, [&](WeightMatrix& m) {
+    if (m.data >= old_begin && m.data < old_end) m.data = new_begin + (m.data - old_begin);
+  });
+}
+
+void InterleaveWeights(ModelWeights* w) {
+  const uint8_t* embd = w->token_embd.data;
+  ForEachMatrix(w, [&](WeightMatrix& m) {
+    // The embedding is read row by row (dequantized lookups); a tied output shares it.
+    if (!m.present() || m.data == embd || m.layout != WeightLayout::kRows) return;
+    if (!CanInterleave8(m.type, m.rows, m.cols)) return;
+    Interleave8(m.type, const_cast<uint8_t*>(m.data), m.rows, m.row_bytes);
+    m.layout = WeightLayout::kInterleaved8;
+  });
+}
+
 Result<ModelWeights> LoadModelWeights(const GgufFile& file, const ModelConfig& c, const WeightLoadOptions& options) {
   ModelWeights w;
   Binder b(file, &w, options);

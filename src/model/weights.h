@@ -11,7 +11,9 @@
 #include <memory>
 #include <vector>
 
+#include "base/function_ref.h"
 #include "base/status.h"
+#include "kernels/repack.h"
 #include "model/model_config.h"
 #include "tensor/dtype.h"
 
@@ -22,6 +24,7 @@ class Logger;
 
 struct WeightMatrix {
   DType type = DType::kF32;
+  WeightLayout layout = WeightLayout::kRows;
   const uint8_t* data = nullptr;
   int rows = 0;
   int cols = 0;
@@ -79,6 +82,17 @@ struct WeightLoadOptions {
   // float tensors (norms, biases, f32/f16 matrices up to 64 MiB) are scanned.
   bool check_all_tensors = false;
 };
+
+// Calls fn on every matrix (experts included; a fused QKV tensor appears as three).
+void ForEachMatrix(ModelWeights* weights, FunctionRef<void(WeightMatrix&)> fn);
+
+// Rewrites the Q4_0/Q8_0 matrices (not the embedding) into the 8-row interleaved layout
+// in place; the data must be writable (copied out of the file mapping).
+void InterleaveWeights(ModelWeights* weights);
+
+// Moves every matrix pointer in [old_begin, old_end) to the same offset from new_begin
+// (after the tensor data was copied out of the mapping).
+void RebaseWeights(ModelWeights* weights, const uint8_t* old_begin, const uint8_t* old_end, const uint8_t* new_begin);
 
 // Binds and checks every tensor the config needs (shape, type, presence).
 Result<ModelWeights> LoadModelWeights(const GgufFile& file, const ModelConfig& config,

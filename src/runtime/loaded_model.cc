@@ -10,6 +10,23 @@ Result<std::unique_ptr<LoadedModel>> LoadModelFromGguf(std::unique_ptr<GgufFile>
   WeightLoadOptions wo;
   wo.check_all_tensors = options.check_all_tensors;
   OC_ASSIGN_OR_RETURN(m->weights, LoadModelWeights(*file, m->config, wo));
+  const MappedFile& mf = file->file();
+  const size_t data_size = mf.size() - file->data_offset();
+  if (!options.use_mmap && data_size > 0) {
+    OC_RETURN_IF_ERROR(m->arena.Allocate(data_size));
+    struct Ctx {
+      const ModelLoadOptions* o;
+      size_t total;
+    } ctx{&options, data_size};
+    auto progress = [](void* c, size_t done) {
+      const Ctx* x = static_cast<const Ctx*>(c);
+      if (x->o->progress) x->o->progress(static_cast<float>(done) / static_cast<float>(x->total));
+    };
+    OC_RETURN_IF_ERROR(ReadFileRange(mf.path(), file->data_offset(), data_size, m->arena.data(), progress, &ctx));
+    const uint8_t* begin = mf.data() + file->data_offset();
+    RebaseWeights(&m->weights, begin, begin + data_size, m->arena.data());
+    InterleaveWeights(&m->weights);
+  }
   m->experts = std::make_unique<ResidentExpertSource>(&m->weights.experts);
   m->file = std::move(file);
   return m;

@@ -2,9 +2,11 @@
 // Immutable after load; sessions share it. Thread safety: read-only.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
+#include "base/huge_buffer.h"
 #include "base/status.h"
 #include "format/gguf.h"
 #include "model/expert_source.h"
@@ -15,6 +17,10 @@ namespace omnicoder {
 
 struct ModelLoadOptions {
   bool check_all_tensors = false;
+  // false: copy tensor data into huge-page anonymous memory (fast matmuls, page cache
+  // dropped behind the read); true: compute straight from the file mapping.
+  bool use_mmap = false;
+  std::function<void(float)> progress;  // fraction of tensor data read
 };
 
 struct LoadedModel {
@@ -22,6 +28,7 @@ struct LoadedModel {
   ModelConfig config;
   ModelWeights weights;
   std::unique_ptr<ExpertSource> experts;
+  HugeBuffer arena;  // tensor data when not using the mapping
 };
 
 Result<std::unique_ptr<LoadedModel>> LoadModelFromGguf(std::unique_ptr<GgufFile> file,

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <errno.h>
+
 #include <algorithm>
 #include <cmath>
 #include <fstream>
@@ -28,7 +30,8 @@ std::string TinyModelPath(const std::string& arch, DType type) {
   if (it != made.end()) return it->second;
   TestModelSpec spec = TestModelPreset("tiny-" + arch).value();
   spec.type = spec.output_type = spec.embd_type = type;
-  const std::string path = std::string(OC_WORK_DIR "_tiny-") + key + ".gguf";
+  // One file per test binary: ctest runs binaries in parallel.
+  const std::string path = std::string(OC_WORK_DIR "_") + program_invocation_short_name + "_tiny-" + key + ".gguf";
   Status s = WriteTestModel(spec, path, 2);
   EXPECT_TRUE(s.ok()) << s.ToString();
   made[key] = path;

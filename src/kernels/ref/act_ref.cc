@@ -26,6 +26,7 @@ void QuantizeActQ8(const float* x, void* dst, int n) {
   float* d = reinterpret_cast<float*>(p + n);
   float* s = d + nb;
   int32_t* neg_sum4 = reinterpret_cast<int32_t*>(s + nb);
+  int32_t* bsum = neg_sum4 + n / 4;
   for (int b = 0; b < nb; ++b) {
     const float* xb = x + 32 * b;
     float amax = 0.0f;
@@ -42,6 +43,7 @@ void QuantizeActQ8(const float* x, void* dst, int n) {
       const int8_t* qg = qs + 32 * b + 4 * g;
       neg_sum4[8 * b + g] = -(qg[0] + qg[1] + qg[2] + qg[3]);
     }
+    bsum[b] = sum;
     d[b] = F16ToF32(F32ToF16(db));
     s[b] = F16ToF32(F32ToF16(static_cast<float>(sum) * db));
   }

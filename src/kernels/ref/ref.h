@@ -1,6 +1,8 @@
 // Scalar reference kernels: the oracle for every SIMD kernel, and the fallback ISA.
 #pragma once
 
+#include <cstring>
+
 #include "kernels/kernel_table.h"
 
 namespace omnicoder::ref {
@@ -13,6 +15,8 @@ void QuantizeActQ8K(const float* x, void* dst, int n);
 
 // One weight row . one act row, for weight type `type`.
 float DotRow(DType type, const uint8_t* w_row, const uint8_t* x_row, int n);
+// Interleaved x8 Q4_0/Q8_0 weights (repack.h).
+void MatMulX8(DType type, const MatMulArgs& a, int row_begin, int row_end);
 
 void RmsNorm(const float* x, const float* w, float eps, float* y, int n);
 void SiluMul(float* gate, const float* up, int n);

@@ -76,8 +76,15 @@ void MatMulRef(const MatMulArgs& a, int row_begin, int row_end) {
 }
 
 template <DType kType>
+void MatMulX8Ref(const MatMulArgs& a, int row_begin, int row_end) {
+  MatMulX8(kType, a, row_begin, row_end);
+}
+
+template <DType kType>
 void Set(KernelTable* t, ActFormat act, QuantizeActFn q) {
-  t->matmul[static_cast<uint32_t>(kType)] = {act, q, &MatMulRef<kType>};
+  MatMulFn x8 = nullptr;
+  if constexpr (kType == DType::kQ4_0 || kType == DType::kQ8_0) x8 = &MatMulX8Ref<kType>;
+  t->matmul[static_cast<uint32_t>(kType)] = {act, q, &MatMulRef<kType>, x8};
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "base/half.h"
 #include "kernels/kernel_table.h"
 #include "kernels/ref/ref.h"
+#include "kernels/repack.h"
 #include "tensor/dtype.h"
 
 namespace omnicoder {
@@ -109,6 +110,44 @@ TEST_P(MatMulVsRef, EveryIsaMatchesScalar) {
 INSTANTIATE_TEST_SUITE_P(Types, MatMulVsRef, ::testing::ValuesIn(kTypes),
                          [](const auto& tp) { return std::string(GetDTypeTraits(tp.param).name); });
 
+class Interleaved8 : public ::testing::TestWithParam<DType> {};
+
+TEST_P(Interleaved8, EveryIsaMatchesRowMajorReference) {
+  const DType type = GetParam();
+  const MatMulKernel& ref = GetKernelTable(IsaLevel::kRef).matmul[static_cast<uint32_t>(type)];
+  std::vector<IsaLevel> levels = Levels();
+  levels.push_back(IsaLevel::kRef);
+  for (int tokens : {1, 3, 8}) {
+    Problem p = Make(type, ref, 48, 256, tokens, 21 + tokens);
+    std::vector<float> want = RunMatMul(ref, type, p, 0, p.rows);
+    const std::vector<uint8_t> row_major = p.w;
+    ASSERT_TRUE(CanInterleave8(type, p.rows, p.cols));
+    Interleave8(type, p.w.data(), p.rows, RowBytes(type, p.cols));
+    EXPECT_NE(p.w, row_major);
+    for (IsaLevel level : levels) {
+      MatMulKernel k = GetKernelTable(level).matmul[static_cast<uint32_t>(type)];
+      ASSERT_NE(k.matmul_x8, nullptr);
+      k.matmul = k.matmul_x8;
+      std::vector<float> got = RunMatMul(k, type, p, 0, p.rows);
+      for (size_t i = 0; i < want.size(); ++i) {
+        EXPECT_NEAR(got[i], want[i], 2e-4 * (1.0 + std::fabs(want[i]))) << GetDTypeTraits(type).name << " i=" << i;
+      }
+      std::vector<float> split(got.size(), NAN);
+      RunMatMul(k, type, p, 0, 16, &split);
+      RunMatMul(k, type, p, 16, 24, &split);
+      RunMatMul(k, type, p, 24, p.rows, &split);
+      EXPECT_EQ(0, std::memcmp(split.data(), got.data(), got.size() * 4));
+    }
+    Deinterleave8(type, p.w.data(), p.rows, RowBytes(type, p.cols));
+    EXPECT_EQ(p.w, row_major);
+  }
+  EXPECT_FALSE(CanInterleave8(type, 12, 256));
+  EXPECT_FALSE(CanInterleave8(DType::kQ4_K, 16, 256));
+}
+
+INSTANTIATE_TEST_SUITE_P(Types, Interleaved8, ::testing::Values(DType::kQ4_0, DType::kQ8_0),
+                         [](const auto& tp) { return std::string(GetDTypeTraits(tp.param).name); });
+
 TEST(VectorKernels, EveryIsaMatchesScalar) {
   const KernelTable& r = GetKernelTable(IsaLevel::kRef);
   std::mt19937 rng(9);
@@ -132,7 +171,7 @@ TEST(VectorKernels, EveryIsaMatchesScalar) {
       a = x, b = x;
       r.axpy(a.data(), w.data(), 0.3f, n);
       k.axpy(b.data(), w.data(), 0.3f, n);
-      for (int i = 0; i < n; ++i) EXPECT_FLOAT_EQ(a[i], b[i]);
+      for (int i = 0; i < n; ++i) EXPECT_NEAR(a[i], b[i], 1e-6 * (1 + std::fabs(a[i])));  // fma vs mul+add
       std::vector<uint16_t> ha(n), hb(n);
       r.f32_to_f16(x.data(), ha.data(), n);
       k.f32_to_f16(x.data(), hb.data(), n);

@@ -1,0 +1,117 @@
+// Kernel throughput (Google Benchmark): matmul of each weight type at decode shape
+// (1 token) and prefill shape (32 tokens), per ISA level. Weights span more than the
+// last-level cache, so decode numbers are memory-bound like real models.
+//   build/bin/kernels_bench --benchmark_filter=Q4_0
+#include <benchmark/benchmark.h>
+
+#include <random>
+#include <vector>
+
+#include "base/aligned_buffer.h"
+#include "base/huge_buffer.h"
+#include "kernels/kernel_table.h"
+#include "tensor/dtype.h"
+
+namespace omnicoder {
+namespace {
+
+constexpr int kRows = 4096, kCols = 2048;
+constexpr int kMatrices = 24;  // ~100-200 MB of weights: beyond any L3
+
+struct Fixture {
+  HugeBuffer w;
+  size_t row_bytes = 0;
+  AlignedBuffer x;
+  size_t x_row_bytes = 0;
+  std::vector<float> y;
+};
+
+Fixture& Get(DType type, const MatMulKernel& k, int tokens) {
+  static std::vector<std::unique_ptr<Fixture>> cache(kDTypeIdLimit * 64);
+  auto& slot = cache[static_cast<uint32_t>(type) * 64 + tokens];
+  if (slot) return *slot;
+  slot = std::make_unique<Fixture>();
+  Fixture& f = *slot;
+  f.row_bytes = RowBytes(type, kCols);
+  (void)f.w.Allocate(f.row_bytes * kRows * kMatrices);
+  std::mt19937 rng(1);
+  std::normal_distribution<float> nd;
+  std::vector<float> row(kCols);
+  for (int r = 0; r < kRows * kMatrices; ++r) {
+    if (r < kRows) {
+      for (float& v : row) v = nd(rng);
+    }
+    GetDTypeTraits(type).quantize(row.data(), f.w.data() + static_cast<size_t>(r) * f.row_bytes, kCols);
+  }
+  f.x_row_bytes = ActRowBytes(k.act, kCols);
+  f.x.Allocate(f.x_row_bytes * tokens);
+  for (int t = 0; t < tokens; ++t) {
+    for (float& v : row) v = nd(rng);
+    k.quantize_act(row.data(), f.x.data() + t * f.x_row_bytes, kCols);
+  }
+  f.y.resize(static_cast<size_t>(kRows) * tokens);
+  return f;
+}
+
+void BM_MatMul(benchmark::State& state, DType type, IsaLevel level, int tokens, bool x8) {
+  if (!IsaAvailable(level)) {
+    state.SkipWithError("ISA not available");
+    return;
+  }
+  MatMulKernel k = GetKernelTable(level).matmul[static_cast<uint32_t>(type)];
+  if (x8) {
+    if (!k.matmul_x8) {
+      state.SkipWithError("no x8 layout");
+      return;
+    }
+    k.matmul = k.matmul_x8;
+  }
+  Fixture& f = Get(type, k, tokens);
+  int m = 0;
+  for (auto _ : state) {
+    MatMulArgs a;
+    a.w = f.w.data() + static_cast<size_t>(m) * kRows * f.row_bytes;
+    a.w_row_bytes = f.row_bytes;
+    a.x = f.x.data();
+    a.x_row_bytes = f.x_row_bytes;
+    a.y = f.y.data();
+    a.y_stride = kRows;
+    a.in_dim = kCols;
+    a.n_tokens = tokens;
+    k.matmul(a, 0, kRows);
+    benchmark::ClobberMemory();
+    m = (m + 1) % kMatrices;
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(f.row_bytes) * kRows);
+  state.counters["GMAC/s"] = benchmark::Counter(static_cast<double>(state.iterations()) * kRows * kCols * tokens / 1e9,
+                                                benchmark::Counter::kIsRate);
+}
+
+void Register() {
+  const std::pair<DType, const char*> types[] = {
+      {DType::kQ4_0, "Q4_0"}, {DType::kQ8_0, "Q8_0"}, {DType::kQ4_K, "Q4_K"}, {DType::kQ5_K, "Q5_K"},
+      {DType::kQ6_K, "Q6_K"}, {DType::kF16, "F16"},   {DType::kQ4_1, "Q4_1"}, {DType::kQ5_0, "Q5_0"}};
+  const std::pair<IsaLevel, const char*> levels[] = {{IsaLevel::kRef, "ref"}, {IsaLevel::kAvx2, "avx2"},
+                                                     {IsaLevel::kBest, "best"}};
+  for (auto [type, tn] : types) {
+    for (auto [level, ln] : levels) {
+      for (int tokens : {1, 32}) {
+        if (level == IsaLevel::kRef && tokens > 1) continue;
+        std::string name = std::string("MatMul/") + tn + "/" + ln + "/t" + std::to_string(tokens);
+        benchmark::RegisterBenchmark(name.c_str(), BM_MatMul, type, level, tokens, false)
+            ->Unit(benchmark::kMicrosecond);
+        if (type == DType::kQ4_0 || type == DType::kQ8_0) {
+          benchmark::RegisterBenchmark((name + "/x8").c_str(), BM_MatMul, type, level, tokens, true)
+              ->Unit(benchmark::kMicrosecond);
+        }
+      }
+    }
+  }
+}
+
+const int kRegistered = (Register(), 0);
+
+}  // namespace
+}  // namespace omnicoder
+
+BENCHMARK_MAIN();

@@ -1,0 +1,51 @@
+// Reference matmul over the interleaved x8 layouts (repack.h), same arithmetic as the
+// row-major reference: per block float(isum) * (d_w * d_x), summed in order.
+#include "base/half.h"
+#include "kernels/ref/ref.h"
+#include "tensor/blocks.h"
+
+namespace omnicoder::ref {
+
+namespace {
+
+// Dot of row i (0..7) of an interleaved group with one kQ8 act row.
+float DotX8(DType type, const uint8_t* group, int i, const uint8_t* xr, int n) {
+  const ActQ8View x = ViewActQ8(xr, n);
+  const bool q4 = type == DType::kQ4_0;
+  const size_t block = 8 * (q4 ? sizeof(BlockQ4_0) : sizeof(BlockQ8_0));
+  const int chunks = q4 ? 4 : 8;
+  float sum = 0.0f;
+  for (int b = 0; b < n / 32; ++b) {
+    const uint8_t* blk = group + b * block;
+    uint16_t dh;
+    std::memcpy(&dh, blk + 2 * i, 2);
+    const int8_t* xq = x.qs + 32 * b;
+    int isum = 0;
+    for (int k = 0; k < chunks; ++k) {
+      for (int j = 0; j < 4; ++j) {
+        const uint8_t v = blk[16 + 32 * k + 4 * i + j];
+        if (q4) {
+          isum += ((v & 0xF) - 8) * xq[4 * k + j] + ((v >> 4) - 8) * xq[16 + 4 * k + j];
+        } else {
+          isum += (static_cast<int>(v) - 128) * xq[4 * k + j];
+        }
+      }
+    }
+    sum += static_cast<float>(isum) * (F16ToF32(dh) * x.d[b]);
+  }
+  return sum;
+}
+
+}  // namespace
+
+void MatMulX8(DType type, const MatMulArgs& a, int row_begin, int row_end) {
+  for (int r = row_begin; r < row_end; ++r) {
+    const uint8_t* group = a.w + static_cast<size_t>(r / 8) * 8 * a.w_row_bytes;
+    for (int t = 0; t < a.n_tokens; ++t) {
+      a.y[static_cast<size_t>(t) * a.y_stride + r] =
+          DotX8(type, group, r % 8, a.x + static_cast<size_t>(t) * a.x_row_bytes, a.in_dim);
+    }
+  }
+}
+
+}  // namespace omnicoder::ref

@@ -1,0 +1,29 @@
+// Interleaved 8-row weight layouts ("x8"), made once at load so matmuls can process 8
+// rows per instruction with the activations broadcast.
+//
+// Design: rows r..r+7 keep their combined byte range (a matrix's size and group
+// offsets do not change, so repacking is in place). Per block index b a group holds
+// the 8 rows' f16 scales, then the quants in 4-byte groups: chunk k = [row0 bytes
+// 4k..4k+3, row1 ..., row7 ...]. A 32-bit lane of a SIMD register then belongs to one
+// row and a dot product needs no horizontal sum. Q8_0 quants are stored +128 (u8) so
+// the u8 x s8 instructions apply; the kernel subtracts 128 * sum(x) per block.
+// Non-goals: rows % 8 != 0 (left row-major), K formats (row-major kernels for now).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "tensor/dtype.h"
+
+namespace omnicoder {
+
+enum class WeightLayout : uint8_t { kRows = 0, kInterleaved8 = 1 };
+
+// Whether a [rows, cols] matrix of `type` has an interleaved form.
+bool CanInterleave8(DType type, int rows, int cols);
+// Rewrites the matrix in place (rows % 8 == 0).
+void Interleave8(DType type, uint8_t* data, int rows, size_t row_bytes);
+// Inverse, for tests.
+void Deinterleave8(DType type, uint8_t* data, int rows, size_t row_bytes);
+
+}  // namespace omnicoder

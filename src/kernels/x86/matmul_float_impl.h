@@ -1,0 +1,188 @@
+// x86 matmul of F32, F16 and BF16 weights with activations of the same type, and the
+// f32 vector kernels (norm, SwiGLU, softmax, attention). Included by avx2/ and avx512/.
+#pragma once
+
+#include <cmath>
+
+#include "base/half.h"
+#include "kernels/kernel_table.h"
+#include "kernels/x86/x86_common.h"
+
+namespace omnicoder {
+namespace {
+
+struct F32Load {
+  static constexpr size_t kElem = 4;
+  static __m256 Load(const uint8_t* p) { return _mm256_loadu_ps(reinterpret_cast<const float*>(p)); }
+  static float One(const uint8_t* p) {
+    float f;
+    std::memcpy(&f, p, 4);
+    return f;
+  }
+};
+struct F16Load {
+  static constexpr size_t kElem = 2;
+  static __m256 Load(const uint8_t* p) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
+  static float One(const uint8_t* p) { return HalfToFloat(p); }
+};
+struct Bf16Load {
+  static constexpr size_t kElem = 2;
+  static __m256 Load(const uint8_t* p) {
+    const __m256i v = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
+  }
+  static float One(const uint8_t* p) {
+    uint16_t h;
+    std::memcpy(&h, p, 2);
+    return Bf16ToF32(h);
+  }
+};
+
+template <class L, int R>
+inline void FloatTile(const MatMulArgs& a, int r0, int t) {
+  const int n = a.in_dim, n8 = n / 8 * 8;
+  const uint8_t* x = a.x + static_cast<size_t>(t) * a.x_row_bytes;
+  const uint8_t* w[R];
+  __m256 acc[R];
+  for (int r = 0; r < R; ++r) {
+    w[r] = a.w + static_cast<size_t>(r0 + r) * a.w_row_bytes;
+    acc[r] = _mm256_setzero_ps();
+  }
+  for (int i = 0; i < n8; i += 8) {
+    const __m256 xv = L::Load(x + i * L::kElem);
+    for (int r = 0; r < R; ++r) acc[r] = _mm256_fmadd_ps(L::Load(w[r] + i * L::kElem), xv, acc[r]);
+  }
+  for (int r = 0; r < R; ++r) {
+    float s = Hsum(acc[r]);
+    for (int i = n8; i < n; ++i) s += L::One(w[r] + i * L::kElem) * L::One(x + i * L::kElem);
+    a.y[static_cast<size_t>(t) * a.y_stride + r0 + r] = s;
+  }
+}
+
+template <class L>
+void FloatMatMul(const MatMulArgs& a, int row_begin, int row_end) {
+  for (int t = 0; t < a.n_tokens; ++t) {
+    int r = row_begin;
+    for (; r + 4 <= row_end; r += 4) FloatTile<L, 4>(a, r, t);
+    for (; r < row_end; ++r) FloatTile<L, 1>(a, r, t);
+  }
+}
+
+void RmsNormX86(const float* x, const float* w, float eps, float* y, int n) {
+  __m256 acc = _mm256_setzero_ps();
+  int i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_loadu_ps(x + i);
+    acc = _mm256_fmadd_ps(v, v, acc);
+  }
+  double sum = Hsum(acc);
+  for (; i < n; ++i) sum += static_cast<double>(x[i]) * x[i];
+  const float scale = 1.0f / std::sqrt(static_cast<float>(sum / n) + eps);
+  const __m256 s = _mm256_set1_ps(scale);
+  for (i = 0; i + 8 <= n; i += 8) {
+    __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + i), s);
+    if (w) v = _mm256_mul_ps(v, _mm256_loadu_ps(w + i));
+    _mm256_storeu_ps(y + i, v);
+  }
+  for (; i < n; ++i) y[i] = x[i] * scale * (w ? w[i] : 1.0f);
+}
+
+void SiluMulX86(float* gate, const float* up, int n) {
+  int i = 0;
+  const __m256 one = _mm256_set1_ps(1.0f);
+  for (; i + 8 <= n; i += 8) {
+    const __m256 g = _mm256_loadu_ps(gate + i);
+    const __m256 e = Exp8(_mm256_sub_ps(_mm256_setzero_ps(), g));
+    const __m256 s = _mm256_div_ps(g, _mm256_add_ps(one, e));
+    _mm256_storeu_ps(gate + i, _mm256_mul_ps(s, _mm256_loadu_ps(up + i)));
+  }
+  for (; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+
+void AxpyX86(float* y, const float* x, float s, int n) {
+  int i = 0;
+  const __m256 sv = _mm256_set1_ps(s);
+  for (; i + 8 <= n; i += 8) {
+    _mm256_storeu_ps(y + i, _mm256_fmadd_ps(sv, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+  }
+  for (; i < n; ++i) y[i] += s * x[i];
+}
+
+void SoftmaxX86(float* x, int n) {
+  float max = -INFINITY;
+  for (int i = 0; i < n; ++i) max = std::fmax(max, x[i]);
+  const __m256 mv = _mm256_set1_ps(max);
+  __m256 acc = _mm256_setzero_ps();
+  int i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 e = Exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), mv));
+    _mm256_storeu_ps(x + i, e);
+    acc = _mm256_add_ps(acc, e);
+  }
+  double sum = Hsum(acc);
+  for (; i < n; ++i) {
+    x[i] = std::exp(x[i] - max);
+    sum += x[i];
+  }
+  const float inv = static_cast<float>(1.0 / sum);
+  const __m256 iv = _mm256_set1_ps(inv);
+  for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), iv));
+  for (; i < n; ++i) x[i] *= inv;
+}
+
+template <class L>
+void AttnScoresT(const AttnArgs& a, float* scores) {
+  const int hd = a.head_dim, h8 = hd / 8 * 8;
+  for (int p = 0; p < a.n_pos; ++p) {
+    const uint8_t* k = a.k + static_cast<size_t>(p) * a.kv_row_bytes;
+    __m256 acc = _mm256_setzero_ps();
+    for (int d = 0; d < h8; d += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a.q + d), L::Load(k + d * L::kElem), acc);
+    float s = Hsum(acc);
+    for (int d = h8; d < hd; ++d) s += a.q[d] * L::One(k + d * L::kElem);
+    scores[p] = s * a.scale;
+  }
+}
+
+template <class L>
+void AttnValuesT(const AttnArgs& a, const float* probs, float* out) {
+  const int hd = a.head_dim, h8 = hd / 8 * 8;
+  for (int d = 0; d < hd; ++d) out[d] = 0.0f;
+  for (int p = 0; p < a.n_pos; ++p) {
+    const uint8_t* v = a.v + static_cast<size_t>(p) * a.kv_row_bytes;
+    const __m256 pv = _mm256_set1_ps(probs[p]);
+    for (int d = 0; d < h8; d += 8) {
+      _mm256_storeu_ps(out + d, _mm256_fmadd_ps(pv, L::Load(v + d * L::kElem), _mm256_loadu_ps(out + d)));
+    }
+    for (int d = h8; d < hd; ++d) out[d] += probs[p] * L::One(v + d * L::kElem);
+  }
+}
+
+void AttnScoresX86(const AttnArgs& a, float* scores) {
+  if (a.kv_type == DType::kF16) {
+    AttnScoresT<F16Load>(a, scores);
+  } else {
+    AttnScoresT<F32Load>(a, scores);
+  }
+}
+
+void AttnValuesX86(const AttnArgs& a, const float* probs, float* out) {
+  if (a.kv_type == DType::kF16) {
+    AttnValuesT<F16Load>(a, probs, out);
+  } else {
+    AttnValuesT<F32Load>(a, probs, out);
+  }
+}
+
+void F32ToF16X86(const float* x, uint16_t* y, int n) {
+  int i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m128i h = _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(y + i), h);
+  }
+  for (; i < n; ++i) y[i] = F32ToF16(x[i]);
+}
+
+}  // namespace
+}  // namespace omnicoder

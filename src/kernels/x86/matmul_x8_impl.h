@@ -1,0 +1,112 @@
+// x86 matmul over 8-row interleaved Q4_0 / Q8_0 weights (repack.h) with kQ8 activations.
+// Included by avx2/ and avx512/ (OC_X86_VNNI).
+//
+// Each 32-bit lane of the integer accumulator is one row: a chunk register holds 4 quant
+// bytes of each of the 8 rows, multiplied by the same 4 activation bytes broadcast to
+// every lane. The offset (Q4_0: 8, Q8_0 stored +128: 128) times the block's activation
+// sum seeds the accumulator. Per row the float sum runs over blocks in order, like the
+// reference, and T tokens share one weight unpack (prefill).
+#pragma once
+
+#include "kernels/act_format.h"
+#include "kernels/kernel_table.h"
+#include "kernels/x86/x86_common.h"
+
+namespace omnicoder {
+namespace {
+
+inline __m256i Bcast4(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm256_set1_epi32(v);
+}
+
+// Without VNNI, u8 (q + 128) x s8 pairs would saturate maddubs' 16-bit sums: Q8_0 is
+// turned back into s8 and multiplied as |w| x sign(x, w) instead (then no offset seed).
+#if defined(OC_X86_VNNI)
+constexpr bool kQ8Signed = false;
+#else
+constexpr bool kQ8Signed = true;
+#endif
+
+inline __m256i DotS8S8(__m256i acc, __m256i w, __m256i x) {
+  const __m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
+  return _mm256_add_epi32(acc, _mm256_madd_epi16(p16, _mm256_set1_epi16(1)));
+}
+
+template <bool kQ4, int T>
+__attribute__((always_inline)) inline void X8Group(const MatMulArgs& a, int g) {
+  constexpr int kChunks = kQ4 ? 4 : 8;
+  constexpr int kVecs = 8;  // weight registers per block: Q4 lo/hi of 4 chunks, Q8 8 chunks
+  constexpr size_t kBlock = kQ4 ? 144 : 272;
+  constexpr int kSeedShift = kQ4 ? 3 : 7;
+  const int nb = a.in_dim / 32;
+  const uint8_t* base = a.w + static_cast<size_t>(g) * 8 * a.w_row_bytes;
+  ActQ8View x[T];
+#pragma GCC unroll 8
+  for (int t = 0; t < T; ++t) x[t] = ViewActQ8(a.x + static_cast<size_t>(t) * a.x_row_bytes, a.in_dim);
+  __m256 acc[T];
+#pragma GCC unroll 8
+  for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  for (int b = 0; b < nb; ++b) {
+    const uint8_t* blk = base + b * kBlock;
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
+    __m256i w[kVecs];
+#pragma GCC unroll 8
+    for (int k = 0; k < kChunks; ++k) {
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16 + 32 * k));
+      if constexpr (kQ4) {
+        w[k] = _mm256_and_si256(v, m4);
+        w[k + 4] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+      } else if constexpr (kQ8Signed) {
+        w[k] = _mm256_xor_si256(v, _mm256_set1_epi8(static_cast<char>(0x80)));
+      } else {
+        w[k] = v;
+      }
+    }
+#pragma GCC unroll 8
+    for (int t = 0; t < T; ++t) {
+      const int8_t* xq = x[t].qs + 32 * b;
+      __m256i s0 = (!kQ4 && kQ8Signed) ? _mm256_setzero_si256() : _mm256_set1_epi32(-x[t].sum[b] * (1 << kSeedShift));
+      __m256i s1 = _mm256_setzero_si256();
+#pragma GCC unroll 8
+      for (int k = 0; k < kVecs; k += 2) {
+        // Q4: w[k] (k < 4) holds elements 4k.., w[k+4] elements 16+4k..; Q8: w[k] elements 4k..
+        const int e0 = kQ4 ? (k < 4 ? 4 * k : 16 + 4 * (k - 4)) : 4 * k;
+        const int e1 = kQ4 ? (k + 1 < 4 ? 4 * (k + 1) : 16 + 4 * (k + 1 - 4)) : 4 * (k + 1);
+        if constexpr (!kQ4 && kQ8Signed) {
+          s0 = DotS8S8(s0, w[k], Bcast4(xq + e0));
+          s1 = DotS8S8(s1, w[k + 1], Bcast4(xq + e1));
+        } else {
+          s0 = DotU8S8(s0, w[k], Bcast4(xq + e0));
+          s1 = DotU8S8(s1, w[k + 1], Bcast4(xq + e1));
+        }
+      }
+      const __m256 scale = _mm256_mul_ps(dw, _mm256_set1_ps(x[t].d[b]));
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(s0, s1)), scale, acc[t]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int t = 0; t < T; ++t) _mm256_storeu_ps(a.y + static_cast<size_t>(t) * a.y_stride + 8 * g, acc[t]);
+}
+
+template <bool kQ4>
+void X8MatMul(const MatMulArgs& a, int row_begin, int row_end) {
+  constexpr int kT = 4;
+  MatMulArgs sub = a;
+  int t = 0;
+  for (; t + kT <= a.n_tokens; t += kT) {
+    sub.x = a.x + static_cast<size_t>(t) * a.x_row_bytes;
+    sub.y = a.y + static_cast<size_t>(t) * a.y_stride;
+    for (int g = row_begin / 8; g < row_end / 8; ++g) X8Group<kQ4, kT>(sub, g);
+  }
+  for (; t < a.n_tokens; ++t) {
+    sub.x = a.x + static_cast<size_t>(t) * a.x_row_bytes;
+    sub.y = a.y + static_cast<size_t>(t) * a.y_stride;
+    for (int g = row_begin / 8; g < row_end / 8; ++g) X8Group<kQ4, 1>(sub, g);
+  }
+}
+
+}  // namespace
+}  // namespace omnicoder
