@@ -61,6 +61,7 @@ int LogitsCommand(const LogitsOptions& o) {
   SessionOptions so;
   so.ctx_len = std::max<int>(static_cast<int>(ids.size()), 16);
   so.kv_type = o.kv_type;
+  so.batch = o.batch;
   Result<std::unique_ptr<Session>> sr = Session::Create(*engine, *model, so);
   if (!sr.ok()) {
     PrintError("cannot create session", sr.status());

@@ -52,6 +52,7 @@ struct LogitsOptions {
   std::string tokens;  // "1,2,3"
   std::string output;
   std::string kv_type = "f16";
+  int batch = 64;
   bool all = false;
 };
 int LogitsCommand(const LogitsOptions& o);

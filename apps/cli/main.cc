@@ -60,6 +60,7 @@ int main(int argc, char** argv) {
   l->add_option("--tokens", lg.tokens, "comma-separated token ids (no BOS added)")->required();
   l->add_option("-o,--output", lg.output, "output file")->required();
   l->add_option("--kv-type", lg.kv_type, "KV cache type: f16 (default), f32");
+  l->add_option("-b,--batch-size", lg.batch, "tokens per forward step (default 64)");
   l->add_flag("--all", lg.all, "write every position's logits");
 
   BenchOptions bn;

@@ -25,9 +25,9 @@ void FillAvx2Kernels(KernelTable* t) {
   set(DType::kQ5_0, &Q8MatMul<Q5_0Reader>, &QuantizeActQ8X86);
   set(DType::kQ5_1, &Q8MatMul<Q5_1Reader>, &QuantizeActQ8X86);
   set(DType::kQ8_0, &Q8MatMul<Q8_0Reader>, &QuantizeActQ8X86);
-  set(DType::kQ4_K, &KMatMul<Q4KTile>, &QuantizeActQ8KX86);
-  set(DType::kQ5_K, &KMatMul<Q5KTile>, &QuantizeActQ8KX86);
-  set(DType::kQ6_K, &KMatMul<Q6KTile>, &QuantizeActQ8KX86);
+  set(DType::kQ4_K, &KMatMul<Q4KRow>, &QuantizeActQ8KX86);
+  set(DType::kQ5_K, &KMatMul<Q5KRow>, &QuantizeActQ8KX86);
+  set(DType::kQ6_K, &KMatMul<Q6KRow>, &QuantizeActQ8KX86);
   t->matmul[static_cast<uint32_t>(DType::kQ4_0)].matmul_x8 = &X8MatMul<true>;
   t->matmul[static_cast<uint32_t>(DType::kQ8_0)].matmul_x8 = &X8MatMul<false>;
   t->rms_norm = &RmsNormX86;

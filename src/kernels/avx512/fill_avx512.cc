@@ -20,9 +20,9 @@ void FillAvx512Kernels(KernelTable* t) {
   set(DType::kQ8_0, &Q8MatMul<Q8_0Reader>);
   t->matmul[static_cast<uint32_t>(DType::kQ4_0)].matmul_x8 = &X8MatMul<true>;
   t->matmul[static_cast<uint32_t>(DType::kQ8_0)].matmul_x8 = &X8MatMul<false>;
-  set(DType::kQ4_K, &KMatMul<Q4KTile>);
-  set(DType::kQ5_K, &KMatMul<Q5KTile>);
-  set(DType::kQ6_K, &KMatMul<Q6KTile>);
+  set(DType::kQ4_K, &KMatMul<Q4KRow>);
+  set(DType::kQ5_K, &KMatMul<Q5KRow>);
+  set(DType::kQ6_K, &KMatMul<Q6KRow>);
 }
 
 }  // namespace omnicoder

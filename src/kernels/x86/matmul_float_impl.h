@@ -110,22 +110,18 @@ void AxpyX86(float* y, const float* x, float s, int n) {
   for (; i < n; ++i) y[i] += s * x[i];
 }
 
+// Exponentials 8 at a time; the normalizing sum runs in double in index order, exactly as
+// the reference: a different summation order changes the last bit of the probabilities,
+// which can flip later 8-bit activation rounding in quantized models.
 void SoftmaxX86(float* x, int n) {
   float max = -INFINITY;
   for (int i = 0; i < n; ++i) max = std::fmax(max, x[i]);
   const __m256 mv = _mm256_set1_ps(max);
-  __m256 acc = _mm256_setzero_ps();
   int i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const __m256 e = Exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), mv));
-    _mm256_storeu_ps(x + i, e);
-    acc = _mm256_add_ps(acc, e);
-  }
-  double sum = Hsum(acc);
-  for (; i < n; ++i) {
-    x[i] = std::exp(x[i] - max);
-    sum += x[i];
-  }
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, Exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), mv)));
+  for (; i < n; ++i) x[i] = std::exp(x[i] - max);
+  double sum = 0.0;
+  for (i = 0; i < n; ++i) sum += x[i];
   const float inv = static_cast<float>(1.0 / sum);
   const __m256 iv = _mm256_set1_ps(inv);
   for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), iv));
