@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -79,6 +80,8 @@ TEST_P(MatMulVsRef, EveryIsaMatchesScalar) {
   const MatMulKernel& ref = GetKernelTable(IsaLevel::kRef).matmul[static_cast<uint32_t>(type)];
   for (IsaLevel level : Levels()) {
     const MatMulKernel& k = GetKernelTable(level).matmul[static_cast<uint32_t>(type)];
+    SCOPED_TRACE(GetKernelTable(level).isa);
+    if (type == DType::kQ4_0) std::printf("checking %s against ref\n", GetKernelTable(level).isa.c_str());
     ASSERT_NE(k.matmul, nullptr);
     ASSERT_EQ(k.act, ref.act);
     for (int tokens : {1, 3, 8}) {

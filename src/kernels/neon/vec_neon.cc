@@ -1,0 +1,167 @@
+// NEON (baseline ARMv8-A) kernels: float matmuls (F32, F16, BF16), norms, SwiGLU, softmax,
+// attention and f16 conversion; fills the table and adds the dotprod matmuls when the
+// CPU has them.
+#include <cmath>
+
+#include "base/cpu_features.h"
+#include "kernels/kernel_table.h"
+#include "kernels/neon/neon_common.h"
+
+namespace omnicoder {
+
+void FillNeonDotprodKernels(KernelTable* t);  // neon/matmul_dotprod.cc
+
+namespace {
+
+inline float32x4_t LoadF16x4(const uint8_t* p) {
+  uint16_t h[4];
+  std::memcpy(h, p, 8);
+  float f[4] = {F16ToF32(h[0]), F16ToF32(h[1]), F16ToF32(h[2]), F16ToF32(h[3])};
+  return vld1q_f32(f);
+}
+
+struct F32L {
+  static constexpr size_t kElem = 4;
+  static float32x4_t Load(const uint8_t* p) { return vld1q_f32(reinterpret_cast<const float*>(p)); }
+  static float One(const uint8_t* p) {
+    float f;
+    std::memcpy(&f, p, 4);
+    return f;
+  }
+};
+struct F16L {
+  static constexpr size_t kElem = 2;
+  static float32x4_t Load(const uint8_t* p) { return LoadF16x4(p); }
+  static float One(const uint8_t* p) { return HalfAt(p); }
+};
+struct Bf16L {
+  static constexpr size_t kElem = 2;
+  static float32x4_t Load(const uint8_t* p) {
+    return vreinterpretq_f32_u32(vshll_n_u16(vld1_u16(reinterpret_cast<const uint16_t*>(p)), 16));
+  }
+  static float One(const uint8_t* p) {
+    uint16_t h;
+    std::memcpy(&h, p, 2);
+    return Bf16ToF32(h);
+  }
+};
+
+template <class L>
+float DotT(const uint8_t* w, const uint8_t* x, int n) {
+  float32x4_t acc0 = vdupq_n_f32(0.0f), acc1 = vdupq_n_f32(0.0f);
+  int i = 0;
+  for (; i + 8 <= n; i += 8) {
+    acc0 = vfmaq_f32(acc0, L::Load(w + i * L::kElem), L::Load(x + i * L::kElem));
+    acc1 = vfmaq_f32(acc1, L::Load(w + (i + 4) * L::kElem), L::Load(x + (i + 4) * L::kElem));
+  }
+  float s = vaddvq_f32(vaddq_f32(acc0, acc1));
+  for (; i < n; ++i) s += L::One(w + i * L::kElem) * L::One(x + i * L::kElem);
+  return s;
+}
+
+template <class L>
+void FloatMatMulNeon(const MatMulArgs& a, int row_begin, int row_end) {
+  for (int r = row_begin; r < row_end; ++r) {
+    const uint8_t* w = a.w + static_cast<size_t>(r) * a.w_row_bytes;
+    for (int t = 0; t < a.n_tokens; ++t) {
+      a.y[static_cast<size_t>(t) * a.y_stride + r] = DotT<L>(w, a.x + static_cast<size_t>(t) * a.x_row_bytes, a.in_dim);
+    }
+  }
+}
+
+void RmsNormNeon(const float* x, const float* w, float eps, float* y, int n) {
+  double sum = 0.0;  // sequential double sum, as the reference
+  for (int i = 0; i < n; ++i) sum += static_cast<double>(x[i]) * x[i];
+  const float scale = 1.0f / std::sqrt(static_cast<float>(sum / n) + eps);
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    float32x4_t v = vmulq_n_f32(vld1q_f32(x + i), scale);
+    if (w) v = vmulq_f32(v, vld1q_f32(w + i));
+    vst1q_f32(y + i, v);
+  }
+  for (; i < n; ++i) y[i] = x[i] * scale * (w ? w[i] : 1.0f);
+}
+
+void SiluMulNeon(float* gate, const float* up, int n) {
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const float32x4_t g = vld1q_f32(gate + i);
+    const float32x4_t s = vdivq_f32(g, vaddq_f32(vdupq_n_f32(1.0f), Exp4(vnegq_f32(g))));
+    vst1q_f32(gate + i, vmulq_f32(s, vld1q_f32(up + i)));
+  }
+  for (; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+
+void AxpyNeon(float* y, const float* x, float s, int n) {
+  int i = 0;
+  for (; i + 4 <= n; i += 4) vst1q_f32(y + i, vfmaq_n_f32(vld1q_f32(y + i), vld1q_f32(x + i), s));
+  for (; i < n; ++i) y[i] += s * x[i];
+}
+
+void SoftmaxNeon(float* x, int n) {
+  float max = -INFINITY;
+  for (int i = 0; i < n; ++i) max = std::fmax(max, x[i]);
+  int i = 0;
+  for (; i + 4 <= n; i += 4) vst1q_f32(x + i, Exp4(vsubq_f32(vld1q_f32(x + i), vdupq_n_f32(max))));
+  for (; i < n; ++i) x[i] = std::exp(x[i] - max);
+  double sum = 0.0;
+  for (i = 0; i < n; ++i) sum += x[i];
+  const float inv = static_cast<float>(1.0 / sum);
+  for (i = 0; i + 4 <= n; i += 4) vst1q_f32(x + i, vmulq_n_f32(vld1q_f32(x + i), inv));
+  for (; i < n; ++i) x[i] *= inv;
+}
+
+template <class L>
+void ValuesT(const AttnArgs& a, const float* probs, float* out) {
+  const int hd = a.head_dim, h4 = hd / 4 * 4;
+  for (int d = 0; d < hd; ++d) out[d] = 0.0f;
+  for (int p = 0; p < a.n_pos; ++p) {
+    const uint8_t* v = a.v + static_cast<size_t>(p) * a.kv_row_bytes;
+    for (int d = 0; d < h4; d += 4) vst1q_f32(out + d, vfmaq_n_f32(vld1q_f32(out + d), L::Load(v + d * L::kElem), probs[p]));
+    for (int d = h4; d < hd; ++d) out[d] += probs[p] * L::One(v + d * L::kElem);
+  }
+}
+
+void AttnScoresNeon(const AttnArgs& a, float* scores) {
+  for (int p = 0; p < a.n_pos; ++p) {
+    const uint8_t* k = a.k + static_cast<size_t>(p) * a.kv_row_bytes;
+    float32x4_t acc = vdupq_n_f32(0.0f);
+    int d = 0;
+    for (; d + 4 <= a.head_dim; d += 4) {
+      const float32x4_t kv = a.kv_type == DType::kF16 ? F16L::Load(k + 2 * d) : F32L::Load(k + 4 * d);
+      acc = vfmaq_f32(acc, vld1q_f32(a.q + d), kv);
+    }
+    float s = vaddvq_f32(acc);
+    for (; d < a.head_dim; ++d) s += a.q[d] * (a.kv_type == DType::kF16 ? HalfAt(k + 2 * d) : F32L::One(k + 4 * d));
+    scores[p] = s * a.scale;
+  }
+}
+
+void AttnValuesNeon(const AttnArgs& a, const float* probs, float* out) {
+  if (a.kv_type == DType::kF16) {
+    ValuesT<F16L>(a, probs, out);
+  } else {
+    ValuesT<F32L>(a, probs, out);
+  }
+}
+
+}  // namespace
+
+void FillNeonKernels(KernelTable* t) {
+  t->isa = "neon";
+  t->matmul[static_cast<uint32_t>(DType::kF32)].matmul = &FloatMatMulNeon<F32L>;
+  t->matmul[static_cast<uint32_t>(DType::kF16)].matmul = &FloatMatMulNeon<F16L>;
+  t->matmul[static_cast<uint32_t>(DType::kBF16)].matmul = &FloatMatMulNeon<Bf16L>;
+  t->rms_norm = &RmsNormNeon;
+  t->silu_mul = &SiluMulNeon;
+  t->axpy = &AxpyNeon;
+  t->softmax = &SoftmaxNeon;
+  t->attn_scores = &AttnScoresNeon;
+  t->attn_values = &AttnValuesNeon;
+  if (GetCpuFeatures().neon_dotprod) {
+    FillNeonDotprodKernels(t);
+    t->isa = "neon-dotprod";
+  }
+}
+
+}  // namespace omnicoder
