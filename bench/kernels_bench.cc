@@ -100,7 +100,7 @@ void Register() {
         std::string name = std::string("MatMul/") + tn + "/" + ln + "/t" + std::to_string(tokens);
         benchmark::RegisterBenchmark(name.c_str(), BM_MatMul, type, level, tokens, false)
             ->Unit(benchmark::kMicrosecond);
-        if (type == DType::kQ4_0 || type == DType::kQ8_0) {
+        if (type == DType::kQ4_0 || type == DType::kQ8_0 || type == DType::kQ4_K || type == DType::kQ6_K) {
           benchmark::RegisterBenchmark((name + "/x8").c_str(), BM_MatMul, type, level, tokens, true)
               ->Unit(benchmark::kMicrosecond);
         }

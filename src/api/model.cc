@@ -105,6 +105,7 @@ Result<std::unique_ptr<Model>> Model::Load(Engine& engine, const std::string& pa
   ModelLoadOptions mo;
   mo.check_all_tensors = options.check_tensors;
   mo.use_mmap = options.use_mmap;
+  mo.kernels = engine.impl().kernels;
   if (options.progress) {
     auto cb = options.progress;
     mo.progress = [cb](float f) { cb(0.05f + 0.95f * f); };

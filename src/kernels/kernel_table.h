@@ -37,6 +37,7 @@ struct MatMulKernel {
   MatMulFn matmul = nullptr;     // row-major weights; nullptr: type not supported
   MatMulFn matmul_x8 = nullptr;  // 8-row interleaved weights (repack.h); row ranges are
                                  // multiples of 8; nullptr: no interleaved form
+  bool prefer_x8 = false;        // this ISA's x8 kernel beats its row-major one: repack
 };
 
 // Attention over a KV cache row range. K/V rows hold n_kv_heads*head_dim values in

@@ -54,24 +54,97 @@ void ConvertGroup(const X8Format& f, uint8_t* group, size_t row_bytes, bool to_x
   }
 }
 
+
+// One K block of row i moved between its row-major form `rm` and interleaved group block `x8`.
+void MoveKBlock(DType type, uint8_t* rm, uint8_t* x8, int i, bool to_x8) {
+  auto mv = [&](size_t rm_off, size_t x8_off, size_t n) {
+    if (to_x8) {
+      std::memcpy(x8 + x8_off, rm + rm_off, n);
+    } else {
+      std::memcpy(rm + rm_off, x8 + x8_off, n);
+    }
+  };
+  if (type == DType::kQ4_K) {
+    mv(0, 2 * i, 2);                                   // d
+    mv(2, 16 + 2 * i, 2);                              // dmin
+    for (int w = 0; w < 3; ++w) mv(4 + 4 * w, 32 + 32 * w + 4 * i, 4);  // scale words
+    for (int k = 0; k < 32; ++k) mv(16 + 4 * k, 128 + 32 * k + 4 * i, 4);  // quants
+  } else {  // Q6_K: ql[128] qh[64] scales[16] d
+    mv(208, 2 * i, 2);
+    for (int j = 0; j < 16; ++j) mv(192 + j, 16 + 8 * j + i, 1);
+    for (int k = 0; k < 32; ++k) mv(4 * k, 144 + 32 * k + 4 * i, 4);
+    for (int k = 0; k < 16; ++k) mv(128 + 4 * k, 1168 + 32 * k + 4 * i, 4);
+  }
+}
+
+size_t KBlockBytes(DType type) { return type == DType::kQ4_K ? sizeof(BlockQ4_K) : sizeof(BlockQ6_K); }
+
+void ConvertKGroup(DType type, uint8_t* group, size_t row_bytes, bool to_x8, std::vector<uint8_t>* tmp) {
+  const size_t bb = KBlockBytes(type), nb = row_bytes / bb;
+  tmp->assign(group, group + 8 * row_bytes);
+  for (size_t b = 0; b < nb; ++b) {
+    for (int i = 0; i < 8; ++i) {
+      if (to_x8) {
+        MoveKBlock(type, tmp->data() + i * row_bytes + b * bb, group + b * 8 * bb, i, true);
+      } else {
+        MoveKBlock(type, group + i * row_bytes + b * bb, tmp->data() + b * 8 * bb, i, false);
+      }
+    }
+  }
+}
+
+bool IsK(DType type) { return type == DType::kQ4_K || type == DType::kQ6_K; }
+
+}  // namespace
+
+void ExtractInterleavedBlock(DType type, const uint8_t* group, int b, int i, uint8_t* block) {
+  if (IsK(type)) {
+    const size_t bb = KBlockBytes(type);
+    MoveKBlock(type, block, const_cast<uint8_t*>(group + b * 8 * bb), i, false);
+    return;
+  }
+  X8Format f;
+  if (!Format(type, &f)) return;
+  const uint8_t* xb = group + b * 8 * f.block_bytes;
+  std::memcpy(block, xb + 2 * i, 2);
+  for (size_t k = 0; k < f.quant_bytes / 4; ++k) {
+    for (int j = 0; j < 4; ++j) block[2 + 4 * k + j] = xb[16 + 32 * k + 4 * i + j] ^ f.bias;
+  }
+}
+
+namespace {
+
+bool AnyFormat(DType type) {
+  X8Format f;
+  return Format(type, &f) || IsK(type);
+}
+
 }  // namespace
 
 bool CanInterleave8(DType type, int rows, int cols) {
-  X8Format f;
-  return Format(type, &f) && rows > 0 && rows % 8 == 0 && cols % 32 == 0;
+  const int block = IsK(type) ? 256 : 32;
+  return AnyFormat(type) && rows > 0 && rows % 8 == 0 && cols % block == 0;
 }
 
 void Interleave8(DType type, uint8_t* data, int rows, size_t row_bytes) {
+  std::vector<uint8_t> tmp;
+  if (IsK(type)) {
+    for (int g = 0; g < rows / 8; ++g) ConvertKGroup(type, data + static_cast<size_t>(g) * 8 * row_bytes, row_bytes, true, &tmp);
+    return;
+  }
   X8Format f;
   if (!Format(type, &f)) return;
-  std::vector<uint8_t> tmp;
   for (int g = 0; g < rows / 8; ++g) ConvertGroup(f, data + static_cast<size_t>(g) * 8 * row_bytes, row_bytes, true, &tmp);
 }
 
 void Deinterleave8(DType type, uint8_t* data, int rows, size_t row_bytes) {
+  std::vector<uint8_t> tmp;
+  if (IsK(type)) {
+    for (int g = 0; g < rows / 8; ++g) ConvertKGroup(type, data + static_cast<size_t>(g) * 8 * row_bytes, row_bytes, false, &tmp);
+    return;
+  }
   X8Format f;
   if (!Format(type, &f)) return;
-  std::vector<uint8_t> tmp;
   for (int g = 0; g < rows / 8; ++g) ConvertGroup(f, data + static_cast<size_t>(g) * 8 * row_bytes, row_bytes, false, &tmp);
 }
 

@@ -7,7 +7,14 @@
 // 4k..4k+3, row1 ..., row7 ...]. A 32-bit lane of a SIMD register then belongs to one
 // row and a dot product needs no horizontal sum. Q8_0 quants are stored +128 (u8) so
 // the u8 x s8 instructions apply; the kernel subtracts 128 * sum(x) per block.
-// Non-goals: rows % 8 != 0 (left row-major), K formats (row-major kernels for now).
+//
+// K formats keep each block's bytes too (in place): Q4_K block group = 8 d, 8 dmin (f16),
+// the 12 packed scale bytes as three 4-byte words per row (all rows' word 0, then word
+// 1, word 2), then 4 chunks of 64 elements, each as 8 four-byte groups x 8 rows (low
+// nibbles = first 32 elements, high = next 32). Q6_K block group = 8 d (f16), the 16
+// int8 scales as [sub-block][row], then ql (32 groups of 4 bytes x 8 rows) and qh
+// (16 groups x 8 rows).
+// Non-goals: rows % 8 != 0 (left row-major), Q5_K (row-major kernels).
 #pragma once
 
 #include <cstddef>
@@ -25,5 +32,7 @@ bool CanInterleave8(DType type, int rows, int cols);
 void Interleave8(DType type, uint8_t* data, int rows, size_t row_bytes);
 // Inverse, for tests.
 void Deinterleave8(DType type, uint8_t* data, int rows, size_t row_bytes);
+// Rebuilds row i (0..7) of block b of an interleaved group in the row-major block format.
+void ExtractInterleavedBlock(DType type, const uint8_t* group, int b, int i, uint8_t* block);
 
 }  // namespace omnicoder

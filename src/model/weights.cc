@@ -247,12 +247,12 @@ void RebaseWeights(ModelWeights* w, const uint8_t* old_begin, const uint8_t* old
   });
 }
 
-void InterleaveWeights(ModelWeights* w) {
+void InterleaveWeights(ModelWeights* w, const KernelTable& kernels) {
   const uint8_t* embd = w->token_embd.data;
   ForEachMatrix(w, [&](WeightMatrix& m) {
     // The embedding is read row by row (dequantized lookups); a tied output shares it.
     if (!m.present() || m.data == embd || m.layout != WeightLayout::kRows) return;
-    if (!CanInterleave8(m.type, m.rows, m.cols)) return;
+    if (!kernels.matmul[static_cast<uint32_t>(m.type)].prefer_x8 || !CanInterleave8(m.type, m.rows, m.cols)) return;
     Interleave8(m.type, const_cast<uint8_t*>(m.data), m.rows, m.row_bytes);
     m.layout = WeightLayout::kInterleaved8;
   });

@@ -13,6 +13,7 @@
 
 #include "base/function_ref.h"
 #include "base/status.h"
+#include "kernels/kernel_table.h"
 #include "kernels/repack.h"
 #include "model/model_config.h"
 #include "tensor/dtype.h"
@@ -86,9 +87,9 @@ struct WeightLoadOptions {
 // Calls fn on every matrix (experts included; a fused QKV tensor appears as three).
 void ForEachMatrix(ModelWeights* weights, FunctionRef<void(WeightMatrix&)> fn);
 
-// Rewrites the Q4_0/Q8_0 matrices (not the embedding) into the 8-row interleaved layout
-// in place; the data must be writable (copied out of the file mapping).
-void InterleaveWeights(ModelWeights* weights);
+// Rewrites the matrices (not the embedding) whose type `kernels` prefers interleaved into
+// the 8-row layout, in place; the data must be writable (copied out of the mapping).
+void InterleaveWeights(ModelWeights* weights, const KernelTable& kernels);
 
 // Moves every matrix pointer in [old_begin, old_end) to the same offset from new_begin
 // (after the tensor data was copied out of the mapping).

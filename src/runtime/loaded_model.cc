@@ -25,7 +25,7 @@ Result<std::unique_ptr<LoadedModel>> LoadModelFromGguf(std::unique_ptr<GgufFile>
     OC_RETURN_IF_ERROR(ReadFileRange(mf.path(), file->data_offset(), data_size, m->arena.data(), progress, &ctx));
     const uint8_t* begin = mf.data() + file->data_offset();
     RebaseWeights(&m->weights, begin, begin + data_size, m->arena.data());
-    InterleaveWeights(&m->weights);
+    if (options.kernels) InterleaveWeights(&m->weights, *options.kernels);
   }
   m->experts = std::make_unique<ResidentExpertSource>(&m->weights.experts);
   m->file = std::move(file);

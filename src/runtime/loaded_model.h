@@ -9,6 +9,7 @@
 #include "base/huge_buffer.h"
 #include "base/status.h"
 #include "format/gguf.h"
+#include "kernels/kernel_table.h"
 #include "model/expert_source.h"
 #include "model/model_config.h"
 #include "model/weights.h"
@@ -21,6 +22,8 @@ struct ModelLoadOptions {
   // dropped behind the read); true: compute straight from the file mapping.
   bool use_mmap = false;
   std::function<void(float)> progress;  // fraction of tensor data read
+  // Kernels the model will run on: matrices are repacked for the layouts they prefer.
+  const KernelTable* kernels = nullptr;
 };
 
 struct LoadedModel {

@@ -214,6 +214,8 @@ void FillNeonDotprodKernels(KernelTable* t) {
   set(DType::kQ6_K, &RowMatMul<&RowDotQ6K>);
   t->matmul[static_cast<uint32_t>(DType::kQ4_0)].matmul_x8 = &X8MatMulNeon<true>;
   t->matmul[static_cast<uint32_t>(DType::kQ8_0)].matmul_x8 = &X8MatMulNeon<false>;
+  t->matmul[static_cast<uint32_t>(DType::kQ4_0)].prefer_x8 = true;
+  t->matmul[static_cast<uint32_t>(DType::kQ8_0)].prefer_x8 = true;
 }
 
 }  // namespace omnicoder

@@ -2,6 +2,7 @@
 // row-major reference: per block float(isum) * (d_w * d_x), summed in order.
 #include "base/half.h"
 #include "kernels/ref/ref.h"
+#include "kernels/repack.h"
 #include "tensor/blocks.h"
 
 namespace omnicoder::ref {
@@ -36,14 +37,33 @@ float DotX8(DType type, const uint8_t* group, int i, const uint8_t* xr, int n) {
   return sum;
 }
 
+// K formats: rebuild each row-major block and its one-block activation row, then sum the
+// reference's per-block terms in order (the same float operations as DotRow on the row).
+float DotX8K(DType type, const uint8_t* group, int i, const uint8_t* xr, int n) {
+  const ActQ8KView x = ViewActQ8K(xr, n);
+  uint8_t block[sizeof(BlockQ6_K) > sizeof(BlockQ4_K) ? sizeof(BlockQ6_K) : sizeof(BlockQ4_K)];
+  alignas(64) uint8_t act[320];
+  float sum = 0.0f;
+  for (int b = 0; b < n / 256; ++b) {
+    ExtractInterleavedBlock(type, group, b, i, block);
+    std::memcpy(act, x.qs + 256 * b, 256);
+    std::memcpy(act + 256, x.d + b, 4);
+    std::memcpy(act + 260, x.bsums + 16 * b, 32);
+    sum += DotRow(type, block, act, 256);
+  }
+  return sum;
+}
+
 }  // namespace
 
 void MatMulX8(DType type, const MatMulArgs& a, int row_begin, int row_end) {
+  const bool k = type == DType::kQ4_K || type == DType::kQ6_K;
   for (int r = row_begin; r < row_end; ++r) {
     const uint8_t* group = a.w + static_cast<size_t>(r / 8) * 8 * a.w_row_bytes;
     for (int t = 0; t < a.n_tokens; ++t) {
+      const uint8_t* x = a.x + static_cast<size_t>(t) * a.x_row_bytes;
       a.y[static_cast<size_t>(t) * a.y_stride + r] =
-          DotX8(type, group, r % 8, a.x + static_cast<size_t>(t) * a.x_row_bytes, a.in_dim);
+          k ? DotX8K(type, group, r % 8, x, a.in_dim) : DotX8(type, group, r % 8, x, a.in_dim);
     }
   }
 }

@@ -121,7 +121,7 @@ TEST_P(Interleaved8, EveryIsaMatchesRowMajorReference) {
   std::vector<IsaLevel> levels = Levels();
   levels.push_back(IsaLevel::kRef);
   for (int tokens : {1, 3, 8}) {
-    Problem p = Make(type, ref, 48, 256, tokens, 21 + tokens);
+    Problem p = Make(type, ref, 48, 512, tokens, 21 + tokens);
     std::vector<float> want = RunMatMul(ref, type, p, 0, p.rows);
     const std::vector<uint8_t> row_major = p.w;
     ASSERT_TRUE(CanInterleave8(type, p.rows, p.cols));
@@ -145,10 +145,10 @@ TEST_P(Interleaved8, EveryIsaMatchesRowMajorReference) {
     EXPECT_EQ(p.w, row_major);
   }
   EXPECT_FALSE(CanInterleave8(type, 12, 256));
-  EXPECT_FALSE(CanInterleave8(DType::kQ4_K, 16, 256));
+  EXPECT_FALSE(CanInterleave8(DType::kQ5_K, 16, 256));
 }
 
-INSTANTIATE_TEST_SUITE_P(Types, Interleaved8, ::testing::Values(DType::kQ4_0, DType::kQ8_0),
+INSTANTIATE_TEST_SUITE_P(Types, Interleaved8, ::testing::Values(DType::kQ4_0, DType::kQ8_0, DType::kQ4_K, DType::kQ6_K),
                          [](const auto& tp) { return std::string(GetDTypeTraits(tp.param).name); });
 
 TEST(VectorKernels, EveryIsaMatchesScalar) {

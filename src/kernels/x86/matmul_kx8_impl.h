@@ -1,0 +1,143 @@
+// x86 matmul over 8-row interleaved Q4_K / Q6_K weights (repack.h) with kQ8K activations.
+// Included by avx2/ and avx512/ (OC_X86_VNNI).
+//
+// As in matmul_x8_impl.h each 32-bit lane is one row: per 32 (Q4_K) or 16 (Q6_K)
+// elements the lanes accumulate u8 x s8 dot products of 8 rows against broadcast
+// activations, then multiply by that sub-block's per-row scales (one vpmulld). Q4_K mins
+// use the activation's 16-element sums; the Q6_K offset (-32) seeds each sub-block's
+// accumulator. Tokens loop inside a row group, so a group's weights stay in L1 while
+// every token of a prefill batch uses them.
+#pragma once
+
+#include "kernels/act_format.h"
+#include "kernels/kernel_table.h"
+#include "kernels/x86/x86_common.h"
+
+namespace omnicoder {
+namespace {
+
+inline __m256i Load256(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+
+inline __m256i Bcast4K(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm256_set1_epi32(v);
+}
+
+// Byte `k` (0..3) of each 32-bit lane, as int32.
+inline __m256i LaneByte(__m256i v, int k) {
+  return _mm256_and_si256(_mm256_srlv_epi32(v, _mm256_set1_epi32(8 * k)), _mm256_set1_epi32(0xFF));
+}
+
+inline void Q4KX8Token(const MatMulArgs& a, const uint8_t* base, int t, float* out) {
+  const int nb = a.in_dim / 256;
+  const ActQ8KView x = ViewActQ8K(a.x + static_cast<size_t>(t) * a.x_row_bytes, a.in_dim);
+  const __m256i m4 = _mm256_set1_epi8(0x0F), m6 = _mm256_set1_epi32(0x3f3f3f3f);
+  const __m256i low4 = _mm256_set1_epi32(0x0f0f0f0f), top2 = _mm256_set1_epi32(0x03030303);
+  __m256 acc = _mm256_setzero_ps();
+  for (int b = 0; b < nb; ++b) {
+    const uint8_t* blk = base + static_cast<size_t>(b) * 1152;
+    const __m256i wa = Load256(blk + 32), wb = Load256(blk + 64), wc = Load256(blk + 96);
+    const __m256i sc[2] = {_mm256_and_si256(wa, m6),
+                           _mm256_or_si256(_mm256_and_si256(wc, low4),
+                                           _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(wa, 6), top2), 4))};
+    const __m256i mn[2] = {_mm256_and_si256(wb, m6),
+                           _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(wc, 4), low4),
+                                           _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(wb, 6), top2), 4))};
+    const int8_t* xq = x.qs + 256 * b;
+    __m256i isum = _mm256_setzero_si256();
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; ++c) {
+      __m256i lo_acc = _mm256_setzero_si256(), hi_acc = _mm256_setzero_si256();
+#pragma GCC unroll 8
+      for (int k = 0; k < 8; ++k) {
+        const __m256i w = Load256(blk + 128 + 32 * (8 * c + k));
+        lo_acc = DotU8S8(lo_acc, _mm256_and_si256(w, m4), Bcast4K(xq + 64 * c + 4 * k));
+        hi_acc = DotU8S8(hi_acc, _mm256_and_si256(_mm256_srli_epi16(w, 4), m4), Bcast4K(xq + 64 * c + 32 + 4 * k));
+      }
+      const int j0 = 2 * c, j1 = 2 * c + 1;
+      isum = _mm256_add_epi32(isum, _mm256_mullo_epi32(lo_acc, LaneByte(sc[j0 / 4], j0 % 4)));
+      isum = _mm256_add_epi32(isum, _mm256_mullo_epi32(hi_acc, LaneByte(sc[j1 / 4], j1 % 4)));
+    }
+    __m256i msum = _mm256_setzero_si256();
+    const int16_t* bs = x.bsums + 16 * b;
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; ++j) {
+      msum = _mm256_add_epi32(msum, _mm256_mullo_epi32(LaneByte(mn[j / 4], j % 4), _mm256_set1_epi32(bs[2 * j] + bs[2 * j + 1])));
+    }
+    const __m256 dx = _mm256_set1_ps(x.d[b]);
+    const __m256 d = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk))), dx);
+    const __m256 dmin = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16))), dx);
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), d, acc);
+    acc = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(msum), dmin, acc);
+  }
+  _mm256_storeu_ps(out, acc);
+}
+
+inline void Q6KX8Token(const MatMulArgs& a, const uint8_t* base, int t, float* out) {
+  const int nb = a.in_dim / 256;
+  const ActQ8KView x = ViewActQ8K(a.x + static_cast<size_t>(t) * a.x_row_bytes, a.in_dim);
+  const __m256i m4 = _mm256_set1_epi8(0x0F), m3 = _mm256_set1_epi8(0x03);
+  __m256 acc = _mm256_setzero_ps();
+  for (int b = 0; b < nb; ++b) {
+    const uint8_t* blk = base + static_cast<size_t>(b) * 1680;
+    const int8_t* xq = x.qs + 256 * b;
+    const int16_t* bs = x.bsums + 16 * b;
+    __m256i isum = _mm256_setzero_si256();
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; ++h) {
+#pragma GCC unroll 2
+      for (int half = 0; half < 2; ++half) {
+        __m256i s[4];
+#pragma GCC unroll 4
+        for (int g = 0; g < 4; ++g) s[g] = _mm256_set1_epi32(-32 * bs[8 * h + 2 * g + half]);
+#pragma GCC unroll 4
+        for (int k4 = 0; k4 < 4; ++k4) {
+          const int kk = 4 * half + k4;
+          const __m256i la = Load256(blk + 144 + 32 * (16 * h + kk));
+          const __m256i lb = Load256(blk + 144 + 32 * (16 * h + 8 + kk));
+          const __m256i qh = Load256(blk + 1168 + 32 * (8 * h + kk));
+          const __m256i q[4] = {
+              _mm256_or_si256(_mm256_and_si256(la, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m3), 4)),
+              _mm256_or_si256(_mm256_and_si256(lb, m4),
+                              _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m3), 4)),
+              _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(la, 4), m4),
+                              _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m3), 4)),
+              _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(lb, 4), m4),
+                              _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m3), 4)),
+          };
+#pragma GCC unroll 4
+          for (int g = 0; g < 4; ++g) s[g] = DotU8S8(s[g], q[g], Bcast4K(xq + 128 * h + 32 * g + 4 * kk));
+        }
+#pragma GCC unroll 4
+        for (int g = 0; g < 4; ++g) {
+          const __m256i sc = _mm256_cvtepi8_epi32(
+              _mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk + 16 + 8 * (8 * h + 2 * g + half))));
+          isum = _mm256_add_epi32(isum, _mm256_mullo_epi32(s[g], sc));
+        }
+      }
+    }
+    const __m256 d = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk))),
+                                   _mm256_set1_ps(x.d[b]));
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), d, acc);
+  }
+  _mm256_storeu_ps(out, acc);
+}
+
+template <bool kQ4>
+void KX8MatMul(const MatMulArgs& a, int row_begin, int row_end) {
+  for (int g = row_begin / 8; g < row_end / 8; ++g) {
+    const uint8_t* base = a.w + static_cast<size_t>(g) * 8 * a.w_row_bytes;
+    for (int t = 0; t < a.n_tokens; ++t) {
+      float* out = a.y + static_cast<size_t>(t) * a.y_stride + 8 * g;
+      if constexpr (kQ4) {
+        Q4KX8Token(a, base, t, out);
+      } else {
+        Q6KX8Token(a, base, t, out);
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace omnicoder
