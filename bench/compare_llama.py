@@ -8,7 +8,7 @@ Models (written by our generator if missing, UNTRAINED synthetic weights):
 Reports each ratio against llama.cpp and the fraction of the memory-bandwidth roofline
 reached in generation (bytes a token must read / measured read bandwidth).
 
-  bench/compare_llama.py [--threads 2] [--reps 3] [--models dense,moe] [--markdown]
+  bench/compare_llama.py [--threads 2] [--reps 3] [--models dense,moe,q4km]
 Needs ../shared/peers built (llama-bench); our binaries in build/bin."""
 import argparse
 import json
@@ -22,6 +22,8 @@ PEER = os.path.expanduser(os.environ.get("PEERS_DIR", "~/.cache/omnicoder-peers"
 MODELS = {
     "dense": ("tinyllama-1b", "models/bench/tinyllama-1b-q4_0.gguf", "TinyLlama-shaped 1.1B Q4_0"),
     "moe": ("mixtral-16l", "models/bench/mixtral-16l-q4_0.gguf", "Mixtral-shaped MoE 16L 8x top-2 Q4_0"),
+    # made by llama-quantize from our F16 file: the mix users download most
+    "q4km": ("tinyllama-1b", "models/bench/tinyllama-1b-q4_k_m.gguf", "TinyLlama-shaped 1.1B Q4_K_M"),
 }
 
 
@@ -31,10 +33,19 @@ def run(cmd):
 
 def ensure_model(preset, path):
     full = os.path.join(ROOT, path)
-    if not os.path.exists(full):
-        os.makedirs(os.path.dirname(full), exist_ok=True)
-        print(f"generating {path} ...", file=sys.stderr)
-        run([os.path.join(BIN, "omnicoder-make-model"), preset, full, "-t", str(os.cpu_count() or 2)])
+    if os.path.exists(full):
+        return full
+    os.makedirs(os.path.dirname(full), exist_ok=True)
+    print(f"generating {path} ...", file=sys.stderr)
+    threads = str(os.cpu_count() or 2)
+    if path.endswith("q4_k_m.gguf"):
+        f16 = full.replace("q4_k_m", "f16")
+        if not os.path.exists(f16):
+            run([os.path.join(BIN, "omnicoder-make-model"), preset, f16, "--type", "F16", "--output-type", "F16",
+                 "--embd-type", "F16", "-t", threads])
+        run([os.path.join(PEER, "llama-quantize"), f16, full, "Q4_K_M", threads])
+    else:
+        run([os.path.join(BIN, "omnicoder-make-model"), preset, full, "-t", threads])
     return full
 
 
@@ -83,7 +94,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--reps", type=int, default=3)
-    p.add_argument("--models", default="dense,moe")
+    p.add_argument("--models", default="dense,moe,q4km")
     o = p.parse_args()
     bw = json.loads(run([os.path.join(BIN, "membw"), "1", str(o.threads), "10"]))["best_gbs"]
     print(f"memory read bandwidth ({o.threads} threads): {bw:.1f} GB/s")
