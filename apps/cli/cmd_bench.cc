@@ -22,6 +22,75 @@ double Median(std::vector<double> v) {
   return n == 0 ? 0.0 : (n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]));
 }
 
+struct Runs {
+  std::vector<double> pp, tg;
+};
+
+// Warm-up then o.reps measured repetitions of pp (one batch) and tg (single tokens).
+bool Measure(const BenchOptions& o, Model& model, Session& session, Runs* runs) {
+  std::mt19937 rng(1234);
+  const int vocab = session.vocab_size();
+  std::vector<int32_t> one(1);
+  for (int rep = -1; rep < o.reps; ++rep) {
+    if (o.n_prompt > 0) {
+      session.Reset();
+      std::vector<int32_t> t(o.n_prompt);
+      for (int32_t& x : t) x = static_cast<int32_t>(rng() % vocab);
+      if (model.bos() >= 0) t[0] = model.bos();
+      const double a = Now();
+      Status s = session.Eval(t);
+      if (!s.ok()) {
+        PrintError("bench prompt", s);
+        return false;
+      }
+      if (rep >= 0) runs->pp.push_back(o.n_prompt / (Now() - a));
+    }
+    if (o.n_gen > 0) {
+      session.Reset();
+      one[0] = model.bos() >= 0 ? model.bos() : 0;
+      const double a = Now();
+      for (int i = 0; i < o.n_gen; ++i) {
+        Status s = session.Eval(one);
+        if (!s.ok()) {
+          PrintError("bench generation", s);
+          return false;
+        }
+        one[0] = static_cast<int32_t>(rng() % vocab);
+      }
+      if (rep >= 0) runs->tg.push_back(o.n_gen / (Now() - a));
+    }
+  }
+  return true;
+}
+
+void Print(const BenchOptions& o, const Engine& engine, const ModelInfo& info, const Runs& r) {
+  if (o.json) {
+    auto list = [](const std::vector<double>& v) {
+      std::string s = "[";
+      for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
+      return s + "]";
+    };
+    std::printf(
+        "{\"model\": \"%s\", \"arch\": \"%s\", \"file_bytes\": %llu, \"threads\": %d, \"isa\": \"%s\", "
+        "\"n_prompt\": %d, \"n_gen\": %d, \"reps\": %d, \"pp_tps\": %.3f, \"tg_tps\": %.3f, \"pp_runs\": %s, "
+        "\"tg_runs\": %s}\n",
+        info.path.c_str(), info.arch.c_str(), static_cast<unsigned long long>(info.file_bytes), engine.n_threads(),
+        engine.isa().c_str(), o.n_prompt, o.n_gen, o.reps, Median(r.pp), Median(r.tg), list(r.pp).c_str(),
+        list(r.tg).c_str());
+    return;
+  }
+  std::printf("| model | size | threads | isa | test | t/s (median of %d) |\n|---|---|---|---|---|---|\n", o.reps);
+  const double gib = info.file_bytes / 1073741824.0;
+  if (o.n_prompt > 0) {
+    std::printf("| %s | %.2f GiB | %d | %s | pp%d | %.2f |\n", info.name.c_str(), gib, engine.n_threads(),
+                engine.isa().c_str(), o.n_prompt, Median(r.pp));
+  }
+  if (o.n_gen > 0) {
+    std::printf("| %s | %.2f GiB | %d | %s | tg%d | %.2f |\n", info.name.c_str(), gib, engine.n_threads(),
+                engine.isa().c_str(), o.n_gen, Median(r.tg));
+  }
+}
+
 }  // namespace
 
 int BenchCommand(const BenchOptions& o) {
@@ -41,70 +110,9 @@ int BenchCommand(const BenchOptions& o) {
     PrintError("cannot create session", sr.status());
     return 1;
   }
-  Session& session = *sr.value();
-  std::mt19937 rng(1234);
-  const int vocab = session.vocab_size();
-  auto random_tokens = [&](int n) {
-    std::vector<int32_t> t(n);
-    for (int32_t& x : t) x = static_cast<int32_t>(rng() % vocab);
-    if (n > 0 && model->bos() >= 0) t[0] = model->bos();
-    return t;
-  };
-  std::vector<double> pp, tg;
-  for (int rep = -1; rep < o.reps; ++rep) {  // rep -1 is the warm-up
-    if (o.n_prompt > 0) {
-      session.Reset();
-      std::vector<int32_t> t = random_tokens(o.n_prompt);
-      const double a = Now();
-      Status s = session.Eval(t);
-      const double dt = Now() - a;
-      if (!s.ok()) {
-        PrintError("bench prompt", s);
-        return 1;
-      }
-      if (rep >= 0) pp.push_back(o.n_prompt / dt);
-    }
-    if (o.n_gen > 0) {
-      session.Reset();
-      int32_t tok = model->bos() >= 0 ? model->bos() : 0;
-      const double a = Now();
-      for (int i = 0; i < o.n_gen; ++i) {
-        Status s = session.Eval({tok});
-        if (!s.ok()) {
-          PrintError("bench generation", s);
-          return 1;
-        }
-        tok = static_cast<int32_t>(rng() % vocab);
-      }
-      const double dt = Now() - a;
-      if (rep >= 0) tg.push_back(o.n_gen / dt);
-    }
-  }
-  const ModelInfo& info = model->info();
-  if (o.json) {
-    auto list = [](const std::vector<double>& v) {
-      std::string s = "[";
-      for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
-      return s + "]";
-    };
-    std::printf(
-        "{\"model\": \"%s\", \"arch\": \"%s\", \"file_bytes\": %llu, \"threads\": %d, \"isa\": \"%s\", "
-        "\"n_prompt\": %d, \"n_gen\": %d, \"reps\": %d, \"pp_tps\": %.3f, \"tg_tps\": %.3f, \"pp_runs\": %s, "
-        "\"tg_runs\": %s}\n",
-        info.path.c_str(), info.arch.c_str(), static_cast<unsigned long long>(info.file_bytes), engine->n_threads(),
-        engine->isa().c_str(), o.n_prompt, o.n_gen, o.reps, Median(pp), Median(tg), list(pp).c_str(),
-        list(tg).c_str());
-  } else {
-    std::printf("| model | size | threads | isa | test | t/s (median of %d) |\n|---|---|---|---|---|---|\n", o.reps);
-    if (o.n_prompt > 0) {
-      std::printf("| %s | %.2f GiB | %d | %s | pp%d | %.2f |\n", info.name.c_str(), info.file_bytes / 1073741824.0,
-                  engine->n_threads(), engine->isa().c_str(), o.n_prompt, Median(pp));
-    }
-    if (o.n_gen > 0) {
-      std::printf("| %s | %.2f GiB | %d | %s | tg%d | %.2f |\n", info.name.c_str(), info.file_bytes / 1073741824.0,
-                  engine->n_threads(), engine->isa().c_str(), o.n_gen, Median(tg));
-    }
-  }
+  Runs runs;
+  if (!Measure(o, *model, *sr.value(), &runs)) return 1;
+  Print(o, *engine, model->info(), runs);
   return 0;
 }
 

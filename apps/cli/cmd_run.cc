@@ -1,4 +1,6 @@
 // `omnicoder run`: stream a continuation of a prompt to stdout; stats to stderr.
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <random>
@@ -8,9 +10,69 @@
 namespace omnicoder::cli {
 
 namespace {
+
 double Now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
+
+struct Loaded {
+  std::unique_ptr<Engine> engine;
+  std::unique_ptr<Model> model;
+  std::unique_ptr<Session> session;
+};
+
+bool Load(const RunOptions& o, Loaded* l) {
+  l->engine = MakeEngine(o.common);
+  if (!l->engine) return false;
+  l->model = LoadModelOrPrint(*l->engine, o.common, false);
+  if (!l->model) return false;
+  SessionOptions so;
+  so.ctx_len = o.ctx_len;
+  so.batch = o.batch;
+  so.kv_type = o.kv_type;
+  Result<std::unique_ptr<Session>> sr = Session::Create(*l->engine, *l->model, so);
+  if (!sr.ok()) {
+    PrintError("cannot create session", sr.status());
+    return false;
+  }
+  l->session = std::move(sr).value();
+  return true;
+}
+
+SamplerOptions SamplerFrom(const RunOptions& o) {
+  SamplerOptions sp;
+  sp.temperature = o.temperature;
+  sp.top_k = o.top_k;
+  sp.top_p = o.top_p;
+  sp.min_p = o.min_p;
+  sp.repeat_penalty = o.repeat_penalty;
+  sp.repeat_last_n = o.repeat_last_n;
+  sp.seed = o.seed >= 0 ? static_cast<uint64_t>(o.seed) : std::random_device{}();
+  return sp;
+}
+
+// Streams up to n_predict tokens to stdout; returns how many were generated, -1 on error.
+int Generate(const RunOptions& o, Model& model, Session& session, Sampler& sampler) {
+  int n_gen = 0;
+  std::vector<int32_t> next(1);
+  while (n_gen < o.n_predict) {
+    next[0] = sampler.Sample(session.Logits());
+    if (!o.ignore_eos && model.IsEndOfGeneration(next[0])) break;
+    const std::string piece = model.TokenToPiece(next[0]);
+    std::fwrite(piece.data(), 1, piece.size(), stdout);
+    std::fflush(stdout);
+    sampler.Accept(next[0]);
+    if (++n_gen == o.n_predict) break;
+    Status s = session.Eval(next);
+    if (!s.ok()) {
+      std::fprintf(stdout, "\n");
+      PrintError("generation failed", s);
+      return -1;
+    }
+  }
+  return n_gen;
+}
+
 }  // namespace
 
 int RunCommand(const RunOptions& o) {
@@ -24,84 +86,44 @@ int RunCommand(const RunOptions& o) {
     return 1;
   }
   const double t0 = Now();
-  std::unique_ptr<Engine> engine = MakeEngine(o.common);
-  if (!engine) return 1;
-  std::unique_ptr<Model> model = LoadModelOrPrint(*engine, o.common, false);
-  if (!model) return 1;
-  SessionOptions so;
-  so.ctx_len = o.ctx_len;
-  so.batch = o.batch;
-  so.kv_type = o.kv_type;
-  Result<std::unique_ptr<Session>> sr = Session::Create(*engine, *model, so);
-  if (!sr.ok()) {
-    PrintError("cannot create session", sr.status());
-    return 1;
-  }
-  Session& session = *sr.value();
+  Loaded l;
+  if (!Load(o, &l)) return 1;
   const double t_load = Now() - t0;
-
-  std::vector<int32_t> tokens = model->Tokenize(prompt, true, false);
-  if (o.no_bos && !tokens.empty() && tokens[0] == model->bos()) tokens.erase(tokens.begin());
+  std::vector<int32_t> tokens = l.model->Tokenize(prompt, true, false);
+  if (o.no_bos && !tokens.empty() && tokens[0] == l.model->bos()) tokens.erase(tokens.begin());
   if (tokens.empty()) {
     std::fprintf(stderr, "omnicoder: the prompt is empty and the model adds no BOS token; give -p TEXT\n");
     return 1;
   }
-  if (static_cast<int>(tokens.size()) + o.n_predict > session.capacity()) {
+  if (static_cast<int>(tokens.size()) + o.n_predict > l.session->capacity()) {
     std::fprintf(stderr, "omnicoder: prompt (%zu tokens) + %d to generate exceed the context of %d (use -c)\n",
-                 tokens.size(), o.n_predict, session.capacity());
+                 tokens.size(), o.n_predict, l.session->capacity());
     return 1;
   }
-  SamplerOptions sp;
-  sp.temperature = o.temperature;
-  sp.top_k = o.top_k;
-  sp.top_p = o.top_p;
-  sp.min_p = o.min_p;
-  sp.repeat_penalty = o.repeat_penalty;
-  sp.repeat_last_n = o.repeat_last_n;
-  sp.seed = o.seed >= 0 ? static_cast<uint64_t>(o.seed) : std::random_device{}();
-  Sampler sampler(sp, session.vocab_size());
+  Sampler sampler(SamplerFrom(o), l.session->vocab_size());
   for (int32_t t : tokens) sampler.Accept(t);
-
   const double t1 = Now();
-  Status s = session.Eval(tokens);
+  Status s = l.session->Eval(tokens);
   if (!s.ok()) {
     PrintError("prompt evaluation failed", s);
     return 1;
   }
-  const double t_prompt = Now() - t1;
-  const double t2 = Now();
-  int n_gen = 0;
-  for (; n_gen < o.n_predict; ++n_gen) {
-    const int32_t next = sampler.Sample(session.Logits());
-    if (!o.ignore_eos && model->IsEndOfGeneration(next)) break;
-    const std::string piece = model->TokenToPiece(next);
-    std::fwrite(piece.data(), 1, piece.size(), stdout);
-    std::fflush(stdout);
-    sampler.Accept(next);
-    if (n_gen + 1 == o.n_predict) {
-      ++n_gen;
-      break;
-    }
-    s = session.Eval({next});
-    if (!s.ok()) {
-      std::fprintf(stdout, "\n");
-      PrintError("generation failed", s);
-      return 1;
-    }
-  }
+  const double t_prompt = Now() - t1, t2 = Now();
+  const int n_gen = Generate(o, *l.model, *l.session, sampler);
+  if (n_gen < 0) return 1;
   const double t_gen = Now() - t2;
-  std::fprintf(stdout, "\n");
+  if (isatty(STDOUT_FILENO)) std::fprintf(stdout, "\n");  // piped output is the continuation, byte for byte
   std::fflush(stdout);
-  const ModelInfo& info = model->info();
+  const ModelInfo& info = l.model->info();
   std::fprintf(stderr,
                "\nmodel: %s (%s%s), isa %s, %d threads, load %.2f s\n"
                "prompt: %zu tokens in %.3f s (%.2f tok/s)\n"
                "generate: %d tokens in %.3f s (%.2f tok/s)\n"
                "memory: rss %.1f MiB (peak %.1f MiB), session %.1f MiB\n",
-               info.name.c_str(), info.arch.c_str(), info.n_experts ? ", MoE" : "", engine->isa().c_str(),
-               engine->n_threads(), t_load, tokens.size(), t_prompt, tokens.size() / (t_prompt > 0 ? t_prompt : 1e-9),
+               info.name.c_str(), info.arch.c_str(), info.n_experts ? ", MoE" : "", l.engine->isa().c_str(),
+               l.engine->n_threads(), t_load, tokens.size(), t_prompt, tokens.size() / (t_prompt > 0 ? t_prompt : 1e-9),
                n_gen, t_gen, n_gen > 1 ? (n_gen - 1) / (t_gen > 0 ? t_gen : 1e-9) : 0.0,
-               ResidentBytes() / 1048576.0, PeakResidentBytes() / 1048576.0, session.memory_bytes() / 1048576.0);
+               ResidentBytes() / 1048576.0, PeakResidentBytes() / 1048576.0, l.session->memory_bytes() / 1048576.0);
   return 0;
 }
 

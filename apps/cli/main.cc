@@ -20,69 +20,87 @@ void AddCommon(CLI::App* app, CommonOptions* c, bool need_model = true) {
   app->add_flag("--mmap", c->use_mmap, "compute from the file mapping instead of copying weights to memory");
 }
 
+CLI::App* AddRun(CLI::App& app, RunOptions* run) {
+  CLI::App* r = app.add_subcommand("run", "generate a continuation (stdout) of a prompt");
+  AddCommon(r, &run->common);
+  r->add_option("-p,--prompt", run->prompt, "prompt text");
+  r->add_option("-f,--file", run->prompt_file, "read the prompt from a file");
+  r->add_option("-n,--n-predict", run->n_predict, "tokens to generate (default 128)");
+  r->add_option("-c,--ctx-size", run->ctx_len, "context size (default: model's, max 4096)");
+  r->add_option("-b,--batch-size", run->batch, "prompt tokens per step (default 64)");
+  r->add_option("--kv-type", run->kv_type, "KV cache type: f16 (default), f32");
+  r->add_option("-s,--seed", run->seed, "sampling seed (default: random)");
+  r->add_option("--temp", run->temperature, "temperature (0 = greedy; default 0.8)");
+  r->add_option("--top-k", run->top_k, "top-k (default 40, 0 = off)");
+  r->add_option("--top-p", run->top_p, "top-p (default 0.95, 1 = off)");
+  r->add_option("--min-p", run->min_p, "min-p (default 0.05, 0 = off)");
+  r->add_option("--repeat-penalty", run->repeat_penalty, "repetition penalty (default 1.0 = off)");
+  r->add_option("--repeat-last-n", run->repeat_last_n, "window of the repetition penalty (default 64)");
+  r->add_flag("--ignore-eos", run->ignore_eos, "keep generating after end-of-generation tokens");
+  r->add_flag("--no-bos", run->no_bos, "do not add the BOS token");
+  return r;
+}
+
+CLI::App* AddTokenize(CLI::App& app, TokenizeOptions* tok) {
+  CLI::App* t = app.add_subcommand("tokenize", "print token ids of a text");
+  AddCommon(t, &tok->common);
+  t->add_option("-p,--prompt", tok->prompt, "text")->each([tok](const std::string&) { tok->has_prompt = true; });
+  t->add_option("-f,--file", tok->prompt_file, "read the text from a file");
+  t->add_flag("--no-bos", tok->no_bos, "drop the BOS token the model would add");
+  t->add_flag("--parse-special", tok->parse_special, "turn control-token text into control tokens");
+  return t;
+}
+
+CLI::App* AddLogits(CLI::App& app, LogitsOptions* lg) {
+  CLI::App* l = app.add_subcommand("logits", "write the last position's logits (float32) for token ids");
+  AddCommon(l, &lg->common);
+  l->add_option("--tokens", lg->tokens, "comma-separated token ids (no BOS added)")->required();
+  l->add_option("-o,--output", lg->output, "output file")->required();
+  l->add_option("--kv-type", lg->kv_type, "KV cache type: f16 (default), f32");
+  l->add_option("-b,--batch-size", lg->batch, "tokens per forward step (default 64)");
+  l->add_flag("--all", lg->all, "write every position's logits");
+  return l;
+}
+
+CLI::App* AddBench(CLI::App& app, BenchOptions* bn) {
+  CLI::App* b = app.add_subcommand("bench", "prompt-processing and generation speed (like llama-bench)");
+  AddCommon(b, &bn->common);
+  b->add_option("-p,--n-prompt", bn->n_prompt, "prompt tokens (default 128)");
+  b->add_option("-n,--n-gen", bn->n_gen, "generated tokens (default 32)");
+  b->add_option("-r,--repetitions", bn->reps, "repetitions (default 3)");
+  b->add_flag("--json", bn->json, "print JSON with pp_tps and tg_tps (medians)");
+  return b;
+}
+
+CLI::App* AddQuantize(CLI::App& app, QuantizeCliOptions* qo) {
+  CLI::App* q = app.add_subcommand("quantize", "rewrite a GGUF with quantized weights");
+  q->add_option("input", qo->input, "input GGUF")->required();
+  q->add_option("output", qo->output, "output GGUF")->required();
+  q->add_option("type", qo->type, "Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K, F16, BF16")->required();
+  q->add_option("-t,--threads", qo->threads, "threads");
+  q->add_flag("--pure", qo->pure, "quantize output.weight to the same type too");
+  return q;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"OmniCoder: MoE-first LLM inference engine (GGUF)", "omnicoder"};
   app.set_version_flag("--version", omnicoder::Version());
   app.require_subcommand(1);
-
   RunOptions run;
-  CLI::App* r = app.add_subcommand("run", "generate a continuation (stdout) of a prompt");
-  AddCommon(r, &run.common);
-  r->add_option("-p,--prompt", run.prompt, "prompt text");
-  r->add_option("-f,--file", run.prompt_file, "read the prompt from a file");
-  r->add_option("-n,--n-predict", run.n_predict, "tokens to generate (default 128)");
-  r->add_option("-c,--ctx-size", run.ctx_len, "context size (default: model's, max 4096)");
-  r->add_option("-b,--batch-size", run.batch, "prompt tokens per step (default 64)");
-  r->add_option("--kv-type", run.kv_type, "KV cache type: f16 (default), f32");
-  r->add_option("-s,--seed", run.seed, "sampling seed (default: random)");
-  r->add_option("--temp", run.temperature, "temperature (0 = greedy; default 0.8)");
-  r->add_option("--top-k", run.top_k, "top-k (default 40, 0 = off)");
-  r->add_option("--top-p", run.top_p, "top-p (default 0.95, 1 = off)");
-  r->add_option("--min-p", run.min_p, "min-p (default 0.05, 0 = off)");
-  r->add_option("--repeat-penalty", run.repeat_penalty, "repetition penalty (default 1.0 = off)");
-  r->add_option("--repeat-last-n", run.repeat_last_n, "window of the repetition penalty (default 64)");
-  r->add_flag("--ignore-eos", run.ignore_eos, "keep generating after end-of-generation tokens");
-  r->add_flag("--no-bos", run.no_bos, "do not add the BOS token");
-
   TokenizeOptions tok;
-  CLI::App* t = app.add_subcommand("tokenize", "print token ids of a text");
-  AddCommon(t, &tok.common);
-  t->add_option("-p,--prompt", tok.prompt, "text")->each([&](const std::string&) { tok.has_prompt = true; });
-  t->add_option("-f,--file", tok.prompt_file, "read the text from a file");
-  t->add_flag("--no-bos", tok.no_bos, "drop the BOS token the model would add");
-  t->add_flag("--parse-special", tok.parse_special, "turn control-token text into control tokens");
-
   LogitsOptions lg;
-  CLI::App* l = app.add_subcommand("logits", "write the last position's logits (float32) for token ids");
-  AddCommon(l, &lg.common);
-  l->add_option("--tokens", lg.tokens, "comma-separated token ids (no BOS added)")->required();
-  l->add_option("-o,--output", lg.output, "output file")->required();
-  l->add_option("--kv-type", lg.kv_type, "KV cache type: f16 (default), f32");
-  l->add_option("-b,--batch-size", lg.batch, "tokens per forward step (default 64)");
-  l->add_flag("--all", lg.all, "write every position's logits");
-
   BenchOptions bn;
-  CLI::App* b = app.add_subcommand("bench", "prompt-processing and generation speed (like llama-bench)");
-  AddCommon(b, &bn.common);
-  b->add_option("-p,--n-prompt", bn.n_prompt, "prompt tokens (default 128)");
-  b->add_option("-n,--n-gen", bn.n_gen, "generated tokens (default 32)");
-  b->add_option("-r,--repetitions", bn.reps, "repetitions (default 3)");
-  b->add_flag("--json", bn.json, "print JSON with pp_tps and tg_tps (medians)");
-
+  QuantizeCliOptions qo;
   std::string inspect_path;
+  CLI::App* r = AddRun(app, &run);
+  CLI::App* t = AddTokenize(app, &tok);
+  CLI::App* l = AddLogits(app, &lg);
+  CLI::App* b = AddBench(app, &bn);
   CLI::App* i = app.add_subcommand("inspect", "print a GGUF file's metadata, tensors and memory estimate");
   i->add_option("file", inspect_path, "GGUF file")->required();
-
-  QuantizeCliOptions qo;
-  CLI::App* q = app.add_subcommand("quantize", "rewrite a GGUF with quantized weights");
-  q->add_option("input", qo.input, "input GGUF")->required();
-  q->add_option("output", qo.output, "output GGUF")->required();
-  q->add_option("type", qo.type, "Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K, F16, BF16")->required();
-  q->add_option("-t,--threads", qo.threads, "threads");
-  q->add_flag("--pure", qo.pure, "quantize output.weight to the same type too");
-
+  CLI::App* q = AddQuantize(app, &qo);
   CLI11_PARSE(app, argc, argv);
   if (r->parsed()) return RunCommand(run);
   if (t->parsed()) return TokenizeCommand(tok);

@@ -50,6 +50,16 @@ Result<std::optional<bool>> OptionalBool(const GgufFile& f, const char* key) {
   return std::optional<bool>{b};
 }
 
+void FillModelInfo(const ModelConfig& c, const ModelWeights& w, ModelInfo* info) {
+  info->n_layers = c.n_layers;
+  info->dim = c.dim;
+  info->ctx_len = c.ctx_len;
+  info->n_experts = c.MaxExperts();
+  info->n_experts_active = c.MaxExpertsActive();
+  info->non_expert_bytes = w.non_expert_bytes;
+  info->expert_bytes = w.expert_bytes;
+}
+
 }  // namespace
 
 Result<VocabData> ReadVocabData(const GgufFile& f) {
@@ -126,17 +136,9 @@ Result<std::unique_ptr<Model>> Model::Load(Engine& engine, const std::string& pa
     }
   }
   if (options.progress) options.progress(1.0f);
-  info.n_layers = c.n_layers;
-  info.dim = c.dim;
-  info.ctx_len = c.ctx_len;
-  info.n_experts = c.MaxExperts();
-  info.n_experts_active = c.MaxExpertsActive();
-  info.non_expert_bytes = impl->loaded->weights.non_expert_bytes;
-  info.expert_bytes = impl->loaded->weights.expert_bytes;
-  engine.impl().logger.Info(StrFormat("loaded %s: %s, %d layers, dim %d, vocab %d%s", path.c_str(), info.arch.c_str(),
-                                      c.n_layers, c.dim, c.vocab_size,
-                                      c.HasMoe() ? StrFormat(", %d experts (top-%d)", info.n_experts,
-                                                             info.n_experts_active).c_str() : ""));
+  FillModelInfo(impl->loaded->config, impl->loaded->weights, &info);
+  engine.impl().logger.Info(StrFormat("loaded %s: %s, %d layers, dim %d, vocab %d", path.c_str(), info.arch.c_str(),
+                                      c.n_layers, c.dim, c.vocab_size));
   return std::unique_ptr<Model>(new Model(std::move(impl)));
 }
 

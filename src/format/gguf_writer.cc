@@ -174,7 +174,7 @@ Status GgufWriter::AddTensorBytes(const std::string& name, DType type, const std
   return Status::Ok();
 }
 
-Status GgufWriter::WriteFile(const std::string& path) const {
+std::vector<uint8_t> GgufWriter::EncodeHeader() const {
   std::vector<uint8_t> header;
   Put<uint32_t>(&header, 0x46554747);
   Put<uint32_t>(&header, 3);
@@ -189,7 +189,6 @@ Status GgufWriter::WriteFile(const std::string& path) const {
     PutType(&header, GgufType::kUint32);
     Put<uint32_t>(&header, alignment_);
   }
-  std::vector<uint64_t> offsets;
   uint64_t offset = 0;
   for (const Tensor& t : tensors_) {
     PutString(&header, t.name);
@@ -197,50 +196,47 @@ Status GgufWriter::WriteFile(const std::string& path) const {
     for (int64_t d : t.dims) Put<uint64_t>(&header, static_cast<uint64_t>(d));
     Put<uint32_t>(&header, static_cast<uint32_t>(t.type));
     Put<uint64_t>(&header, offset);
-    offsets.push_back(offset);
     offset = (offset + t.n_bytes + alignment_ - 1) / alignment_ * alignment_;
   }
   header.resize((header.size() + alignment_ - 1) / alignment_ * alignment_, 0);
+  return header;
+}
 
-  const std::string tmp = path + ".tmp";
-  std::unique_ptr<FILE, FileCloser> f(std::fopen(tmp.c_str(), "wb"));
-  if (!f) return IoError("cannot create '" + tmp + "': " + std::strerror(errno));
-  auto fail = [&](Status s) {
-    f.reset();
-    std::remove(tmp.c_str());
-    return s;
-  };
-  Status s = WriteAll(f.get(), header.data(), header.size(), tmp);
-  if (!s.ok()) return fail(s);
+Status GgufWriter::WriteTensors(FILE* f, const std::string& path) const {
   std::vector<uint8_t> buf;
   static const uint8_t kZeros[64] = {};
-  for (size_t i = 0; i < tensors_.size(); ++i) {
-    const Tensor& t = tensors_[i];
+  for (const Tensor& t : tensors_) {
     buf.assign(t.n_bytes, 0);
-    s = t.producer(buf.data(), buf.size());
-    if (!s.ok()) return fail(s.WithContext("tensor '" + t.name + "'"));
-    s = WriteAll(f.get(), buf.data(), buf.size(), tmp);
-    if (!s.ok()) return fail(s);
-    uint64_t pad = (alignment_ - t.n_bytes % alignment_) % alignment_;
-    while (pad > 0) {
-      size_t n = pad < sizeof(kZeros) ? pad : sizeof(kZeros);
-      s = WriteAll(f.get(), kZeros, n, tmp);
-      if (!s.ok()) return fail(s);
+    OC_RETURN_IF_ERROR(t.producer(buf.data(), buf.size()).WithContext("tensor '" + t.name + "'"));
+    OC_RETURN_IF_ERROR(WriteAll(f, buf.data(), buf.size(), path));
+    for (uint64_t pad = (alignment_ - t.n_bytes % alignment_) % alignment_; pad > 0;) {
+      const size_t n = pad < sizeof(kZeros) ? pad : sizeof(kZeros);
+      OC_RETURN_IF_ERROR(WriteAll(f, kZeros, n, path));
       pad -= n;
     }
   }
-  if (std::fflush(f.get()) != 0 || fsync(fileno(f.get())) != 0) {
-    return fail(IoError("flushing '" + tmp + "': " + std::strerror(errno)));
-  }
-  if (std::fclose(f.release()) != 0) {
-    std::remove(tmp.c_str());
-    return IoError("closing '" + tmp + "': " + std::strerror(errno));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    return IoError("renaming '" + tmp + "' to '" + path + "': " + std::strerror(errno));
-  }
   return Status::Ok();
+}
+
+Status GgufWriter::WriteFile(const std::string& path) const {
+  const std::vector<uint8_t> header = EncodeHeader();
+  const std::string tmp = path + ".tmp";
+  std::unique_ptr<FILE, FileCloser> f(std::fopen(tmp.c_str(), "wb"));
+  if (!f) return IoError("cannot create '" + tmp + "': " + std::strerror(errno));
+  Status s = WriteAll(f.get(), header.data(), header.size(), tmp);
+  if (s.ok()) s = WriteTensors(f.get(), tmp);
+  if (s.ok() && (std::fflush(f.get()) != 0 || fsync(fileno(f.get())) != 0)) {
+    s = IoError("flushing '" + tmp + "': " + std::strerror(errno));
+  }
+  if (s.ok() && std::fclose(f.release()) != 0) s = IoError("closing '" + tmp + "': " + std::strerror(errno));
+  if (s.ok() && std::rename(tmp.c_str(), path.c_str()) != 0) {
+    s = IoError("renaming '" + tmp + "' to '" + path + "': " + std::strerror(errno));
+  }
+  if (!s.ok()) {
+    f.reset();
+    std::remove(tmp.c_str());
+  }
+  return s;
 }
 
 }  // namespace omnicoder

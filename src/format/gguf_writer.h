@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <string>
 #include <vector>
@@ -57,6 +58,8 @@ class GgufWriter {
     TensorProducer producer;
   };
   void SetEncoded(const std::string& key, std::vector<uint8_t> encoded);
+  std::vector<uint8_t> EncodeHeader() const;
+  Status WriteTensors(FILE* f, const std::string& path) const;
 
   uint32_t alignment_;
   std::vector<Kv> kvs_;

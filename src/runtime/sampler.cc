@@ -34,22 +34,55 @@ void TokenSampler::Accept(int32_t token) {
   history_len_ = std::min(history_len_ + 1, history_.size());
 }
 
-int32_t TokenSampler::Sample(const float* logits) {
-  const float* l = logits;
-  if (params_.repeat_penalty != 1.0f && history_len_ > 0) {
-    std::copy(logits, logits + vocab_size_, penalized_.begin());
-    // Each distinct token in the window is penalized once (as llama.cpp does).
-    for (size_t i = 0; i < history_len_; ++i) {
-      const int32_t t = history_[i];
-      if (t < 0 || t >= vocab_size_) continue;
-      bool seen_before = false;
-      for (size_t j = 0; j < i && !seen_before; ++j) seen_before = history_[j] == t;
-      if (seen_before) continue;
-      float& v = penalized_[t];
-      v = v <= 0.0f ? v * params_.repeat_penalty : v / params_.repeat_penalty;
-    }
-    l = penalized_.data();
+const float* TokenSampler::Penalized(const float* logits) {
+  if (params_.repeat_penalty == 1.0f || history_len_ == 0) return logits;
+  std::copy(logits, logits + vocab_size_, penalized_.begin());
+  // Each distinct token in the window is penalized once (as llama.cpp does).
+  for (size_t i = 0; i < history_len_; ++i) {
+    const int32_t t = history_[i];
+    if (t < 0 || t >= vocab_size_) continue;
+    bool seen_before = false;
+    for (size_t j = 0; j < i && !seen_before; ++j) seen_before = history_[j] == t;
+    if (seen_before) continue;
+    float& v = penalized_[t];
+    v = v <= 0.0f ? v * params_.repeat_penalty : v / params_.repeat_penalty;
   }
+  return penalized_.data();
+}
+
+void TokenSampler::SoftmaxCandidates(size_t n, float temperature) {
+  const float max = candidates_[0].logit;
+  double sum = 0.0;
+  for (size_t i = 0; i < n; ++i) {
+    candidates_[i].p = std::exp((candidates_[i].logit - max) / temperature);
+    sum += candidates_[i].p;
+  }
+  for (size_t i = 0; i < n; ++i) candidates_[i].p = static_cast<float>(candidates_[i].p / sum);
+}
+
+// top-p then min-p on the candidates' probabilities (sorted, descending); returns the kept count.
+size_t TokenSampler::Truncate(size_t n) const {
+  if (params_.top_p < 1.0f) {
+    double cum = 0.0;
+    for (size_t i = 0; i < n; ++i) {
+      cum += candidates_[i].p;
+      if (cum >= params_.top_p) {
+        n = i + 1;
+        break;
+      }
+    }
+  }
+  if (params_.min_p > 0.0f) {
+    const float threshold = candidates_[0].p * params_.min_p;
+    size_t keep = 1;
+    while (keep < n && candidates_[keep].p >= threshold) ++keep;
+    n = keep;
+  }
+  return n;
+}
+
+int32_t TokenSampler::Sample(const float* logits) {
+  const float* l = Penalized(logits);
   if (params_.temperature <= 0.0f) {
     int32_t best = 0;
     for (int32_t i = 1; i < vocab_size_; ++i) {
@@ -66,35 +99,9 @@ int32_t TokenSampler::Sample(const float* logits) {
   } else {
     std::sort(begin, begin + n, ByLogitDesc<Candidate, Candidate>);
   }
-  auto softmax = [&](float temp) {
-    const float max = candidates_[0].logit;
-    double sum = 0.0;
-    for (size_t i = 0; i < n; ++i) {
-      candidates_[i].p = std::exp((candidates_[i].logit - max) / temp);
-      sum += candidates_[i].p;
-    }
-    for (size_t i = 0; i < n; ++i) candidates_[i].p = static_cast<float>(candidates_[i].p / sum);
-  };
-  softmax(1.0f);
-  if (params_.top_p < 1.0f) {
-    double cum = 0.0;
-    size_t keep = n;
-    for (size_t i = 0; i < n; ++i) {
-      cum += candidates_[i].p;
-      if (cum >= params_.top_p) {
-        keep = i + 1;
-        break;
-      }
-    }
-    n = keep;
-  }
-  if (params_.min_p > 0.0f) {
-    const float threshold = candidates_[0].p * params_.min_p;
-    size_t keep = 1;
-    while (keep < n && candidates_[keep].p >= threshold) ++keep;
-    n = keep;
-  }
-  softmax(params_.temperature);
+  SoftmaxCandidates(n, 1.0f);
+  n = Truncate(n);
+  SoftmaxCandidates(n, params_.temperature);
   const double u = Uniform(rng_);
   double cum = 0.0;
   for (size_t i = 0; i < n; ++i) {

@@ -35,6 +35,9 @@ class TokenSampler {
     float logit;
     float p;
   };
+  const float* Penalized(const float* logits);
+  void SoftmaxCandidates(size_t n, float temperature);
+  size_t Truncate(size_t n) const;
   SamplingParams params_;
   int vocab_size_;
   std::mt19937_64 rng_;

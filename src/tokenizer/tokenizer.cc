@@ -49,25 +49,30 @@ Status Validate(const VocabData& d) {
 Tokenizer::Tokenizer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Tokenizer::~Tokenizer() = default;
 
-Result<std::unique_ptr<Tokenizer>> Tokenizer::Create(VocabData data) {
-  OC_RETURN_IF_ERROR(Validate(data));
-  auto impl = std::make_unique<Impl>();
-  Impl& t = *impl;
+namespace {
+
+// Kind, defaults and pre-tokenizer from the model name (llama.cpp's defaults).
+Status InitKind(Tokenizer::Impl& t, const VocabData& data) {
   if (data.model == "llama") {
-    t.kind = Impl::Kind::kSpm;
+    t.kind = Tokenizer::Impl::Kind::kSpm;
     t.bos = 1, t.eos = 2, t.unk = 0;
     t.add_bos = true;
     t.add_space_prefix = true;
-  } else if (data.model == "gpt2") {
-    t.kind = Impl::Kind::kBpe;
+    return Status::Ok();
+  }
+  if (data.model == "gpt2") {
+    t.kind = Tokenizer::Impl::Kind::kBpe;
     t.bos = 11, t.eos = 11;
     PreTokenizerSpec spec;
     OC_ASSIGN_OR_RETURN(t.pre, PreTokenizer::Create(data.pre, &spec));
     t.ignore_merges = spec.ignore_merges;
     t.add_bos = spec.default_add_bos;
-  } else {
-    return Unsupported("tokenizer model " + QuoteForMessage(data.model) + " is not supported (llama, gpt2 are)");
+    return Status::Ok();
   }
+  return Unsupported("tokenizer model " + QuoteForMessage(data.model) + " is not supported (llama, gpt2 are)");
+}
+
+Status BuildMaps(Tokenizer::Impl& t, const VocabData& data) {
   const int32_t n = static_cast<int32_t>(data.tokens.size());
   t.token_to_id.reserve(n);
   for (int32_t i = 0; i < n; ++i) t.token_to_id.emplace(data.tokens[i], i);  // first id wins on duplicates
@@ -80,18 +85,24 @@ Result<std::unique_ptr<Tokenizer>> Tokenizer::Create(VocabData data) {
     key.append(m, sp + 1, std::string::npos);
     t.merge_rank.emplace(std::move(key), static_cast<int>(r));
   }
-  if (t.kind == Impl::Kind::kBpe && t.merge_rank.empty()) return CorruptFile("BPE tokenizer has no merges");
+  if (t.kind == Tokenizer::Impl::Kind::kBpe && t.merge_rank.empty()) return CorruptFile("BPE tokenizer has no merges");
+  return Status::Ok();
+}
+
+// Special ids and flags from metadata, end-of-generation set, control flags, the
+// partition candidates (longest first) and per-model whitespace quirks.
+void BuildSpecials(Tokenizer::Impl& t) {
+  const int32_t n = static_cast<int32_t>(t.data.tokens.size());
   auto pick = [n](const std::optional<int32_t>& v, int32_t def) {
-    int32_t id = v.has_value() ? *v : def;
+    const int32_t id = v.has_value() ? *v : def;
     return id >= 0 && id < n ? id : -1;
   };
-  t.bos = pick(data.bos, t.bos);
-  t.eos = pick(data.eos, t.eos);
-  t.unk = pick(data.unk, t.kind == Impl::Kind::kSpm ? t.unk : -1);
-  if (data.add_bos) t.add_bos = *data.add_bos;
-  if (data.add_eos) t.add_eos = *data.add_eos;
-  if (data.add_space_prefix) t.add_space_prefix = *data.add_space_prefix;
-  t.data = std::move(data);
+  t.bos = pick(t.data.bos, t.bos);
+  t.eos = pick(t.data.eos, t.eos);
+  t.unk = pick(t.data.unk, t.kind == Tokenizer::Impl::Kind::kSpm ? t.unk : -1);
+  if (t.data.add_bos) t.add_bos = *t.data.add_bos;
+  if (t.data.add_eos) t.add_eos = *t.data.add_eos;
+  if (t.data.add_space_prefix) t.add_space_prefix = *t.data.add_space_prefix;
   for (int c = 0; c < 256; ++c) t.byte_tokens[c] = t.Find(StrFormat("<0x%02X>", c));
   if (t.eos >= 0) t.eog.insert(t.eos);
   if (t.data.eot && *t.data.eot >= 0) t.eog.insert(*t.data.eot);
@@ -107,42 +118,54 @@ Result<std::unique_ptr<Tokenizer>> Tokenizer::Create(VocabData data) {
   t.rstrip.assign(n, 0);
   t.lstrip.assign(n, 0);
   for (int32_t i = 0; i < n; ++i) {
-    TokenType ty = t.Type(i);
-    if (ty == TokenType::kControl || ty == TokenType::kUserDefined || ty == TokenType::kUnknown) {
-      if (!t.data.tokens[i].empty()) t.special_by_length.push_back(i);
-    }
+    const TokenType ty = t.Type(i);
+    const bool special = ty == TokenType::kControl || ty == TokenType::kUserDefined || ty == TokenType::kUnknown;
+    if (special && !t.data.tokens[i].empty()) t.special_by_length.push_back(i);
   }
   std::stable_sort(t.special_by_length.begin(), t.special_by_length.end(), [&](int32_t a, int32_t b) {
     return t.data.tokens[a].size() > t.data.tokens[b].size();
   });
   // Quirk (as llama.cpp): phi-3's special tokens swallow the whitespace after them.
-  if (t.data.name.find("phi-3") != std::string::npos || t.data.name.find("phi3") != std::string::npos ||
-      t.data.name.find("Phi3") != std::string::npos) {
+  const std::string& name = t.data.name;
+  if (name.find("phi-3") != std::string::npos || name.find("phi3") != std::string::npos ||
+      name.find("Phi3") != std::string::npos) {
     for (int32_t id : t.special_by_length) t.rstrip[id] = 1;
-    for (const char* s : {"</s>"}) {
-      if (int32_t id = t.Find(s); id >= 0) t.rstrip[id] = 1;
-    }
+    if (int32_t id = t.Find("</s>"); id >= 0) t.rstrip[id] = 1;
     for (const char* s : {"<unk>", "<s>", "<|endoftext|>"}) {
       if (int32_t id = t.Find(s); id >= 0) t.rstrip[id] = 0;
     }
   }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Tokenizer>> Tokenizer::Create(VocabData data) {
+  OC_RETURN_IF_ERROR(Validate(data));
+  auto impl = std::make_unique<Impl>();
+  OC_RETURN_IF_ERROR(InitKind(*impl, data));
+  OC_RETURN_IF_ERROR(BuildMaps(*impl, data));
+  impl->data = std::move(data);
+  BuildSpecials(*impl);
   return std::unique_ptr<Tokenizer>(new Tokenizer(std::move(impl)));
 }
 
-std::vector<int32_t> Tokenizer::Encode(std::string_view text, bool add_special, bool parse_special) const {
-  const Impl& t = *impl_;
+// Splits text into raw fragments and special-token fragments (longest tokens first);
+// control/unknown token text is only split out when parse_special is set.
+std::vector<Fragment> Partition(const Tokenizer::Impl& t, std::string_view text, bool parse_special) {
   std::vector<Fragment> frags;
   if (!text.empty()) frags.push_back({-1, 0, text.size()});
+  std::vector<Fragment> next;
   for (int32_t id : t.special_by_length) {
     if (!parse_special && (t.control[id] || t.Type(id) == TokenType::kUnknown)) continue;
     const std::string& st = t.data.tokens[id];
-    std::vector<Fragment> next;
+    next.clear();
     for (const Fragment& f : frags) {
       if (f.token >= 0) {
         next.push_back(f);
         continue;
       }
-      size_t begin = f.begin, end = f.begin + f.len;
+      size_t begin = f.begin;
+      const size_t end = f.begin + f.len;
       while (begin < end) {
         const size_t hit = text.substr(0, end).find(st, begin);
         if (hit == std::string_view::npos) break;
@@ -161,21 +184,24 @@ std::vector<int32_t> Tokenizer::Encode(std::string_view text, bool add_special, 
     }
     frags.swap(next);
   }
+  return frags;
+}
+
+std::vector<int32_t> Tokenizer::Encode(std::string_view text, bool add_special, bool parse_special) const {
+  const Impl& t = *impl_;
   std::vector<int32_t> out;
   if (add_special && t.add_bos && t.bos >= 0) out.push_back(t.bos);
   bool prev_special = true;
-  for (const Fragment& f : frags) {
+  for (const Fragment& f : Partition(t, text, parse_special)) {
     if (f.token >= 0) {
       out.push_back(f.token);
       prev_special = true;
       continue;
     }
-    std::string_view raw = text.substr(f.begin, f.len);
+    const std::string_view raw = text.substr(f.begin, f.len);
     if (t.kind == Impl::Kind::kSpm) {
-      std::string s = (t.add_space_prefix && prev_special) ? " " : "";
-      s.append(raw);
-      std::string escaped;
-      for (char c : s) {
+      std::string escaped = (t.add_space_prefix && prev_special) ? kSpmSpace : "";
+      for (char c : raw) {
         if (c == ' ') {
           escaped += kSpmSpace;
         } else {

@@ -43,7 +43,7 @@ TEST(Cli, AidreamsGreedyTextMatchesLlamaCpp) {
   if (!HaveShared()) GTEST_SKIP() << "shared models absent";
   // llama.cpp's greedy continuation of BOS alone (llama_peer --text-out, 40 tokens).
   const std::string want =
-      " \"Echoes of vectors unfold, a gentle hum of precision, as I sense the nodes, a gentle hum of precision\n";
+      " \"Echoes of vectors unfold, a gentle hum of precision, as I sense the nodes, a gentle hum of precision";
   for (const char* t : {"1", "2"}) {
     Output o = Sh(kBin + " run -m " + kAidreams + " -p '' -n 40 --temp 0 -t " + t + " 2>/dev/null");
     EXPECT_EQ(o.code, 0);

@@ -47,10 +47,10 @@ void StoreKv(const ForwardContext& ctx, DType kv_type, const float* src, int n_t
   }
 }
 
-}  // namespace
-
-void AttentionBlock(const ForwardContext& ctx, const BlockArgs& b, const AttentionWeights& w, const KvLayerView& kv,
-                    DType kv_type, float* out) {
+// q, k, v projections in one parallel region, sharing the prepared input; biases, q/k
+// norms and RoPE; then this step's K/V rows into the cache.
+void ProjectQkv(const ForwardContext& ctx, const BlockArgs& b, const AttentionWeights& w, const KvLayerView& kv,
+                DType kv_type) {
   const ModelConfig& c = *b.config;
   const LayerSpec& l = c.layers[b.layer_idx];
   ForwardScratch& s = *b.scratch;
@@ -59,8 +59,6 @@ void AttentionBlock(const ForwardContext& ctx, const BlockArgs& b, const Attenti
   float* q = s.q.as<float>();
   float* k = s.k.as<float>();
   float* v = s.v.as<float>();
-
-  // q, k, v projections in one parallel region, sharing the prepared input.
   ActSlots in(s.xn.as<float>(), c.dim, T, c.dim, s.act_a.data(), s.act_b.data(), s.act_h.data());
   LinearJob jobs[3];
   in.Bind(ctx, w.wq, &jobs[0]);
@@ -75,7 +73,6 @@ void AttentionBlock(const ForwardContext& ctx, const BlockArgs& b, const Attenti
   AddBias(w.bv, T, kv_dim, v);
   QkNormRows(ctx, c.arch->qk_norm, w.q_norm, c.rms_eps, T, l.n_heads, hd, q);
   QkNormRows(ctx, c.arch->qk_norm, w.k_norm, c.rms_eps, T, l.n_kv_heads, hd, k);
-
   float* table = s.rope.as<float>();
   FillRopeTable(c, b.pos, T, table);
   for (int t = 0; t < T; ++t) {
@@ -85,13 +82,17 @@ void AttentionBlock(const ForwardContext& ctx, const BlockArgs& b, const Attenti
   }
   StoreKv(ctx, kv_type, k, T, kv_dim, kv.k + static_cast<size_t>(b.pos) * kv.row_bytes, kv.row_bytes);
   StoreKv(ctx, kv_type, v, T, kv_dim, kv.v + static_cast<size_t>(b.pos) * kv.row_bytes, kv.row_bytes);
+}
 
-  // One (token, head) pair per work item; each reads positions 0..pos+t of the cache.
-  const int group = l.n_heads / l.n_kv_heads;
+// One (token, head) pair per work item; each reads positions 0..pos+t of the cache.
+void Attend(const ForwardContext& ctx, const BlockArgs& b, const KvLayerView& kv, DType kv_type, float* att) {
+  const LayerSpec& l = b.config->layers[b.layer_idx];
+  ForwardScratch& s = *b.scratch;
+  const int hd = l.head_dim, q_dim = l.n_heads * hd, group = l.n_heads / l.n_kv_heads;
   const size_t elem = kv_type == DType::kF16 ? 2 : 4;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  float* att = s.attn_out.as<float>();
-  ctx.pool->ParallelFor(int64_t{T} * l.n_heads, 1, [&](int64_t i0, int64_t i1, int thread) {
+  const float* q = s.q.as<float>();
+  ctx.pool->ParallelFor(int64_t{b.n_tokens} * l.n_heads, 1, [&](int64_t i0, int64_t i1, int thread) {
     float* scores = s.scores.as<float>() + static_cast<size_t>(thread) * s.capacity;
     for (int64_t i = i0; i < i1; ++i) {
       const int t = static_cast<int>(i / l.n_heads), h = static_cast<int>(i % l.n_heads);
@@ -110,12 +111,23 @@ void AttentionBlock(const ForwardContext& ctx, const BlockArgs& b, const Attenti
       ctx.kernels->attn_values(a, scores, att + static_cast<size_t>(t) * q_dim + static_cast<size_t>(h) * hd);
     }
   });
+}
 
-  ActSlots o(att, q_dim, T, q_dim, s.act_a.data(), s.act_b.data(), s.act_h.data());
+}  // namespace
+
+void AttentionBlock(const ForwardContext& ctx, const BlockArgs& b, const AttentionWeights& w, const KvLayerView& kv,
+                    DType kv_type, float* out) {
+  const LayerSpec& l = b.config->layers[b.layer_idx];
+  ForwardScratch& s = *b.scratch;
+  const int q_dim = l.n_heads * l.head_dim;
+  ProjectQkv(ctx, b, w, kv, kv_type);
+  float* att = s.attn_out.as<float>();
+  Attend(ctx, b, kv, kv_type, att);
+  ActSlots o(att, q_dim, b.n_tokens, q_dim, s.act_a.data(), s.act_b.data(), s.act_h.data());
   LinearJob job;
   o.Bind(ctx, w.wo, &job);
   job.y = out;
-  job.y_stride = c.dim;
+  job.y_stride = b.config->dim;
   RunLinear(ctx, &job, 1);
 }
 

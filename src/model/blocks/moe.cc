@@ -152,35 +152,73 @@ void RunExperts(const ForwardContext& ctx, const BlockArgs& b, const Routing& r,
   RunLinear(ctx, m.jobs.data(), n_jobs);
 }
 
-}  // namespace
-
-Status MoeBlock(const ForwardContext& ctx, const BlockArgs& b, const MoeWeights& w, ExpertSource& experts,
-                const float* xn, float* out) {
-  const ModelConfig& c = *b.config;
-  const LayerSpec& l = c.layers[b.layer_idx];
+// Acquires every routed expert (index order); all must share one tensor type.
+Status AcquireExperts(const BlockArgs& b, const Routing& r, ExpertSource& experts, DType* gate_type,
+                      DType* up_type) {
+  const LayerSpec& l = b.config->layers[b.layer_idx];
   MoeScratch& m = b.scratch->moe;
-  const int T = b.n_tokens, E = l.n_experts, k = l.n_experts_active, dim = c.dim;
-  const Routing r = RouteAll(ctx, b, w, xn);
-  experts.OnRouted(b.layer_idx, r.sel, r.n_slots);
-
-  DType gate_type = DType::kF32, up_type = DType::kF32;
   bool first = true;
-  for (int e = 0; e < E; ++e) {
+  for (int e = 0; e < l.n_experts; ++e) {
     if (r.offsets[e + 1] == r.offsets[e]) continue;
     Result<ExpertWeights> ew = experts.Acquire(b.layer_idx, e);
     if (!ew.ok()) {
-      ReleaseAll(experts, b.layer_idx, r, E, e);
+      ReleaseAll(experts, b.layer_idx, r, l.n_experts, e);
       return ew.status();
     }
     m.acquired[e] = ew.value();
     if (first) {
-      gate_type = m.acquired[e].gate.type, up_type = m.acquired[e].up.type;
+      *gate_type = m.acquired[e].gate.type, *up_type = m.acquired[e].up.type;
       first = false;
-    } else if (m.acquired[e].gate.type != gate_type || m.acquired[e].up.type != up_type) {
-      ReleaseAll(experts, b.layer_idx, r, E, e + 1);
+    } else if (m.acquired[e].gate.type != *gate_type || m.acquired[e].up.type != *up_type) {
+      ReleaseAll(experts, b.layer_idx, r, l.n_experts, e + 1);
       return Unsupported("experts of one layer with different tensor types");
     }
   }
+  return Status::Ok();
+}
+
+// out[t] = sum_j w[t,j] * expert_out[slot (t, j)] in rank order j, then the shared expert
+// (times its sigmoid gate when the arch has one).
+void CombineOutputs(const ForwardContext& ctx, const BlockArgs& b, const MoeWeights& w, const Routing& r,
+                    const float* xn, float* out) {
+  const int T = b.n_tokens, dim = b.config->dim, k = b.config->layers[b.layer_idx].n_experts_active;
+  MoeScratch& m = b.scratch->moe;
+  const float* yo = m.expert_out.as<float>();
+  for (int t = 0; t < T; ++t) {
+    float* o = out + static_cast<size_t>(t) * dim;
+    std::memset(o, 0, sizeof(float) * dim);
+    for (int j = 0; j < k; ++j) {
+      const int slot = t * k + j;
+      ctx.kernels->axpy(o, yo + static_cast<size_t>(r.row_of_slot[slot]) * dim, r.weights[slot], dim);
+    }
+  }
+  if (!w.shared.gate.present()) return;
+  float* so = m.shared_out.as<float>();
+  FfnBlock(ctx, b, w.shared, xn, so);
+  for (int t = 0; t < T; ++t) {
+    const float* x = xn + static_cast<size_t>(t) * dim;
+    float g = 1.0f;
+    if (w.shared_gate.present()) {
+      const float* gw = reinterpret_cast<const float*>(w.shared_gate.data);
+      float dot = 0.0f;
+      for (int i = 0; i < dim; ++i) dot += gw[i] * x[i];
+      g = 1.0f / (1.0f + std::exp(-dot));
+    }
+    ctx.kernels->axpy(out + static_cast<size_t>(t) * dim, so + static_cast<size_t>(t) * dim, g, dim);
+  }
+}
+
+}  // namespace
+
+Status MoeBlock(const ForwardContext& ctx, const BlockArgs& b, const MoeWeights& w, ExpertSource& experts,
+                const float* xn, float* out) {
+  const LayerSpec& l = b.config->layers[b.layer_idx];
+  MoeScratch& m = b.scratch->moe;
+  const int T = b.n_tokens, k = l.n_experts_active, dim = b.config->dim;
+  const Routing r = RouteAll(ctx, b, w, xn);
+  experts.OnRouted(b.layer_idx, r.sel, r.n_slots);
+  DType gate_type = DType::kF32, up_type = DType::kF32;
+  OC_RETURN_IF_ERROR(AcquireExperts(b, r, experts, &gate_type, &up_type));
   uint8_t* xa = b.scratch->act_a.data();
   const size_t gate_bytes = PrepareAct(ctx, gate_type, xn, dim, T, dim, xa);
   const uint8_t* act_gate = GatherAct(b, r, k, xa, gate_bytes, m.act_gate.data());
@@ -192,33 +230,8 @@ Status MoeBlock(const ForwardContext& ctx, const BlockArgs& b, const MoeWeights&
     act_up = GatherAct(b, r, k, xb, up_bytes, m.act_up.data());
   }
   RunExperts(ctx, b, r, act_gate, gate_bytes, act_up, up_bytes);
-  ReleaseAll(experts, b.layer_idx, r, E, E);
-
-  // Combine in rank order per token: independent of expert processing order.
-  const float* yo = m.expert_out.as<float>();
-  for (int t = 0; t < T; ++t) {
-    float* o = out + static_cast<size_t>(t) * dim;
-    std::memset(o, 0, sizeof(float) * dim);
-    for (int j = 0; j < k; ++j) {
-      const int slot = t * k + j;
-      ctx.kernels->axpy(o, yo + static_cast<size_t>(r.row_of_slot[slot]) * dim, r.weights[slot], dim);
-    }
-  }
-  if (w.shared.gate.present()) {
-    float* so = m.shared_out.as<float>();
-    FfnBlock(ctx, b, w.shared, xn, so);
-    for (int t = 0; t < T; ++t) {
-      const float* x = xn + static_cast<size_t>(t) * dim;
-      float g = 1.0f;
-      if (w.shared_gate.present()) {
-        const float* gw = reinterpret_cast<const float*>(w.shared_gate.data);
-        float dot = 0.0f;
-        for (int i = 0; i < dim; ++i) dot += gw[i] * x[i];
-        g = 1.0f / (1.0f + std::exp(-dot));
-      }
-      ctx.kernels->axpy(out + static_cast<size_t>(t) * dim, so + static_cast<size_t>(t) * dim, g, dim);
-    }
-  }
+  ReleaseAll(experts, b.layer_idx, r, l.n_experts, l.n_experts);
+  CombineOutputs(ctx, b, w, r, xn, out);
   return Status::Ok();
 }
 
