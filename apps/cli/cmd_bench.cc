@@ -98,21 +98,14 @@ int BenchCommand(const BenchOptions& o) {
     std::fprintf(stderr, "omnicoder: bench needs -p >= 0, -n >= 0, -r >= 1\n");
     return 1;
   }
-  std::unique_ptr<Engine> engine = MakeEngine(o.common);
-  if (!engine) return 1;
-  std::unique_ptr<Model> model = LoadModelOrPrint(*engine, o.common, false);
-  if (!model) return 1;
   SessionOptions so;
   so.ctx_len = std::max(o.n_prompt, o.n_gen) + 16;
   so.batch = std::max(1, std::min(o.n_prompt, 512));
-  Result<std::unique_ptr<Session>> sr = Session::Create(*engine, *model, so);
-  if (!sr.ok()) {
-    PrintError("cannot create session", sr.status());
-    return 1;
-  }
+  Loaded l;
+  if (!LoadForEval(o.common, so, &l)) return 1;
   Runs runs;
-  if (!Measure(o, *model, *sr.value(), &runs)) return 1;
-  Print(o, *engine, model->info(), runs);
+  if (!Measure(o, *l.model, *l.session, &runs)) return 1;
+  Print(o, *l.engine, l.model->info(), runs);
   return 0;
 }
 

@@ -15,38 +15,8 @@ double Now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-struct Loaded {
-  std::unique_ptr<Engine> engine;
-  std::unique_ptr<Model> model;
-  std::unique_ptr<Session> session;
-};
-
-bool Load(const RunOptions& o, Loaded* l) {
-  l->engine = MakeEngine(o.common);
-  if (!l->engine) return false;
-  l->model = LoadModelOrPrint(*l->engine, o.common, false);
-  if (!l->model) return false;
-  SessionOptions so;
-  so.ctx_len = o.ctx_len;
-  so.batch = o.batch;
-  so.kv_type = o.kv_type;
-  Result<std::unique_ptr<Session>> sr = Session::Create(*l->engine, *l->model, so);
-  if (!sr.ok()) {
-    PrintError("cannot create session", sr.status());
-    return false;
-  }
-  l->session = std::move(sr).value();
-  return true;
-}
-
 SamplerOptions SamplerFrom(const RunOptions& o) {
-  SamplerOptions sp;
-  sp.temperature = o.temperature;
-  sp.top_k = o.top_k;
-  sp.top_p = o.top_p;
-  sp.min_p = o.min_p;
-  sp.repeat_penalty = o.repeat_penalty;
-  sp.repeat_last_n = o.repeat_last_n;
+  SamplerOptions sp = o.sampling;
   sp.seed = o.seed >= 0 ? static_cast<uint64_t>(o.seed) : std::random_device{}();
   return sp;
 }
@@ -86,8 +56,12 @@ int RunCommand(const RunOptions& o) {
     return 1;
   }
   const double t0 = Now();
+  SessionOptions so;
+  so.ctx_len = o.ctx_len;
+  so.batch = o.batch;
+  so.kv_type = o.kv_type;
   Loaded l;
-  if (!Load(o, &l)) return 1;
+  if (!LoadForEval(o.common, so, &l)) return 1;
   const double t_load = Now() - t0;
   std::vector<int32_t> tokens = l.model->Tokenize(prompt, true, false);
   if (o.no_bos && !tokens.empty() && tokens[0] == l.model->bos()) tokens.erase(tokens.begin());

@@ -54,20 +54,13 @@ int LogitsCommand(const LogitsOptions& o) {
     std::fprintf(stderr, "omnicoder: --tokens must be a comma-separated list of token ids\n");
     return 1;
   }
-  std::unique_ptr<Engine> engine = MakeEngine(o.common);
-  if (!engine) return 1;
-  std::unique_ptr<Model> model = LoadModelOrPrint(*engine, o.common, false);
-  if (!model) return 1;
   SessionOptions so;
   so.ctx_len = std::max<int>(static_cast<int>(ids.size()), 16);
   so.kv_type = o.kv_type;
   so.batch = o.batch;
-  Result<std::unique_ptr<Session>> sr = Session::Create(*engine, *model, so);
-  if (!sr.ok()) {
-    PrintError("cannot create session", sr.status());
-    return 1;
-  }
-  Session& session = *sr.value();
+  Loaded l;
+  if (!LoadForEval(o.common, so, &l)) return 1;
+  Session& session = *l.session;
   Status s = session.Eval(ids, o.all);
   if (!s.ok()) {
     PrintError("evaluation failed", s);

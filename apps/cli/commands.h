@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "omnicoder/omnicoder.h"
+
 namespace omnicoder::cli {
 
 struct CommonOptions {
@@ -25,13 +27,8 @@ struct RunOptions {
   int ctx_len = 0;
   int batch = 64;
   std::string kv_type = "f16";
-  float temperature = 0.8f;
-  int top_k = 40;
-  float top_p = 0.95f;
-  float min_p = 0.05f;
-  float repeat_penalty = 1.0f;
-  int repeat_last_n = 64;
-  int64_t seed = -1;  // -1: random
+  SamplerOptions sampling;  // seed set from `seed` at run time
+  int64_t seed = -1;        // -1: random
   bool ignore_eos = false;
   bool no_bos = false;
 };

@@ -57,6 +57,20 @@ std::unique_ptr<Model> LoadModelOrPrint(Engine& engine, const CommonOptions& o, 
   return std::move(m).value();
 }
 
+bool LoadForEval(const CommonOptions& o, const SessionOptions& session_options, Loaded* out) {
+  out->engine = MakeEngine(o);
+  if (!out->engine) return false;
+  out->model = LoadModelOrPrint(*out->engine, o, false);
+  if (!out->model) return false;
+  Result<std::unique_ptr<Session>> s = Session::Create(*out->engine, *out->model, session_options);
+  if (!s.ok()) {
+    PrintError("cannot create session", s.status());
+    return false;
+  }
+  out->session = std::move(s).value();
+  return true;
+}
+
 bool ReadFileToString(const std::string& path, std::string* out) {
   std::ifstream f(path, std::ios::binary);
   if (!f) return false;

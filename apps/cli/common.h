@@ -11,6 +11,14 @@ namespace omnicoder::cli {
 
 std::unique_ptr<Engine> MakeEngine(const CommonOptions& o);  // prints the error, null on failure
 std::unique_ptr<Model> LoadModelOrPrint(Engine& engine, const CommonOptions& o, bool vocab_only);
+// An engine, a model loaded on it and one session: what run, bench and logits need.
+struct Loaded {
+  std::unique_ptr<Engine> engine;
+  std::unique_ptr<Model> model;
+  std::unique_ptr<Session> session;
+};
+// Prints the error and returns false when any step fails.
+bool LoadForEval(const CommonOptions& o, const SessionOptions& session_options, Loaded* out);
 bool ReadFileToString(const std::string& path, std::string* out);
 // Resident set size of this process in bytes (0 if unknown).
 uint64_t ResidentBytes();

@@ -6,6 +6,7 @@
 #include "apps/cli/commands.h"
 #include "omnicoder/omnicoder.h"
 
+using namespace omnicoder;
 using namespace omnicoder::cli;
 
 namespace {
@@ -30,12 +31,13 @@ CLI::App* AddRun(CLI::App& app, RunOptions* run) {
   r->add_option("-b,--batch-size", run->batch, "prompt tokens per step (default 64)");
   r->add_option("--kv-type", run->kv_type, "KV cache type: f16 (default), f32");
   r->add_option("-s,--seed", run->seed, "sampling seed (default: random)");
-  r->add_option("--temp", run->temperature, "temperature (0 = greedy; default 0.8)");
-  r->add_option("--top-k", run->top_k, "top-k (default 40, 0 = off)");
-  r->add_option("--top-p", run->top_p, "top-p (default 0.95, 1 = off)");
-  r->add_option("--min-p", run->min_p, "min-p (default 0.05, 0 = off)");
-  r->add_option("--repeat-penalty", run->repeat_penalty, "repetition penalty (default 1.0 = off)");
-  r->add_option("--repeat-last-n", run->repeat_last_n, "window of the repetition penalty (default 64)");
+  SamplerOptions& sp = run->sampling;
+  r->add_option("--temp", sp.temperature, "temperature (0 = greedy; default 0.8)");
+  r->add_option("--top-k", sp.top_k, "top-k (default 40, 0 = off)");
+  r->add_option("--top-p", sp.top_p, "top-p (default 0.95, 1 = off)");
+  r->add_option("--min-p", sp.min_p, "min-p (default 0.05, 0 = off)");
+  r->add_option("--repeat-penalty", sp.repeat_penalty, "repetition penalty (default 1.0 = off)");
+  r->add_option("--repeat-last-n", sp.repeat_last_n, "window of the repetition penalty (default 64)");
   r->add_flag("--ignore-eos", run->ignore_eos, "keep generating after end-of-generation tokens");
   r->add_flag("--no-bos", run->no_bos, "do not add the BOS token");
   return r;

@@ -162,18 +162,30 @@ void QuantizeQ4_K(const float* src, void* dst, int64_t n) {
   }
 }
 
+namespace {
+
+// Q4_K and Q5_K share their layout but for Q5_K's high bits (qh == nullptr for Q4_K).
+void DequantizeKAsymBlock(uint16_t dh, uint16_t dminh, const uint8_t* scales, const uint8_t* qh, const uint8_t* qs,
+                          float* dst) {
+  const float d = F16ToF32(dh), dmin = F16ToF32(dminh);
+  for (int j = 0; j < 8; ++j) {
+    uint8_t sc, m;
+    KScaleMin(j, scales, &sc, &m);
+    const uint8_t* q = qs + 32 * (j / 2);
+    for (int i = 0; i < 32; ++i) {
+      const int low = (j % 2 == 0) ? (q[i] & 0xF) : (q[i] >> 4);
+      const int high = qh ? 16 * ((qh[i] >> j) & 1) : 0;
+      *dst++ = d * sc * (low + high) - dmin * m;
+    }
+  }
+}
+
+}  // namespace
+
 void DequantizeQ4_K(const void* src, float* dst, int64_t n) {
   const BlockQ4_K* x = static_cast<const BlockQ4_K*>(src);
-  for (int64_t b = 0; b < n / kQKK; ++b) {
-    float d = F16ToF32(x[b].d), dmin = F16ToF32(x[b].dmin);
-    const uint8_t* q = x[b].qs;
-    for (int c = 0; c < 4; ++c, q += 32) {
-      uint8_t sc0, m0, sc1, m1;
-      KScaleMin(2 * c, x[b].scales, &sc0, &m0);
-      KScaleMin(2 * c + 1, x[b].scales, &sc1, &m1);
-      for (int i = 0; i < 32; ++i) *dst++ = d * sc0 * (q[i] & 0xF) - dmin * m0;
-      for (int i = 0; i < 32; ++i) *dst++ = d * sc1 * (q[i] >> 4) - dmin * m1;
-    }
+  for (int64_t b = 0; b < n / kQKK; ++b, dst += kQKK) {
+    DequantizeKAsymBlock(x[b].d, x[b].dmin, x[b].scales, nullptr, x[b].qs, dst);
   }
 }
 
@@ -196,22 +208,8 @@ void QuantizeQ5_K(const float* src, void* dst, int64_t n) {
 
 void DequantizeQ5_K(const void* src, float* dst, int64_t n) {
   const BlockQ5_K* x = static_cast<const BlockQ5_K*>(src);
-  for (int64_t b = 0; b < n / kQKK; ++b) {
-    float d = F16ToF32(x[b].d), dmin = F16ToF32(x[b].dmin);
-    const uint8_t* q = x[b].qs;
-    for (int c = 0; c < 4; ++c, q += 32) {
-      uint8_t sc0, m0, sc1, m1;
-      KScaleMin(2 * c, x[b].scales, &sc0, &m0);
-      KScaleMin(2 * c + 1, x[b].scales, &sc1, &m1);
-      for (int i = 0; i < 32; ++i) {
-        int hb = (x[b].qh[i] >> (2 * c)) & 1;
-        *dst++ = d * sc0 * ((q[i] & 0xF) + 16 * hb) - dmin * m0;
-      }
-      for (int i = 0; i < 32; ++i) {
-        int hb = (x[b].qh[i] >> (2 * c + 1)) & 1;
-        *dst++ = d * sc1 * ((q[i] >> 4) + 16 * hb) - dmin * m1;
-      }
-    }
+  for (int64_t b = 0; b < n / kQKK; ++b, dst += kQKK) {
+    DequantizeKAsymBlock(x[b].d, x[b].dmin, x[b].scales, x[b].qh, x[b].qs, dst);
   }
 }
 

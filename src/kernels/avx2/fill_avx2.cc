@@ -5,7 +5,6 @@
 #include "kernels/x86/matmul_k_impl.h"
 #include "kernels/x86/matmul_q8_impl.h"
 #include "kernels/x86/matmul_kx8_impl.h"
-#include "kernels/x86/matmul_x8_impl.h"
 
 namespace omnicoder {
 
@@ -29,17 +28,7 @@ void FillAvx2Kernels(KernelTable* t) {
   set(DType::kQ4_K, &KMatMul<Q4KRow>, &QuantizeActQ8KX86);
   set(DType::kQ5_K, &KMatMul<Q5KRow>, &QuantizeActQ8KX86);
   set(DType::kQ6_K, &KMatMul<Q6KRow>, &QuantizeActQ8KX86);
-  auto x8 = [t](DType type, MatMulFn fn, bool prefer) {
-    t->matmul[static_cast<uint32_t>(type)].matmul_x8 = fn;
-    t->matmul[static_cast<uint32_t>(type)].prefer_x8 = prefer;
-  };
-  x8(DType::kQ4_0, &X8MatMul<true>, true);
-  x8(DType::kQ8_0, &X8MatMul<false>, true);
-  x8(DType::kQ4_K, &KX8MatMul<true>, true);
-  // Q6_K: the interleaved kernel measured slower than the row-major one (decode 9.9 vs
-  // 16.9 GB/s per core, kernels_bench): its 6-bit unpack dominates either way and the
-  // per-16-element scale multiplies add up. Available, not preferred.
-  x8(DType::kQ6_K, &KX8MatMul<false>, false);
+  SetX86InterleavedKernels(t);
   t->rms_norm = &RmsNormX86;
   t->silu_mul = &SiluMulX86;
   t->axpy = &AxpyX86;
