@@ -14,6 +14,8 @@ namespace {
 constexpr const char* kGpt2 = R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S))";
 constexpr const char* kLlama3 =
     R"((?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+constexpr const char* kQwen35 =
+    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?[\p{L}\p{M}]+|\p{N}| ?[^\s\p{L}\p{M}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
 constexpr const char* kQwen2 =
     R"((?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
 
@@ -28,6 +30,8 @@ const std::vector<Family>& Families() {
   static const std::vector<Family> kFamilies = {
       {{"llama3", "llama-v3", "llama-bpe", "falcon3", "pixtral", "smaug-bpe", "dbrx"}, {kLlama3}, true, true},
       {{"qwen2", "deepseek-r1-qwen", "stablelm2"}, {kQwen2}, false, false},
+      {{"qwen35"}, {kQwen35}, false, false},
+      {{"falcon"}, {R"([\p{P}\$\+<=>\^~\|`]+)", kGpt2, R"([0-9][0-9][0-9])"}, false, false},
       {{"gpt-2", "phi-2", "mpt", "olmo", "jina-es", "jina-de", "jina-v2-es", "jina-v2-de", "roberta-bpe"},
        {kGpt2}, false, false},
       {{"starcoder", "refact", "command-r", "smollm", "codeshell"}, {R"(\p{N})", kGpt2}, false, false},
@@ -59,8 +63,8 @@ Result<std::unique_ptr<PreTokenizer>> PreTokenizer::Create(std::string_view name
   }
   if (!family) {
     return Unsupported("pre-tokenizer '" + std::string(name) +
-                       "' is not supported (supported: llama-bpe, qwen2, gpt-2, starcoder, deepseek-coder, "
-                       "deepseek-llm, default)");
+                       "' is not supported (supported: llama-bpe, qwen2, qwen35, gpt-2, starcoder, deepseek-coder, "
+                       "deepseek-llm, falcon, default)");
   }
   spec->ignore_merges = family->ignore_merges;
   spec->default_add_bos = family->default_add_bos;
