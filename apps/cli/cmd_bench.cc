@@ -106,6 +106,7 @@ int BenchCommand(const BenchOptions& o) {
   Runs runs;
   if (!Measure(o, *l.model, *l.session, &runs)) return 1;
   Print(o, *l.engine, l.model->info(), runs);
+  if (o.common.pager_stats) PrintPagerStats(*l.model, (o.reps + 1) * o.n_gen);
   return 0;
 }
 

@@ -98,6 +98,7 @@ int RunCommand(const RunOptions& o) {
                l.engine->n_threads(), t_load, tokens.size(), t_prompt, tokens.size() / (t_prompt > 0 ? t_prompt : 1e-9),
                n_gen, t_gen, n_gen > 1 ? (n_gen - 1) / (t_gen > 0 ? t_gen : 1e-9) : 0.0,
                ResidentBytes() / 1048576.0, PeakResidentBytes() / 1048576.0, l.session->memory_bytes() / 1048576.0);
+  if (o.common.pager_stats) PrintPagerStats(*l.model, n_gen);
   return 0;
 }
 

@@ -1,4 +1,5 @@
 // `omnicoder tokenize | logits | inspect | quantize`.
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -93,6 +94,39 @@ int InspectCommand(const std::string& path) {
     return 1;
   }
   std::fwrite(d->data(), 1, d->size(), stdout);
+  return 0;
+}
+
+int PagerSimCommand(const PagerSimOptions& o) {
+  if (o.tokens > 0) {
+    Status s = WriteSyntheticTrace(o.trace, o.tokens, o.layers, o.experts, o.k, o.zipf, o.stickiness, o.seed);
+    if (!s.ok()) {
+      PrintError("synthetic trace", s);
+      return 1;
+    }
+    std::printf("wrote synthetic trace %s: %d tokens, %d layers, %d experts, top-%d, zipf %.2f, stickiness %.2f\n",
+                o.trace.c_str(), o.tokens, o.layers, o.experts, o.k, o.zipf, o.stickiness);
+  }
+  std::vector<std::string> policies = {o.policy};
+  if (o.policy == "all") policies = {"lru", "lru2", "min"};
+  if (std::find(policies.begin(), policies.end(), "min") == policies.end()) policies.push_back("min");
+  Result<std::vector<PagerSimResult>> r = SimulatePagerTrace(o.trace, o.slots, policies, o.expert_bytes);
+  if (!r.ok()) {
+    PrintError("pager-sim", r.status());
+    return 1;
+  }
+  uint64_t min_misses = 0;
+  for (const PagerSimResult& x : r.value()) {
+    if (x.policy == "min") min_misses = x.misses;
+  }
+  std::printf("| policy | accesses | misses | hit rate | bytes read | misses / MIN |\n|---|---|---|---|---|---|\n");
+  for (const PagerSimResult& x : r.value()) {
+    std::printf("| %s | %llu | %llu | %.1f%% | %llu | %.3f |\n", x.policy.c_str(),
+                static_cast<unsigned long long>(x.accesses), static_cast<unsigned long long>(x.misses),
+                x.accesses ? 100.0 * (1.0 - static_cast<double>(x.misses) / x.accesses) : 0.0,
+                static_cast<unsigned long long>(x.bytes),
+                min_misses ? static_cast<double>(x.misses) / min_misses : 1.0);
+  }
   return 0;
 }
 

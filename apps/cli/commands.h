@@ -17,6 +17,12 @@ struct CommonOptions {
   bool verbose = false;
   bool check_tensors = false;
   bool use_mmap = false;
+  std::string mem_budget;            // "" = none
+  int expert_slots = 0;
+  std::string pager_policy = "lru2";
+  bool no_prefetch = false;
+  bool pager_stats = false;
+  std::string routing_trace;
 };
 
 struct RunOptions {
@@ -64,6 +70,18 @@ struct BenchOptions {
 int BenchCommand(const BenchOptions& o);
 
 int InspectCommand(const std::string& path);
+
+struct PagerSimOptions {
+  std::string trace;
+  int slots = 0;
+  std::string policy = "all";  // lru, lru2, min, all
+  uint64_t expert_bytes = 0;
+  // synthetic trace (written to `trace` first when tokens > 0)
+  int tokens = 0, layers = 16, experts = 8, k = 2;
+  double zipf = 1.0, stickiness = 0.3;
+  uint64_t seed = 1;
+};
+int PagerSimCommand(const PagerSimOptions& o);
 
 struct QuantizeCliOptions {
   std::string input, output, type;

@@ -7,8 +7,17 @@
 #include <fstream>
 #include <iterator>
 #include <sstream>
+#include <string>
 
 namespace omnicoder::cli {
+
+namespace {
+std::string HumanBytes(uint64_t b) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.2f GiB", b / 1073741824.0);
+  return buf;
+}
+}  // namespace
 
 void PrintError(const std::string& what, const Status& s) {
   std::fprintf(stderr, "omnicoder: %s: %s\n", what.c_str(), s.ToString().c_str());
@@ -29,7 +38,8 @@ std::unique_ptr<Engine> MakeEngine(const CommonOptions& o) {
   return std::move(e).value();
 }
 
-std::unique_ptr<Model> LoadModelOrPrint(Engine& engine, const CommonOptions& o, bool vocab_only) {
+std::unique_ptr<Model> LoadModelOrPrint(Engine& engine, const CommonOptions& o, bool vocab_only,
+                                        const SessionOptions* planned) {
   if (o.model.empty()) {
     std::fprintf(stderr, "omnicoder: no model given (-m FILE)\n");
     return nullptr;
@@ -38,6 +48,23 @@ std::unique_ptr<Model> LoadModelOrPrint(Engine& engine, const CommonOptions& o, 
   lo.vocab_only = vocab_only;
   lo.check_tensors = o.check_tensors;
   lo.use_mmap = o.use_mmap;
+  if (!o.mem_budget.empty()) {
+    Result<uint64_t> budget = ParseMemBudget(o.mem_budget);
+    if (!budget.ok()) {
+      PrintError("--mem-budget", budget.status());
+      return nullptr;
+    }
+    lo.mem_budget = budget.value();
+  }
+  lo.expert_slots = o.expert_slots;
+  lo.pager_policy = o.pager_policy;
+  lo.prefetch = !o.no_prefetch;
+  lo.routing_trace = o.routing_trace;
+  if (planned) {
+    lo.planned_ctx_len = planned->ctx_len;  // 0: the model's context, capped at 4096
+    lo.planned_batch = planned->batch;
+    lo.planned_kv_type = planned->kv_type;
+  }
   const bool tty = isatty(STDERR_FILENO);
   if (tty) {
     lo.progress = [](float f) {
@@ -54,13 +81,37 @@ std::unique_ptr<Model> LoadModelOrPrint(Engine& engine, const CommonOptions& o, 
     PrintError("cannot load model", m.status());
     return nullptr;
   }
+  const std::string plan = m.value()->memory_plan();
+  if (!plan.empty()) std::fprintf(stderr, "%s", plan.c_str());
   return std::move(m).value();
+}
+
+void PrintPagerStats(const Model& model, int tokens) {
+  PagerStats s;
+  if (!model.pager_stats(&s)) {
+    std::fprintf(stderr, "pager: experts are resident (no --mem-budget, or the budget holds them all)\n");
+    return;
+  }
+  const double per_token = tokens > 0 ? 1.0 / tokens : 0.0;
+  std::fprintf(stderr,
+               "pager: %d slots for %d experts; acquires %llu, hits %llu, misses %llu (hit rate %.1f%%)\n"
+               "pager: prefetch issued %llu, used %llu, wasted %llu; predictor precision %.1f%%, recall %.1f%%\n"
+               "pager: read %s in %.2f s (%.2f GB/s); I/O stall %.3f s (%.1f ms/token over %d tokens)\n",
+               s.slots, s.total_experts, static_cast<unsigned long long>(s.acquires),
+               static_cast<unsigned long long>(s.hits), static_cast<unsigned long long>(s.misses),
+               s.acquires ? 100.0 * s.hits / s.acquires : 0.0, static_cast<unsigned long long>(s.prefetch_issued),
+               static_cast<unsigned long long>(s.prefetch_hits), static_cast<unsigned long long>(s.prefetch_wasted),
+               s.predicted ? 100.0 * s.predicted_used / s.predicted : 0.0,
+               s.routed ? 100.0 * s.predicted_used / s.routed : 0.0,
+               HumanBytes(s.bytes_read).c_str(), s.read_seconds,
+               s.read_seconds > 0 ? s.bytes_read / s.read_seconds / 1e9 : 0.0, s.stall_seconds,
+               1000.0 * s.stall_seconds * per_token, tokens);
 }
 
 bool LoadForEval(const CommonOptions& o, const SessionOptions& session_options, Loaded* out) {
   out->engine = MakeEngine(o);
   if (!out->engine) return false;
-  out->model = LoadModelOrPrint(*out->engine, o, false);
+  out->model = LoadModelOrPrint(*out->engine, o, false, &session_options);
   if (!out->model) return false;
   Result<std::unique_ptr<Session>> s = Session::Create(*out->engine, *out->model, session_options);
   if (!s.ok()) {

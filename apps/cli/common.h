@@ -10,7 +10,11 @@
 namespace omnicoder::cli {
 
 std::unique_ptr<Engine> MakeEngine(const CommonOptions& o);  // prints the error, null on failure
-std::unique_ptr<Model> LoadModelOrPrint(Engine& engine, const CommonOptions& o, bool vocab_only);
+// `planned` is the session the memory budget must leave room for (may be null).
+std::unique_ptr<Model> LoadModelOrPrint(Engine& engine, const CommonOptions& o, bool vocab_only,
+                                        const SessionOptions* planned = nullptr);
+// Prints the pager counters to stderr (when the model pages experts).
+void PrintPagerStats(const Model& model, int tokens);
 // An engine, a model loaded on it and one session: what run, bench and logits need.
 struct Loaded {
   std::unique_ptr<Engine> engine;

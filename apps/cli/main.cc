@@ -19,6 +19,12 @@ void AddCommon(CLI::App* app, CommonOptions* c, bool need_model = true) {
   app->add_flag("-v,--verbose", c->verbose, "log engine details to stderr");
   app->add_flag("--check-tensors", c->check_tensors, "scan all weights for NaN/Inf at load");
   app->add_flag("--mmap", c->use_mmap, "compute from the file mapping instead of copying weights to memory");
+  app->add_option("--mem-budget", c->mem_budget, "memory budget for the process: 1G, 1.5G, 800M, auto (MoE experts are paged)");
+  app->add_option("--expert-slots", c->expert_slots, "page MoE experts through exactly N slots");
+  app->add_option("--pager-policy", c->pager_policy, "expert eviction: lru, lru2 (default)");
+  app->add_flag("--no-prefetch", c->no_prefetch, "do not read the next layer's predicted experts ahead");
+  app->add_flag("--pager-stats", c->pager_stats, "print expert pager counters at the end");
+  app->add_option("--routing-trace", c->routing_trace, "record (token, layer, experts) to FILE");
 }
 
 CLI::App* AddRun(CLI::App& app, RunOptions* run) {
@@ -74,6 +80,22 @@ CLI::App* AddBench(CLI::App& app, BenchOptions* bn) {
   return b;
 }
 
+CLI::App* AddPagerSim(CLI::App& app, PagerSimOptions* ps) {
+  CLI::App* p = app.add_subcommand("pager-sim", "replay a routing trace against eviction policies and Belady's MIN");
+  p->add_option("--trace", ps->trace, "routing trace (from --routing-trace, or written here with --synthetic)")->required();
+  p->add_option("--slots", ps->slots, "expert slots")->required();
+  p->add_option("--policy", ps->policy, "lru, lru2, min or all (default)");
+  p->add_option("--expert-bytes", ps->expert_bytes, "bytes per expert, to report bytes read");
+  p->add_option("--synthetic", ps->tokens, "first write a synthetic trace of this many tokens");
+  p->add_option("--layers", ps->layers, "synthetic: layers (16)");
+  p->add_option("--experts", ps->experts, "synthetic: experts per layer (8)");
+  p->add_option("--k", ps->k, "synthetic: experts per token (2)");
+  p->add_option("--zipf", ps->zipf, "synthetic: Zipf exponent of expert popularity (1.0)");
+  p->add_option("--stickiness", ps->stickiness, "synthetic: chance a token reuses the previous token's expert (0.3)");
+  p->add_option("--seed", ps->seed, "synthetic: seed");
+  return p;
+}
+
 CLI::App* AddQuantize(CLI::App& app, QuantizeCliOptions* qo) {
   CLI::App* q = app.add_subcommand("quantize", "rewrite a GGUF with quantized weights");
   q->add_option("input", qo->input, "input GGUF")->required();
@@ -95,6 +117,7 @@ int main(int argc, char** argv) {
   LogitsOptions lg;
   BenchOptions bn;
   QuantizeCliOptions qo;
+  PagerSimOptions ps;
   std::string inspect_path;
   CLI::App* r = AddRun(app, &run);
   CLI::App* t = AddTokenize(app, &tok);
@@ -103,6 +126,7 @@ int main(int argc, char** argv) {
   CLI::App* i = app.add_subcommand("inspect", "print a GGUF file's metadata, tensors and memory estimate");
   i->add_option("file", inspect_path, "GGUF file")->required();
   CLI::App* q = AddQuantize(app, &qo);
+  CLI::App* p = AddPagerSim(app, &ps);
   CLI11_PARSE(app, argc, argv);
   if (r->parsed()) return RunCommand(run);
   if (t->parsed()) return TokenizeCommand(tok);
@@ -110,5 +134,6 @@ int main(int argc, char** argv) {
   if (b->parsed()) return BenchCommand(bn);
   if (i->parsed()) return InspectCommand(inspect_path);
   if (q->parsed()) return QuantizeCommand(qo);
+  if (p->parsed()) return PagerSimCommand(ps);
   return 1;
 }

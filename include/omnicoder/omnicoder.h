@@ -49,6 +49,33 @@ struct LoadOptions {
   // copy is dropped). true: compute from the file mapping (instant load, shares cache).
   bool use_mmap = false;
   std::function<void(float fraction)> progress;
+
+  // Memory budget for the whole process (resident set + page cache it causes); 0 = none,
+  // every weight resident. For MoE models the experts that do not fit are paged from
+  // disk into a fixed pool (see ParseMemBudget for "1G", "auto", ...).
+  uint64_t mem_budget = 0;
+  int expert_slots = 0;               // > 0: page experts through exactly this many slots
+  std::string pager_policy = "lru2";  // eviction: "lru" or "lru2" (frequency-aware LRU-2)
+  bool prefetch = true;               // predict the next layer's experts and read ahead
+  std::string routing_trace;          // write (token, layer, experts) lines here (MoE)
+  // The session the budget must leave room for.
+  int planned_ctx_len = 4096;
+  int planned_batch = 64;
+  std::string planned_kv_type = "f16";
+};
+
+// "1G", "1.5G", "800M", "4096"; "auto" = this process's cgroup memory limit, else 90% of
+// the available memory.
+Result<uint64_t> ParseMemBudget(const std::string& text);
+
+struct PagerStats {
+  uint64_t acquires = 0, hits = 0, misses = 0;
+  uint64_t prefetch_issued = 0, prefetch_hits = 0, prefetch_wasted = 0;
+  uint64_t bytes_read = 0;
+  double read_seconds = 0, stall_seconds = 0;
+  uint64_t predicted = 0, predicted_used = 0, routed = 0;  // router-predictor precision/recall
+  uint64_t decode_tokens = 0;
+  int slots = 0, total_experts = 0;
 };
 
 struct ModelInfo {
@@ -79,6 +106,10 @@ class Model {
   std::string TokenToPiece(int32_t id) const;  // bytes to print (control tokens: "")
   bool IsEndOfGeneration(int32_t id) const;
   int32_t bos() const;
+  // The memory plan made for a budget ("" without one).
+  std::string memory_plan() const;
+  // Expert pager counters; false when experts are not paged.
+  bool pager_stats(PagerStats* out) const;
 
   struct Impl;
   Impl& impl() { return *impl_; }
@@ -147,6 +178,20 @@ struct QuantizeOptions {
   std::function<void(const std::string&)> progress;
 };
 Status QuantizeModelFile(const std::string& input, const std::string& output, const QuantizeOptions& options);
+
+// Replays a routing trace (as written by LoadOptions::routing_trace) through `slots`
+// expert slots under each policy ("lru", "lru2", "min" = Belady's optimal).
+struct PagerSimResult {
+  std::string policy;
+  uint64_t accesses = 0, misses = 0, bytes = 0;
+};
+Result<std::vector<PagerSimResult>> SimulatePagerTrace(const std::string& trace_path, int slots,
+                                                       const std::vector<std::string>& policies,
+                                                       uint64_t expert_bytes);
+// Writes a synthetic trace with realistic locality: per layer a Zipf(zipf_s) expert
+// popularity, and with probability `stickiness` a token reuses the previous token's expert.
+Status WriteSyntheticTrace(const std::string& path, int tokens, int layers, int experts, int k, double zipf_s,
+                           double stickiness, uint64_t seed);
 
 std::string Version();
 

@@ -3,6 +3,7 @@
 
 #include "api/api_impl.h"
 #include "base/strings.h"
+#include "runtime/expert_pager.h"
 
 namespace omnicoder {
 
@@ -60,6 +61,30 @@ void FillModelInfo(const ModelConfig& c, const ModelWeights& w, ModelInfo* info)
   info->expert_bytes = w.expert_bytes;
 }
 
+ModelLoadOptions RuntimeLoadOptions(Engine& engine, const LoadOptions& options) {
+  ModelLoadOptions mo;
+  mo.check_all_tensors = options.check_tensors;
+  mo.use_mmap = options.use_mmap;
+  mo.kernels = engine.impl().kernels;
+  mo.paging.mem_budget = options.mem_budget;
+  mo.paging.expert_slots = options.expert_slots;
+  if (options.mem_budget > 0 || options.expert_slots > 0 || !options.routing_trace.empty()) {
+    Result<EvictionPolicy> policy = ParseEvictionPolicy(options.pager_policy);
+    mo.paging.policy = policy.ok() ? policy.value() : EvictionPolicy::kLru2;
+    mo.paging.prefetch = options.prefetch;
+    mo.paging.routing_trace = options.routing_trace;
+    mo.paging.ctx_len = options.planned_ctx_len;
+    mo.paging.max_batch = options.planned_batch;
+    mo.paging.kv_type = options.planned_kv_type == "f32" ? DType::kF32 : DType::kF16;
+    mo.paging.n_threads = engine.n_threads();
+  }
+  if (options.progress) {
+    auto cb = options.progress;
+    mo.progress = [cb](float f) { cb(0.05f + 0.95f * f); };
+  }
+  return mo;
+}
+
 }  // namespace
 
 Result<VocabData> ReadVocabData(const GgufFile& f) {
@@ -90,6 +115,7 @@ Model::~Model() = default;
 
 Result<std::unique_ptr<Model>> Model::Load(Engine& engine, const std::string& path, const LoadOptions& options) {
   auto impl = std::make_unique<Impl>();
+  if (options.mem_budget > 0 || options.expert_slots > 0) OC_RETURN_IF_ERROR(ParseEvictionPolicy(options.pager_policy).status());
   OC_ASSIGN_OR_RETURN(std::unique_ptr<GgufFile> file, GgufFile::Open(path));
   if (options.progress) options.progress(0.05f);
   auto fail = [&](const Status& s) { return s.WithContext(path); };
@@ -112,14 +138,7 @@ Result<std::unique_ptr<Model>> Model::Load(Engine& engine, const std::string& pa
     if (options.progress) options.progress(1.0f);
     return std::unique_ptr<Model>(new Model(std::move(impl)));
   }
-  ModelLoadOptions mo;
-  mo.check_all_tensors = options.check_tensors;
-  mo.use_mmap = options.use_mmap;
-  mo.kernels = engine.impl().kernels;
-  if (options.progress) {
-    auto cb = options.progress;
-    mo.progress = [cb](float f) { cb(0.05f + 0.95f * f); };
-  }
+  const ModelLoadOptions mo = RuntimeLoadOptions(engine, options);
   const GgufFile* raw = file.get();
   Result<std::unique_ptr<LoadedModel>> loaded = LoadModelFromGguf(std::move(file), mo);
   if (!loaded.ok()) return fail(loaded.status());
@@ -147,6 +166,36 @@ const ModelInfo& Model::info() const { return impl_->info; }
 std::vector<int32_t> Model::Tokenize(std::string_view text, bool add_special, bool parse_special) const {
   return impl_->tokenizer->Encode(text, add_special, parse_special);
 }
+
+std::string Model::memory_plan() const {
+  const LoadedModel* m = impl_->loaded.get();
+  return m && m->has_plan ? m->plan.Describe() : "";
+}
+
+bool Model::pager_stats(PagerStats* out) const {
+  const LoadedModel* m = impl_->loaded.get();
+  if (!m || !m->pager) return false;
+  const PagerCounters c = m->pager->counters();
+  out->acquires = c.acquires;
+  out->hits = c.hits;
+  out->misses = c.misses;
+  out->prefetch_issued = c.prefetch_issued;
+  out->prefetch_hits = c.prefetch_hits;
+  out->prefetch_wasted = c.prefetch_wasted;
+  out->bytes_read = c.bytes_read;
+  out->read_seconds = c.read_seconds;
+  out->stall_seconds = c.stall_seconds;
+  out->predicted = c.predicted;
+  out->predicted_used = c.predicted_used;
+  out->routed = c.routed;
+  out->decode_tokens = c.decode_tokens;
+  out->slots = m->pager->n_slots();
+  out->total_experts = 0;
+  for (const LayerSpec& l : m->config.layers) out->total_experts += l.n_experts;
+  return true;
+}
+
+Result<uint64_t> ParseMemBudget(const std::string& text) { return omnicoder::ParseMemBudgetText(text); }
 
 std::string Model::TokenToPiece(int32_t id) const { return impl_->tokenizer->Piece(id); }
 bool Model::IsEndOfGeneration(int32_t id) const { return impl_->tokenizer->IsEndOfGeneration(id); }

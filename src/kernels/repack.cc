@@ -29,31 +29,30 @@ bool Format(DType type, X8Format* f) {
   return false;
 }
 
-// Moves one 8-row group between layouts (to_x8 selects the direction) via a temp copy.
+// Moves one 8-row group between layouts (to_x8 selects the direction) via a temp copy;
+// quants move 4 bytes at a time (XOR with the bias in each byte).
 void ConvertGroup(const X8Format& f, uint8_t* group, size_t row_bytes, bool to_x8, std::vector<uint8_t>* tmp) {
   const size_t nb = row_bytes / f.block_bytes;
   tmp->assign(group, group + 8 * row_bytes);
   const uint8_t* src = tmp->data();
+  const uint32_t bias = f.bias * 0x01010101u;
   for (size_t b = 0; b < nb; ++b) {
-    uint8_t* xb = group + b * 8 * f.block_bytes;  // interleaved block b
     for (int i = 0; i < 8; ++i) {
       const size_t rb = i * row_bytes + b * f.block_bytes;  // row-major block
-      if (to_x8) {
-        std::memcpy(xb + 2 * i, src + rb, 2);
-        for (size_t k = 0; k < f.quant_bytes / 4; ++k) {
-          for (int j = 0; j < 4; ++j) xb[16 + 32 * k + 4 * i + j] = src[rb + 2 + 4 * k + j] ^ f.bias;
-        }
-      } else {
-        const uint8_t* sb = src + b * 8 * f.block_bytes;
-        std::memcpy(group + rb, sb + 2 * i, 2);
-        for (size_t k = 0; k < f.quant_bytes / 4; ++k) {
-          for (int j = 0; j < 4; ++j) group[rb + 2 + 4 * k + j] = sb[16 + 32 * k + 4 * i + j] ^ f.bias;
-        }
+      const size_t xb = b * 8 * f.block_bytes;              // interleaved block
+      const uint8_t* from = to_x8 ? src + rb : src + xb;
+      uint8_t* to = to_x8 ? group + xb : group + rb;
+      std::memcpy(to_x8 ? to + 2 * i : to, to_x8 ? from : from + 2 * i, 2);
+      for (size_t k = 0; k < f.quant_bytes / 4; ++k) {
+        uint32_t v;
+        const size_t row_off = 2 + 4 * k, x8_off = 16 + 32 * k + 4 * i;
+        std::memcpy(&v, from + (to_x8 ? row_off : x8_off), 4);
+        v ^= bias;
+        std::memcpy(to + (to_x8 ? x8_off : row_off), &v, 4);
       }
     }
   }
 }
-
 
 // One K block of row i moved between its row-major form `rm` and interleaved group block `x8`.
 void MoveKBlock(DType type, uint8_t* rm, uint8_t* x8, int i, bool to_x8) {

@@ -26,8 +26,13 @@ class ExpertSource {
   virtual void Release(int layer_idx, int expert_idx) = 0;
   // Hint that these experts of layer_idx will be acquired soon.
   virtual void Prefetch(int layer_idx, const int* expert_ids, int n_ids) {}
-  // Called once per forward step with the routing decisions of a layer (for stats).
+  // Called with a layer's routing decisions (token-major, k per token) before any of its
+  // experts is acquired: a pager starts its reads here.
   virtual void OnRouted(int layer_idx, const int* expert_ids, int n_ids) {}
+  // How many experts may be held (acquired) at once; the MoE block works in waves of this.
+  virtual int MaxConcurrent() const { return 1 << 30; }
+  // Whether the forward loop should predict the next layer's experts and Prefetch them.
+  virtual bool WantsPrefetch() const { return false; }
 };
 
 // All experts readable in place (mmap): Acquire is a lookup.

@@ -78,6 +78,11 @@ void PlanScratch(const ModelConfig& c, int T, int capacity, int n_threads, Forwa
   p->Add(&m.act_hidden, s->act_ffn_row_bytes * slots);
   p->Add(&m.expert_out, f * slots * c.dim);
   p->Add(&m.shared_out, f * T * c.dim);
+  p->Add(&m.pred_x, f * c.dim);
+  p->Add(&m.pred_act, act_dim);
+  p->Add(&m.pred_logits, f * E);
+  p->Add(&m.pred_ids, 4 * k);
+  p->Add(&m.pred_weights, f * k);
 }
 
 }  // namespace
@@ -137,6 +142,29 @@ Status CheckRequest(const ModelRef& m, const KvView& kv, const ForwardScratch& s
   return Status::Ok();
 }
 
+// Predicts layer `next`'s experts for the last token from the current residual stream
+// (after this layer's attention) with next's own norm and router, and asks the expert
+// source to prefetch them: the reads overlap this layer's expert compute.
+void PrefetchNextLayer(const ForwardContext& ctx, const ModelRef& m, ForwardScratch& s, int next, int T) {
+  const ModelConfig& c = *m.config;
+  if (next >= c.n_layers || !c.layers[next].moe) return;
+  MoeScratch& ms = s.moe;
+  const LayerWeights& lw = m.weights->layers[next];
+  float* px = ms.pred_x.as<float>();
+  ctx.kernels->rms_norm(s.x.as<float>() + static_cast<size_t>(T - 1) * c.dim, lw.ffn_norm, c.rms_eps, px, c.dim);
+  LinearJob job;
+  job.w = &lw.moe.router;
+  job.act = ms.pred_act.data();
+  job.act_row_bytes = PrepareAct(ctx, lw.moe.router.type, px, c.dim, 1, c.dim, ms.pred_act.data());
+  job.y = ms.pred_logits.as<float>();
+  job.y_stride = lw.moe.router.rows;
+  RunLinear(ctx, &job, 1);
+  const LayerSpec& l = c.layers[next];
+  RouteToken(ms.pred_logits.as<float>(), l.n_experts, l.n_experts_active, false, 1.0f, ms.probs.as<float>(),
+             ms.pred_ids.as<int32_t>(), ms.pred_weights.as<float>());
+  m.experts->Prefetch(next, ms.pred_ids.as<int32_t>(), l.n_experts_active);
+}
+
 }  // namespace
 
 Status Forward(const ForwardContext& ctx, const ModelRef& m, KvView& kv, ForwardScratch& s, const ForwardRequest& r) {
@@ -156,7 +184,10 @@ Status Forward(const ForwardContext& ctx, const ModelRef& m, KvView& kv, Forward
     AddRows(ctx, x, proj, static_cast<size_t>(T) * dim);
     RmsNormRows(ctx, x, lw.ffn_norm, c.rms_eps, T, dim, xn);
     if (c.layers[il].moe) {
-      OC_RETURN_IF_ERROR(MoeBlock(ctx, b, lw.moe, *m.experts, xn, proj));
+      auto prefetch = [&] { PrefetchNextLayer(ctx, m, s, il + 1, T); };
+      FunctionRef<void()> hook(prefetch);
+      const bool predict = T == 1 && m.experts->WantsPrefetch();
+      OC_RETURN_IF_ERROR(MoeBlock(ctx, b, lw.moe, *m.experts, xn, proj, predict ? &hook : nullptr));
     } else {
       FfnBlock(ctx, b, lw.ffn, xn, proj);
     }

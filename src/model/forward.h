@@ -65,6 +65,11 @@ struct MoeScratch {
   AlignedBuffer act_hidden;     // [T*k] act rows of the hidden
   AlignedBuffer expert_out;     // [T*k, dim] f32, expert-ordered rows
   AlignedBuffer shared_out;     // [T, dim] f32
+  AlignedBuffer pred_x;         // [dim] next-layer prediction: normed hidden state
+  AlignedBuffer pred_act;       // act row of pred_x
+  AlignedBuffer pred_logits;    // [n_experts]
+  AlignedBuffer pred_ids;       // [k] int32
+  AlignedBuffer pred_weights;   // [k]
   std::vector<ExpertWeights> acquired;  // [n_experts]
   std::vector<LinearJob> jobs;          // [2 * n_experts]
 };

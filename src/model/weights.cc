@@ -2,6 +2,7 @@
 // (fused QKV split, tied output, per-expert vs merged expert tensors).
 #include "model/weights.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -247,9 +248,17 @@ void RebaseWeights(ModelWeights* w, const uint8_t* old_begin, const uint8_t* old
   });
 }
 
-void InterleaveWeights(ModelWeights* w, const KernelTable& kernels) {
+void InterleaveWeights(ModelWeights* w, const KernelTable& kernels, bool include_experts) {
   const uint8_t* embd = w->token_embd.data;
+  std::vector<const uint8_t*> expert_data;
+  if (!include_experts) {
+    for (auto& layer : w->experts) {
+      for (ExpertLocation& e : layer) expert_data.insert(expert_data.end(), {e.gate.data, e.up.data, e.down.data});
+    }
+    std::sort(expert_data.begin(), expert_data.end());
+  }
   ForEachMatrix(w, [&](WeightMatrix& m) {
+    if (!include_experts && std::binary_search(expert_data.begin(), expert_data.end(), m.data)) return;
     // The embedding is read row by row (dequantized lookups); a tied output shares it.
     if (!m.present() || m.data == embd || m.layout != WeightLayout::kRows) return;
     if (!kernels.matmul[static_cast<uint32_t>(m.type)].prefer_x8 || !CanInterleave8(m.type, m.rows, m.cols)) return;

@@ -89,7 +89,7 @@ void ForEachMatrix(ModelWeights* weights, FunctionRef<void(WeightMatrix&)> fn);
 
 // Rewrites the matrices (not the embedding) whose type `kernels` prefers interleaved into
 // the 8-row layout, in place; the data must be writable (copied out of the mapping).
-void InterleaveWeights(ModelWeights* weights, const KernelTable& kernels);
+void InterleaveWeights(ModelWeights* weights, const KernelTable& kernels, bool include_experts = true);
 
 // Moves every matrix pointer in [old_begin, old_end) to the same offset from new_begin
 // (after the tensor data was copied out of the mapping).

@@ -1,5 +1,9 @@
 // LoadedModel: a mapped GGUF file with its config, bound weights and expert source.
-// Immutable after load; sessions share it. Thread safety: read-only.
+//
+// Weights are copied out of the page cache into a huge-page arena (or used in place with
+// use_mmap). With a memory budget, only non-expert weights are copied and the experts
+// are paged from disk into a pool sized by the MemoryPlan.
+// Immutable after load (the pager's state aside); sessions share it.
 #pragma once
 
 #include <functional>
@@ -13,8 +17,25 @@
 #include "model/expert_source.h"
 #include "model/model_config.h"
 #include "model/weights.h"
+#include "runtime/expert_cache.h"
+#include "runtime/memory_plan.h"
 
 namespace omnicoder {
+
+class ExpertPager;
+
+struct PagingOptions {
+  uint64_t mem_budget = 0;  // whole-process bytes; 0 = no budget, every expert resident
+  int expert_slots = 0;     // > 0: page experts through exactly this many slots
+  EvictionPolicy policy = EvictionPolicy::kLru2;
+  bool prefetch = true;
+  std::string routing_trace;  // record (token, layer, experts) here when set
+  // The session the budget must leave room for.
+  int ctx_len = 4096;
+  int max_batch = 64;
+  DType kv_type = DType::kF16;
+  int n_threads = 1;
+};
 
 struct ModelLoadOptions {
   bool check_all_tensors = false;
@@ -24,6 +45,7 @@ struct ModelLoadOptions {
   std::function<void(float)> progress;  // fraction of tensor data read
   // Kernels the model will run on: matrices are repacked for the layouts they prefer.
   const KernelTable* kernels = nullptr;
+  PagingOptions paging;
 };
 
 struct LoadedModel {
@@ -31,7 +53,10 @@ struct LoadedModel {
   ModelConfig config;
   ModelWeights weights;
   std::unique_ptr<ExpertSource> experts;
-  HugeBuffer arena;  // tensor data when not using the mapping
+  ExpertPager* pager = nullptr;  // experts as a pager, when paging
+  HugeBuffer arena;              // tensor data copied out of the file
+  bool has_plan = false;
+  MemoryPlan plan;
 };
 
 Result<std::unique_ptr<LoadedModel>> LoadModelFromGguf(std::unique_ptr<GgufFile> file,

@@ -82,14 +82,21 @@ void RmsNormNeon(const float* x, const float* w, float eps, float* y, int n) {
   for (; i < n; ++i) y[i] = x[i] * scale * (w ? w[i] : 1.0f);
 }
 
+// The tail goes through the same vector exp as the rest (padded copy): an element's
+// result never depends on where a range starts or ends.
 void SiluMulNeon(float* gate, const float* up, int n) {
+  auto four = [](float32x4_t g, float32x4_t u) {
+    return vmulq_f32(vdivq_f32(g, vaddq_f32(vdupq_n_f32(1.0f), Exp4(vnegq_f32(g)))), u);
+  };
   int i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const float32x4_t g = vld1q_f32(gate + i);
-    const float32x4_t s = vdivq_f32(g, vaddq_f32(vdupq_n_f32(1.0f), Exp4(vnegq_f32(g))));
-    vst1q_f32(gate + i, vmulq_f32(s, vld1q_f32(up + i)));
+  for (; i + 4 <= n; i += 4) vst1q_f32(gate + i, four(vld1q_f32(gate + i), vld1q_f32(up + i)));
+  if (i < n) {
+    float g[4] = {}, u[4] = {};
+    std::memcpy(g, gate + i, sizeof(float) * (n - i));
+    std::memcpy(u, up + i, sizeof(float) * (n - i));
+    vst1q_f32(g, four(vld1q_f32(g), vld1q_f32(u)));
+    std::memcpy(gate + i, g, sizeof(float) * (n - i));
   }
-  for (; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
 }
 
 void AxpyNeon(float* y, const float* x, float s, int n) {
@@ -103,7 +110,12 @@ void SoftmaxNeon(float* x, int n) {
   for (int i = 0; i < n; ++i) max = std::fmax(max, x[i]);
   int i = 0;
   for (; i + 4 <= n; i += 4) vst1q_f32(x + i, Exp4(vsubq_f32(vld1q_f32(x + i), vdupq_n_f32(max))));
-  for (; i < n; ++i) x[i] = std::exp(x[i] - max);
+  if (i < n) {
+    float t[4] = {};
+    std::memcpy(t, x + i, sizeof(float) * (n - i));
+    vst1q_f32(t, Exp4(vsubq_f32(vld1q_f32(t), vdupq_n_f32(max))));
+    std::memcpy(x + i, t, sizeof(float) * (n - i));
+  }
   double sum = 0.0;
   for (i = 0; i < n; ++i) sum += x[i];
   const float inv = static_cast<float>(1.0 / sum);

@@ -89,16 +89,23 @@ void RmsNormX86(const float* x, const float* w, float eps, float* y, int n) {
   for (; i < n; ++i) y[i] = x[i] * scale * (w ? w[i] : 1.0f);
 }
 
+// Every element goes through the same vector exp (the tail via a padded copy), so an
+// element's result never depends on where a range starts or ends.
 void SiluMulX86(float* gate, const float* up, int n) {
-  int i = 0;
   const __m256 one = _mm256_set1_ps(1.0f);
-  for (; i + 8 <= n; i += 8) {
-    const __m256 g = _mm256_loadu_ps(gate + i);
+  auto eight = [&](__m256 g, __m256 u) {
     const __m256 e = Exp8(_mm256_sub_ps(_mm256_setzero_ps(), g));
-    const __m256 s = _mm256_div_ps(g, _mm256_add_ps(one, e));
-    _mm256_storeu_ps(gate + i, _mm256_mul_ps(s, _mm256_loadu_ps(up + i)));
+    return _mm256_mul_ps(_mm256_div_ps(g, _mm256_add_ps(one, e)), u);
+  };
+  int i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(gate + i, eight(_mm256_loadu_ps(gate + i), _mm256_loadu_ps(up + i)));
+  if (i < n) {
+    alignas(32) float g[8] = {}, u[8] = {};
+    std::memcpy(g, gate + i, sizeof(float) * (n - i));
+    std::memcpy(u, up + i, sizeof(float) * (n - i));
+    _mm256_store_ps(g, eight(_mm256_load_ps(g), _mm256_load_ps(u)));
+    std::memcpy(gate + i, g, sizeof(float) * (n - i));
   }
-  for (; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
 }
 
 void AxpyX86(float* y, const float* x, float s, int n) {
@@ -119,7 +126,12 @@ void SoftmaxX86(float* x, int n) {
   const __m256 mv = _mm256_set1_ps(max);
   int i = 0;
   for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, Exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), mv)));
-  for (; i < n; ++i) x[i] = std::exp(x[i] - max);
+  if (i < n) {
+    alignas(32) float t[8] = {};
+    std::memcpy(t, x + i, sizeof(float) * (n - i));
+    _mm256_store_ps(t, Exp8(_mm256_sub_ps(_mm256_load_ps(t), mv)));
+    std::memcpy(x + i, t, sizeof(float) * (n - i));
+  }
   double sum = 0.0;
   for (i = 0; i < n; ++i) sum += x[i];
   const float inv = static_cast<float>(1.0 / sum);

@@ -100,21 +100,25 @@ const uint8_t* GatherAct(const BlockArgs& b, const Routing& r, int k, const uint
   return dst;
 }
 
-void ReleaseAll(ExpertSource& experts, int layer, const Routing& r, int n_experts, int upto) {
-  for (int e = 0; e < upto && e < n_experts; ++e) {
+void ReleaseRange(ExpertSource& experts, int layer, const Routing& r, int begin, int end) {
+  for (int e = begin; e < end; ++e) {
     if (r.offsets[e + 1] > r.offsets[e]) experts.Release(layer, e);
   }
 }
 
+struct ExpertRange {
+  int begin, end;  // experts [begin, end) of this wave
+};
+
 void RunExperts(const ForwardContext& ctx, const BlockArgs& b, const Routing& r, const uint8_t* act_gate,
-                size_t gate_bytes, const uint8_t* act_up, size_t up_bytes) {
+                size_t gate_bytes, const uint8_t* act_up, size_t up_bytes, ExpertRange wave) {
   const LayerSpec& l = b.config->layers[b.layer_idx];
   MoeScratch& m = b.scratch->moe;
-  const int E = l.n_experts, eff = l.expert_ffn_dim;
+  const int eff = l.expert_ffn_dim;
   // With T == 1 every expert reads the same single act row (stride 0 between experts).
   const bool shared_row = b.n_tokens == 1;
   int n_jobs = 0;
-  for (int e = 0; e < E; ++e) {
+  for (int e = wave.begin; e < wave.end; ++e) {
     const int first = r.offsets[e], count = r.offsets[e + 1] - first;
     if (count == 0) continue;
     const ExpertWeights& ew = m.acquired[e];
@@ -132,10 +136,13 @@ void RunExperts(const ForwardContext& ctx, const BlockArgs& b, const Routing& r,
     u.act_row_bytes = up_bytes;
     u.y = m.hidden_up.as<float>() + static_cast<size_t>(first) * eff;
   }
+  if (n_jobs == 0) return;
   RunLinear(ctx, m.jobs.data(), n_jobs);
-  ctx.kernels->silu_mul(m.hidden_gate.as<float>(), m.hidden_up.as<float>(), r.n_slots * eff);
+  const int rows_begin = r.offsets[wave.begin], rows_end = r.offsets[wave.end];
+  ctx.kernels->silu_mul(m.hidden_gate.as<float>() + static_cast<size_t>(rows_begin) * eff,
+                        m.hidden_up.as<float>() + static_cast<size_t>(rows_begin) * eff, (rows_end - rows_begin) * eff);
   n_jobs = 0;
-  for (int e = 0; e < E; ++e) {
+  for (int e = wave.begin; e < wave.end; ++e) {
     const int first = r.offsets[e], count = r.offsets[e + 1] - first;
     if (count == 0) continue;
     const ExpertWeights& ew = m.acquired[e];
@@ -152,29 +159,37 @@ void RunExperts(const ForwardContext& ctx, const BlockArgs& b, const Routing& r,
   RunLinear(ctx, m.jobs.data(), n_jobs);
 }
 
-// Acquires every routed expert (index order); all must share one tensor type.
-Status AcquireExperts(const BlockArgs& b, const Routing& r, ExpertSource& experts, DType* gate_type,
-                      DType* up_type) {
-  const LayerSpec& l = b.config->layers[b.layer_idx];
+// Acquires the routed experts of one wave (index order); all must share one tensor type.
+Status AcquireWave(const BlockArgs& b, const Routing& r, ExpertSource& experts, ExpertRange wave, DType* gate_type,
+                   DType* up_type, bool* have_types) {
   MoeScratch& m = b.scratch->moe;
-  bool first = true;
-  for (int e = 0; e < l.n_experts; ++e) {
+  for (int e = wave.begin; e < wave.end; ++e) {
     if (r.offsets[e + 1] == r.offsets[e]) continue;
     Result<ExpertWeights> ew = experts.Acquire(b.layer_idx, e);
     if (!ew.ok()) {
-      ReleaseAll(experts, b.layer_idx, r, l.n_experts, e);
+      ReleaseRange(experts, b.layer_idx, r, wave.begin, e);
       return ew.status();
     }
     m.acquired[e] = ew.value();
-    if (first) {
+    if (!*have_types) {
       *gate_type = m.acquired[e].gate.type, *up_type = m.acquired[e].up.type;
-      first = false;
+      *have_types = true;
     } else if (m.acquired[e].gate.type != *gate_type || m.acquired[e].up.type != *up_type) {
-      ReleaseAll(experts, b.layer_idx, r, l.n_experts, e + 1);
+      ReleaseRange(experts, b.layer_idx, r, wave.begin, e + 1);
       return Unsupported("experts of one layer with different tensor types");
     }
   }
   return Status::Ok();
+}
+
+// The next wave: from `begin`, as many experts as hold at most `cap` routed ones.
+ExpertRange NextWave(const Routing& r, int n_experts, int begin, int cap) {
+  int end = begin, used = 0;
+  while (end < n_experts && (used < cap || r.offsets[end + 1] == r.offsets[end])) {
+    used += r.offsets[end + 1] > r.offsets[end];
+    ++end;
+  }
+  return {begin, end};
 }
 
 // out[t] = sum_j w[t,j] * expert_out[slot (t, j)] in rank order j, then the shared expert
@@ -211,26 +226,37 @@ void CombineOutputs(const ForwardContext& ctx, const BlockArgs& b, const MoeWeig
 }  // namespace
 
 Status MoeBlock(const ForwardContext& ctx, const BlockArgs& b, const MoeWeights& w, ExpertSource& experts,
-                const float* xn, float* out) {
+                const float* xn, float* out, FunctionRef<void()>* after_routing) {
   const LayerSpec& l = b.config->layers[b.layer_idx];
   MoeScratch& m = b.scratch->moe;
   const int T = b.n_tokens, k = l.n_experts_active, dim = b.config->dim;
   const Routing r = RouteAll(ctx, b, w, xn);
   experts.OnRouted(b.layer_idx, r.sel, r.n_slots);
+  if (after_routing) (*after_routing)();
   DType gate_type = DType::kF32, up_type = DType::kF32;
-  OC_RETURN_IF_ERROR(AcquireExperts(b, r, experts, &gate_type, &up_type));
-  uint8_t* xa = b.scratch->act_a.data();
-  const size_t gate_bytes = PrepareAct(ctx, gate_type, xn, dim, T, dim, xa);
-  const uint8_t* act_gate = GatherAct(b, r, k, xa, gate_bytes, m.act_gate.data());
-  const uint8_t* act_up = act_gate;
-  size_t up_bytes = gate_bytes;
-  if (KernelFor(ctx, up_type).act != KernelFor(ctx, gate_type).act) {
-    uint8_t* xb = b.scratch->act_b.data();
-    up_bytes = PrepareAct(ctx, up_type, xn, dim, T, dim, xb);
-    act_up = GatherAct(b, r, k, xb, up_bytes, m.act_up.data());
+  bool have_types = false;
+  const uint8_t *act_gate = nullptr, *act_up = nullptr;
+  size_t gate_bytes = 0, up_bytes = 0;
+  // Experts in waves of what the source can hold at once; results combine per token at the
+  // end, so the wave size never changes the numbers.
+  for (int begin = 0; begin < l.n_experts;) {
+    const ExpertRange wave = NextWave(r, l.n_experts, begin, experts.MaxConcurrent());
+    OC_RETURN_IF_ERROR(AcquireWave(b, r, experts, wave, &gate_type, &up_type, &have_types));
+    if (!act_gate && have_types) {
+      uint8_t* xa = b.scratch->act_a.data();
+      gate_bytes = PrepareAct(ctx, gate_type, xn, dim, T, dim, xa);
+      act_gate = act_up = GatherAct(b, r, k, xa, gate_bytes, m.act_gate.data());
+      up_bytes = gate_bytes;
+      if (KernelFor(ctx, up_type).act != KernelFor(ctx, gate_type).act) {
+        uint8_t* xb = b.scratch->act_b.data();
+        up_bytes = PrepareAct(ctx, up_type, xn, dim, T, dim, xb);
+        act_up = GatherAct(b, r, k, xb, up_bytes, m.act_up.data());
+      }
+    }
+    if (act_gate) RunExperts(ctx, b, r, act_gate, gate_bytes, act_up, up_bytes, wave);
+    ReleaseRange(experts, b.layer_idx, r, wave.begin, wave.end);
+    begin = wave.end;
   }
-  RunExperts(ctx, b, r, act_gate, gate_bytes, act_up, up_bytes);
-  ReleaseAll(experts, b.layer_idx, r, l.n_experts, l.n_experts);
   CombineOutputs(ctx, b, w, r, xn, out);
   return Status::Ok();
 }

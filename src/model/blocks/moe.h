@@ -8,12 +8,15 @@
 // Input: xn [T, dim]. Output: out [T, dim] (not yet added to the residual).
 #pragma once
 
+#include "base/function_ref.h"
 #include "model/blocks/block_args.h"
 
 namespace omnicoder {
 
+// after_routing (may be null) runs once the layer's routing is known and its reads started:
+// the forward loop predicts and prefetches the next layer's experts there.
 Status MoeBlock(const ForwardContext& ctx, const BlockArgs& b, const MoeWeights& w, ExpertSource& experts,
-                const float* xn, float* out);
+                const float* xn, float* out, FunctionRef<void()>* after_routing = nullptr);
 
 // Router math for one token (exposed for tests): softmax over logits, top-k by
 // probability (ties: lower index), weights normalized if requested, then scaled.

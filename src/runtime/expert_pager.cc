@@ -1,0 +1,285 @@
+// ExpertPager implementation: slot bookkeeping under one mutex, one I/O thread.
+#include "runtime/expert_pager.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <thread>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "base/strings.h"
+#include "kernels/repack.h"
+
+namespace omnicoder {
+
+namespace {
+
+constexpr uint64_t kAlign = 4096;  // O_DIRECT offset/size/buffer alignment
+
+double Now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+uint64_t ExpertPager::SlotBytes(const std::vector<std::vector<ExpertLocation>>& experts, const uint8_t* base) {
+  uint64_t max_bytes = 0;
+  for (const auto& layer : experts) {
+    for (const ExpertLocation& e : layer) {
+      uint64_t total = 0;
+      for (const WeightMatrix* m : {&e.gate, &e.up, &e.down}) {
+        const uint64_t off = static_cast<uint64_t>(m->data - base);
+        const uint64_t begin = off / kAlign * kAlign, end = (off + m->bytes() + kAlign - 1) / kAlign * kAlign;
+        total += end - begin;
+      }
+      max_bytes = std::max(max_bytes, total);
+    }
+  }
+  return max_bytes;
+}
+
+Result<std::unique_ptr<ExpertPager>> ExpertPager::Create(const ModelConfig& config,
+                                                         const std::vector<std::vector<ExpertLocation>>& experts,
+                                                         const uint8_t* base, const PagerOptions& o) {
+  std::unique_ptr<ExpertPager> p(new ExpertPager());
+  p->experts_ = &experts;
+  p->file_base_ = base;
+  p->options_ = o;
+  p->n_layers_ = config.n_layers;
+  p->n_experts_ = config.MaxExperts();
+  p->k_ = config.MaxExpertsActive();
+  if (o.n_slots < p->k_) {
+    return InvalidArgument(StrFormat("the expert pool needs at least %d slots (one layer's experts), got %d", p->k_,
+                                     o.n_slots));
+  }
+  p->slot_bytes_ = SlotBytes(experts, base);
+  p->regions_.resize(experts.size());
+  for (size_t l = 0; l < experts.size(); ++l) {
+    for (const ExpertLocation& e : experts[l]) {
+      std::vector<Region> rs;
+      uint64_t slot_off = 0;
+      for (const WeightMatrix* m : {&e.gate, &e.up, &e.down}) {
+        const uint64_t off = static_cast<uint64_t>(m->data - base);
+        const uint64_t begin = off / kAlign * kAlign, end = (off + m->bytes() + kAlign - 1) / kAlign * kAlign;
+        rs.push_back({begin, end - begin, off - begin, slot_off});
+        slot_off += end - begin;
+      }
+      p->regions_[l].push_back(rs);
+    }
+  }
+  OC_RETURN_IF_ERROR(p->pool_.Allocate(p->slot_bytes_ * static_cast<uint64_t>(o.n_slots)));
+  p->fd_ = ::open(o.path.c_str(), O_RDONLY | O_CLOEXEC | O_DIRECT);
+  p->direct_io_ = p->fd_ >= 0;
+  if (p->fd_ < 0) p->fd_ = ::open(o.path.c_str(), O_RDONLY | O_CLOEXEC);  // e.g. tmpfs: no O_DIRECT
+  if (p->fd_ < 0) return IoError("cannot open '" + o.path + "' for expert reads: " + std::strerror(errno));
+  if (o.policy == EvictionPolicy::kMin) {
+    return InvalidArgument("eviction policy 'min' needs the future; it exists only in pager-sim");
+  }
+  p->prefetch_ = o.prefetch && o.n_slots >= 2 * p->k_;
+  p->max_concurrent_ = p->prefetch_ ? o.n_slots - p->k_ : o.n_slots;
+  p->slots_ = ExpertSlots(o.n_slots, p->n_layers_ * p->n_experts_, o.policy);
+  p->info_.resize(o.n_slots);
+  p->predicted_.assign(static_cast<size_t>(p->n_layers_) * p->k_, -1);
+  if (!o.routing_trace.empty()) {
+    OC_ASSIGN_OR_RETURN(p->trace_, RoutingTraceWriter::Open(o.routing_trace, p->n_layers_, p->n_experts_, p->k_));
+  }
+  for (int i = 0; i < std::max(1, o.io_threads); ++i) {
+    p->io_threads_.emplace_back([raw = p.get()] { raw->IoLoop(); });
+  }
+  return p;
+}
+
+ExpertPager::~ExpertPager() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+  }
+  work_cv_.notify_all();
+  for (std::thread& t : io_threads_) t.join();
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Status ExpertPager::ReadExpert(int slot, int key, ExpertWeights* out) {
+  const int layer = key / n_experts_, expert = key % n_experts_;
+  if (options_.inject_read_error) OC_RETURN_IF_ERROR(options_.inject_read_error(layer, expert));
+  uint8_t* dst = pool_.data() + static_cast<uint64_t>(slot) * slot_bytes_;
+  const ExpertLocation& loc = (*experts_)[layer][expert];
+  const WeightMatrix* mats[3] = {&loc.gate, &loc.up, &loc.down};
+  WeightMatrix* outs[3] = {&out->gate, &out->up, &out->down};
+  for (int i = 0; i < 3; ++i) {
+    const Region& r = regions_[layer][expert][i];
+    const uint64_t need = r.skip + mats[i]->bytes();
+    uint64_t got = 0;
+    while (got < need) {
+      const ssize_t n = pread(fd_, dst + r.slot_offset + got, r.read_bytes - got, static_cast<off_t>(r.aligned_offset + got));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        return IoError(StrFormat("reading expert %d of layer %d from '%s': %s", expert, layer, options_.path.c_str(),
+                                 n < 0 ? std::strerror(errno) : "the file is shorter than its tensors (truncated?)"));
+      }
+      got += static_cast<uint64_t>(n);
+    }
+    *outs[i] = *mats[i];
+    outs[i]->data = dst + r.slot_offset + r.skip;
+    outs[i]->layout = WeightLayout::kRows;
+    const MatMulKernel& k = options_.kernels->matmul[static_cast<uint32_t>(outs[i]->type)];
+    if (k.prefer_x8 && CanInterleave8(outs[i]->type, outs[i]->rows, outs[i]->cols)) {
+      Interleave8(outs[i]->type, const_cast<uint8_t*>(outs[i]->data), outs[i]->rows, outs[i]->row_bytes);
+      outs[i]->layout = WeightLayout::kInterleaved8;
+    }
+  }
+  return Status::Ok();
+}
+
+void ExpertPager::IoLoop() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    work_cv_.wait(lock, [this] { return stop_ || !demand_.empty() || !prefetches_.empty(); });
+    if (stop_) return;
+    std::deque<Request>& q = demand_.empty() ? prefetches_ : demand_;
+    const Request req = q.front();
+    q.pop_front();
+    if (reads_in_flight_++ == 0) busy_since_ = Now();
+    lock.unlock();
+    ExpertWeights w;
+    Status s = ReadExpert(req.slot, req.key, &w);
+    lock.lock();
+    if (--reads_in_flight_ == 0) counters_.read_seconds += Now() - busy_since_;
+    SlotInfo& info = info_[req.slot];
+    if (s.ok()) {
+      info.state = State::kReady;
+      info.weights = w;
+      for (const Region& r : regions_[req.key / n_experts_][req.key % n_experts_]) counters_.bytes_read += r.read_bytes;
+    } else {
+      info.state = State::kFailed;
+      info.error = s;
+    }
+    slots_.Unpin(req.slot);  // the loading pin
+    ready_cv_.notify_all();
+  }
+}
+
+int ExpertPager::ClaimSlot(int key) {
+  const int s = slots_.Victim();
+  if (s < 0) return -1;
+  SlotInfo& info = info_[s];
+  if (info.prefetched_unused) ++counters_.prefetch_wasted;
+  slots_.Assign(s, key);
+  info = SlotInfo();
+  info.state = State::kLoading;
+  slots_.Pin(s);  // released by the I/O thread when the read completes
+  return s;
+}
+
+void ExpertPager::OnRouted(int layer_idx, const int* ids, int n_ids) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++clock_;
+  if (trace_) trace_->OnRouted(layer_idx, ids, n_ids);
+  if (n_ids == k_) {  // one token: score the prediction made for this layer
+    ++counters_.decode_tokens;
+    int* pred = predicted_.data() + static_cast<size_t>(layer_idx) * k_;
+    if (pred[0] >= 0) {
+      counters_.routed += k_;
+      for (int j = 0; j < k_; ++j) {
+        ++counters_.predicted;
+        counters_.predicted_used += std::find(ids, ids + n_ids, pred[j]) != ids + n_ids;
+        pred[j] = -1;
+      }
+    }
+  }
+  // Start the reads of this wave's experts now (index order, as the MoE block acquires).
+  int queued = 0;
+  for (int e = 0; e < n_experts_ && queued < max_concurrent_; ++e) {
+    if (std::find(ids, ids + n_ids, e) == ids + n_ids) continue;
+    ++queued;
+    const int key = layer_idx * n_experts_ + e;
+    slots_.Use(key, clock_);
+    const int s = slots_.Find(key);
+    if (s >= 0) {
+      // Still queued as a prefetch: promote it.
+      for (auto it = prefetches_.begin(); it != prefetches_.end(); ++it) {
+        if (it->slot == s) {
+          demand_.push_back(*it);
+          prefetches_.erase(it);
+          break;
+        }
+      }
+      continue;
+    }
+    const int slot = ClaimSlot(key);
+    if (slot < 0) break;
+    ++counters_.misses;
+    demand_.push_back({slot, key});
+  }
+  work_cv_.notify_one();
+}
+
+Result<ExpertWeights> ExpertPager::Acquire(int layer_idx, int expert_idx) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  const int key = layer_idx * n_experts_ + expert_idx;
+  ++counters_.acquires;
+  slots_.Use(key, clock_);
+  int s = slots_.Find(key);
+  if (s < 0) {  // not started by OnRouted (a later wave): demand it now
+    s = ClaimSlot(key);
+    if (s < 0) return Internal("every expert slot is in use");
+    ++counters_.misses;
+    demand_.push_back({s, key});
+    work_cv_.notify_one();
+  } else if (info_[s].state == State::kReady) {
+    ++counters_.hits;
+  }
+  SlotInfo& info = info_[s];
+  if (info.prefetched_unused) {
+    ++counters_.prefetch_hits;
+    info.prefetched_unused = false;
+  }
+  slots_.Pin(s);
+  if (info.state == State::kLoading) {
+    const double t0 = Now();
+    ready_cv_.wait(lock, [&] { return info.state != State::kLoading; });
+    counters_.stall_seconds += Now() - t0;
+  }
+  if (info.state == State::kFailed) {
+    const Status err = info.error;
+    slots_.Unpin(s);
+    slots_.Assign(s, -1);
+    info = SlotInfo();
+    return err;
+  }
+  return info.weights;
+}
+
+void ExpertPager::Release(int layer_idx, int expert_idx) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const int s = slots_.Find(layer_idx * n_experts_ + expert_idx);
+  if (s >= 0 && slots_.Pinned(s)) slots_.Unpin(s);
+}
+
+void ExpertPager::Prefetch(int layer_idx, const int* ids, int n_ids) {
+  if (!prefetch_ || layer_idx >= n_layers_) return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  int* pred = predicted_.data() + static_cast<size_t>(layer_idx) * k_;
+  for (int j = 0; j < k_; ++j) pred[j] = j < n_ids ? ids[j] : -1;
+  for (int j = 0; j < n_ids; ++j) {
+    const int key = layer_idx * n_experts_ + ids[j];
+    if (slots_.Find(key) >= 0) continue;
+    if (static_cast<int>(prefetches_.size()) >= k_) break;  // keep k slots for demand reads
+    const int slot = ClaimSlot(key);
+    if (slot < 0) break;
+    info_[slot].prefetched_unused = true;
+    ++counters_.prefetch_issued;
+    prefetches_.push_back({slot, key});
+  }
+  work_cv_.notify_one();
+}
+
+PagerCounters ExpertPager::counters() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return counters_;
+}
+
+}  // namespace omnicoder
