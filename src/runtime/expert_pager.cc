@@ -158,6 +158,7 @@ void ExpertPager::IoLoop() {
       info.error = s;
     }
     slots_.Unpin(req.slot);  // the loading pin
+    if (req.prefetch) --prefetch_loading_;
     ready_cv_.notify_all();
   }
 }
@@ -212,9 +213,9 @@ void ExpertPager::OnRouted(int layer_idx, const int* ids, int n_ids) {
     const int slot = ClaimSlot(key);
     if (slot < 0) break;
     ++counters_.misses;
-    demand_.push_back({slot, key});
+    demand_.push_back({slot, key, false});
   }
-  work_cv_.notify_one();
+  work_cv_.notify_all();
 }
 
 Result<ExpertWeights> ExpertPager::Acquire(int layer_idx, int expert_idx) {
@@ -227,7 +228,7 @@ Result<ExpertWeights> ExpertPager::Acquire(int layer_idx, int expert_idx) {
     s = ClaimSlot(key);
     if (s < 0) return Internal("every expert slot is in use");
     ++counters_.misses;
-    demand_.push_back({s, key});
+    demand_.push_back({s, key, false});
     work_cv_.notify_one();
   } else if (info_[s].state == State::kReady) {
     ++counters_.hits;
@@ -267,14 +268,17 @@ void ExpertPager::Prefetch(int layer_idx, const int* ids, int n_ids) {
   for (int j = 0; j < n_ids; ++j) {
     const int key = layer_idx * n_experts_ + ids[j];
     if (slots_.Find(key) >= 0) continue;
-    if (static_cast<int>(prefetches_.size()) >= k_) break;  // keep k slots for demand reads
+    // At most k prefetched slots are pinned by unfinished reads: with MoE waves of at most
+    // n_slots - k experts, a demand read always finds a slot.
+    if (prefetch_loading_ >= k_) break;
     const int slot = ClaimSlot(key);
     if (slot < 0) break;
     info_[slot].prefetched_unused = true;
     ++counters_.prefetch_issued;
-    prefetches_.push_back({slot, key});
+    ++prefetch_loading_;
+    prefetches_.push_back({slot, key, true});
   }
-  work_cv_.notify_one();
+  work_cv_.notify_all();
 }
 
 PagerCounters ExpertPager::counters() const {

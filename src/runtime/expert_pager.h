@@ -97,6 +97,7 @@ class ExpertPager final : public ExpertSource {
   struct Request {
     int slot;
     int key;
+    bool prefetch;
   };
 
   ExpertPager() = default;
@@ -127,6 +128,7 @@ class ExpertPager final : public ExpertSource {
   std::vector<int> predicted_;  // [layer][k] last prediction for each layer (-1 none)
   std::vector<std::thread> io_threads_;
   int reads_in_flight_ = 0;
+  int prefetch_loading_ = 0;  // slots claimed by prefetches whose read has not finished
   double busy_since_ = 0;
   std::unique_ptr<RoutingTraceWriter> trace_;
 };

@@ -87,6 +87,7 @@ Status SetUpExperts(LoadedModel* m, const ModelLoadOptions& o, int n_slots) {
     p.prefetch = po.prefetch;
     p.kernels = o.kernels;
     p.routing_trace = po.routing_trace;
+    p.inject_read_error = po.inject_read_error;
     OC_ASSIGN_OR_RETURN(std::unique_ptr<ExpertPager> pager,
                         ExpertPager::Create(m->config, m->weights.experts, m->file->file().data(), p));
     m->pager = pager.get();

@@ -35,6 +35,8 @@ struct PagingOptions {
   int max_batch = 64;
   DType kv_type = DType::kF16;
   int n_threads = 1;
+  // Test hook handed to the pager: a read of (layer, expert) fails when it returns non-ok.
+  std::function<Status(int layer, int expert)> inject_read_error;
 };
 
 struct ModelLoadOptions {
