@@ -40,7 +40,8 @@ Status ReadFileRange(const std::string& path, uint64_t offset, size_t size, uint
                      void (*progress)(void*, size_t), void* progress_ctx) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return IoError("cannot open '" + path + "': " + std::strerror(errno));
-  posix_fadvise(fd, static_cast<off_t>(offset), static_cast<off_t>(size), POSIX_FADV_SEQUENTIAL);
+  // No readahead: it would cache file pages beyond this range that nobody drops.
+  posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
   size_t done = 0;
   while (done < size) {
     const size_t want = size - done < kReadChunk ? size - done : kReadChunk;
@@ -63,6 +64,13 @@ Status ReadFileRange(const std::string& path, uint64_t offset, size_t size, uint
   }
   ::close(fd);
   return Status::Ok();
+}
+
+void DropFileCache(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+  ::close(fd);
 }
 
 }  // namespace omnicoder

@@ -32,5 +32,8 @@ class HugeBuffer {
 // progress(bytes_done) is called after each chunk when set.
 Status ReadFileRange(const std::string& path, uint64_t offset, size_t size, uint8_t* dst,
                      void (*progress)(void*, size_t), void* progress_ctx);
+// Asks the kernel to drop the file's clean cached pages (readahead beyond the ranges read
+// included); pages still mapped by this process stay.
+void DropFileCache(const std::string& path);
 
 }  // namespace omnicoder

@@ -17,7 +17,8 @@ namespace omnicoder {
 
 namespace {
 
-constexpr uint64_t kAlign = 4096;  // O_DIRECT offset/size/buffer alignment
+constexpr uint64_t kAlign = 4096;          // O_DIRECT offset/size/buffer alignment
+constexpr uint64_t kChunk = 2ull << 20;    // read size: several in flight per expert
 
 double Now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -82,6 +83,7 @@ Result<std::unique_ptr<ExpertPager>> ExpertPager::Create(const ModelConfig& conf
   p->max_concurrent_ = p->prefetch_ ? o.n_slots - p->k_ : o.n_slots;
   p->slots_ = ExpertSlots(o.n_slots, p->n_layers_ * p->n_experts_, o.policy);
   p->info_.resize(o.n_slots);
+  p->jobs_.resize(o.n_slots);
   p->predicted_.assign(static_cast<size_t>(p->n_layers_) * p->k_, -1);
   if (!o.routing_trace.empty()) {
     OC_ASSIGN_OR_RETURN(p->trace_, RoutingTraceWriter::Open(o.routing_trace, p->n_layers_, p->n_experts_, p->k_));
@@ -102,7 +104,29 @@ ExpertPager::~ExpertPager() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-Status ExpertPager::ReadExpert(int slot, int key, ExpertWeights* out) {
+Status ExpertPager::ReadChunk(const Chunk& c) {
+  const Job& job = jobs_[c.slot];  // key and regions do not change while chunks are queued
+  const int layer = job.key / n_experts_, expert = job.key % n_experts_;
+  const Region& r = regions_[layer][expert][c.region];
+  const WeightMatrix* mats[3] = {&(*experts_)[layer][expert].gate, &(*experts_)[layer][expert].up,
+                                 &(*experts_)[layer][expert].down};
+  const uint64_t need_total = r.skip + mats[c.region]->bytes();
+  const uint64_t need = need_total > c.offset ? std::min(c.bytes, need_total - c.offset) : 0;
+  uint8_t* dst = pool_.data() + static_cast<uint64_t>(c.slot) * slot_bytes_ + r.slot_offset + c.offset;
+  uint64_t got = 0;
+  while (got < need) {
+    const ssize_t n = pread(fd_, dst + got, c.bytes - got, static_cast<off_t>(r.aligned_offset + c.offset + got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      return IoError(StrFormat("reading expert %d of layer %d from '%s': %s", expert, layer, options_.path.c_str(),
+                               n < 0 ? std::strerror(errno) : "the file is shorter than its tensors (truncated?)"));
+    }
+    got += static_cast<uint64_t>(n);
+  }
+  return Status::Ok();
+}
+
+Status ExpertPager::FinishExpert(int slot, int key, ExpertWeights* out) {
   const int layer = key / n_experts_, expert = key % n_experts_;
   if (options_.inject_read_error) OC_RETURN_IF_ERROR(options_.inject_read_error(layer, expert));
   uint8_t* dst = pool_.data() + static_cast<uint64_t>(slot) * slot_bytes_;
@@ -111,17 +135,6 @@ Status ExpertPager::ReadExpert(int slot, int key, ExpertWeights* out) {
   WeightMatrix* outs[3] = {&out->gate, &out->up, &out->down};
   for (int i = 0; i < 3; ++i) {
     const Region& r = regions_[layer][expert][i];
-    const uint64_t need = r.skip + mats[i]->bytes();
-    uint64_t got = 0;
-    while (got < need) {
-      const ssize_t n = pread(fd_, dst + r.slot_offset + got, r.read_bytes - got, static_cast<off_t>(r.aligned_offset + got));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        return IoError(StrFormat("reading expert %d of layer %d from '%s': %s", expert, layer, options_.path.c_str(),
-                                 n < 0 ? std::strerror(errno) : "the file is shorter than its tensors (truncated?)"));
-      }
-      got += static_cast<uint64_t>(n);
-    }
     *outs[i] = *mats[i];
     outs[i]->data = dst + r.slot_offset + r.skip;
     outs[i]->layout = WeightLayout::kRows;
@@ -134,31 +147,67 @@ Status ExpertPager::ReadExpert(int slot, int key, ExpertWeights* out) {
   return Status::Ok();
 }
 
+void ExpertPager::Enqueue(int slot, int key, bool prefetch) {
+  Job& job = jobs_[slot];
+  job = Job();
+  job.key = key;
+  job.prefetch = prefetch;
+  std::deque<Chunk>& q = prefetch ? prefetches_ : demand_;
+  const auto& regions = regions_[key / n_experts_][key % n_experts_];
+  for (int i = 0; i < static_cast<int>(regions.size()); ++i) {
+    for (uint64_t off = 0; off < regions[i].read_bytes; off += kChunk) {
+      q.push_back({slot, i, off, std::min(kChunk, regions[i].read_bytes - off)});
+      ++job.chunks_left;
+    }
+  }
+}
+
+void ExpertPager::Promote(int slot) {
+  for (auto it = prefetches_.begin(); it != prefetches_.end();) {
+    if (it->slot == slot) {
+      demand_.push_back(*it);
+      it = prefetches_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
 void ExpertPager::IoLoop() {
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
     work_cv_.wait(lock, [this] { return stop_ || !demand_.empty() || !prefetches_.empty(); });
     if (stop_) return;
-    std::deque<Request>& q = demand_.empty() ? prefetches_ : demand_;
-    const Request req = q.front();
+    std::deque<Chunk>& q = demand_.empty() ? prefetches_ : demand_;
+    const Chunk chunk = q.front();
     q.pop_front();
     if (reads_in_flight_++ == 0) busy_since_ = Now();
     lock.unlock();
-    ExpertWeights w;
-    Status s = ReadExpert(req.slot, req.key, &w);
+    Status s = ReadChunk(chunk);
     lock.lock();
     if (--reads_in_flight_ == 0) counters_.read_seconds += Now() - busy_since_;
-    SlotInfo& info = info_[req.slot];
-    if (s.ok()) {
+    Job& job = jobs_[chunk.slot];
+    counters_.bytes_read += chunk.bytes;
+    if (!s.ok() && job.error.ok()) job.error = s;
+    if (--job.chunks_left > 0) continue;
+    // The expert's last chunk: repack (outside the lock) and publish.
+    const int key = job.key;
+    const bool prefetch = job.prefetch;
+    Status err = job.error;
+    lock.unlock();
+    ExpertWeights w;
+    if (err.ok()) err = FinishExpert(chunk.slot, key, &w);
+    lock.lock();
+    SlotInfo& info = info_[chunk.slot];
+    if (err.ok()) {
       info.state = State::kReady;
       info.weights = w;
-      for (const Region& r : regions_[req.key / n_experts_][req.key % n_experts_]) counters_.bytes_read += r.read_bytes;
     } else {
       info.state = State::kFailed;
-      info.error = s;
+      info.error = err;
     }
-    slots_.Unpin(req.slot);  // the loading pin
-    if (req.prefetch) --prefetch_loading_;
+    slots_.Unpin(chunk.slot);  // the loading pin
+    if (prefetch) --prefetch_loading_;
     ready_cv_.notify_all();
   }
 }
@@ -200,20 +249,13 @@ void ExpertPager::OnRouted(int layer_idx, const int* ids, int n_ids) {
     slots_.Use(key, clock_);
     const int s = slots_.Find(key);
     if (s >= 0) {
-      // Still queued as a prefetch: promote it.
-      for (auto it = prefetches_.begin(); it != prefetches_.end(); ++it) {
-        if (it->slot == s) {
-          demand_.push_back(*it);
-          prefetches_.erase(it);
-          break;
-        }
-      }
+      Promote(s);  // if still queued as a prefetch, now it is needed
       continue;
     }
     const int slot = ClaimSlot(key);
     if (slot < 0) break;
     ++counters_.misses;
-    demand_.push_back({slot, key, false});
+    Enqueue(slot, key, false);
   }
   work_cv_.notify_all();
 }
@@ -228,10 +270,12 @@ Result<ExpertWeights> ExpertPager::Acquire(int layer_idx, int expert_idx) {
     s = ClaimSlot(key);
     if (s < 0) return Internal("every expert slot is in use");
     ++counters_.misses;
-    demand_.push_back({s, key, false});
-    work_cv_.notify_one();
+    Enqueue(s, key, false);
+    work_cv_.notify_all();
   } else if (info_[s].state == State::kReady) {
     ++counters_.hits;
+  } else if (info_[s].state == State::kLoading) {
+    Promote(s);
   }
   SlotInfo& info = info_[s];
   if (info.prefetched_unused) {
@@ -276,7 +320,7 @@ void ExpertPager::Prefetch(int layer_idx, const int* ids, int n_ids) {
     info_[slot].prefetched_unused = true;
     ++counters_.prefetch_issued;
     ++prefetch_loading_;
-    prefetches_.push_back({slot, key, true});
+    Enqueue(slot, key, true);
   }
   work_cv_.notify_all();
 }

@@ -94,15 +94,26 @@ class ExpertPager final : public ExpertSource {
     Status error;
     ExpertWeights weights;  // pointers into the slot once ready
   };
-  struct Request {
+  // Experts are read in chunks so several reads of one expert are in flight at once.
+  struct Chunk {
     int slot;
-    int key;
-    bool prefetch;
+    int region;
+    uint64_t offset;  // within the region
+    uint64_t bytes;
+  };
+  struct Job {
+    int key = -1;
+    bool prefetch = false;
+    int chunks_left = 0;
+    Status error;
   };
 
   ExpertPager() = default;
   void IoLoop();
-  Status ReadExpert(int slot, int key, ExpertWeights* out);
+  void Enqueue(int slot, int key, bool prefetch);  // under mutex_
+  void Promote(int slot);                          // under mutex_: prefetch chunks -> demand
+  Status ReadChunk(const Chunk& c);
+  Status FinishExpert(int slot, int key, ExpertWeights* out);
   int ClaimSlot(int key);  // under mutex_; -1 when no slot can be given up
 
   const std::vector<std::vector<ExpertLocation>>* experts_ = nullptr;
@@ -121,7 +132,8 @@ class ExpertPager final : public ExpertSource {
   std::condition_variable ready_cv_, work_cv_;
   ExpertSlots slots_{0, 0, EvictionPolicy::kLru};
   std::vector<SlotInfo> info_;
-  std::deque<Request> demand_, prefetches_;
+  std::deque<Chunk> demand_, prefetches_;
+  std::vector<Job> jobs_;  // per slot
   bool stop_ = false;
   uint64_t clock_ = 1;
   PagerCounters counters_;

@@ -56,6 +56,7 @@ Status CopyAll(LoadedModel* m, const ModelLoadOptions& o) {
   const uint8_t* begin = mf.data() + m->file->data_offset();
   RebaseWeights(&m->weights, begin, begin + size, m->arena.data());
   if (o.kernels) InterleaveWeights(&m->weights, *o.kernels);
+  DropFileCache(mf.path());
   return Status::Ok();
 }
 
@@ -74,6 +75,7 @@ Status CopyNonExperts(LoadedModel* m, const std::vector<bool>& is_expert, uint64
     off += Align(t.n_bytes);
   }
   if (o.kernels) InterleaveWeights(&m->weights, *o.kernels, /*include_experts=*/false);
+  DropFileCache(mf.path());
   return Status::Ok();
 }
 
