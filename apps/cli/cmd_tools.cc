@@ -108,7 +108,7 @@ int PagerSimCommand(const PagerSimOptions& o) {
                 o.trace.c_str(), o.tokens, o.layers, o.experts, o.k, o.zipf, o.stickiness);
   }
   std::vector<std::string> policies = {o.policy};
-  if (o.policy == "all") policies = {"lru", "lru2", "min"};
+  if (o.policy == "all") policies = {"lru", "lru2", "lfu", "min"};
   if (std::find(policies.begin(), policies.end(), "min") == policies.end()) policies.push_back("min");
   Result<std::vector<PagerSimResult>> r = SimulatePagerTrace(o.trace, o.slots, policies, o.expert_bytes);
   if (!r.ok()) {

@@ -19,7 +19,7 @@ struct CommonOptions {
   bool use_mmap = false;
   std::string mem_budget;            // "" = none
   int expert_slots = 0;
-  std::string pager_policy = "lru2";
+  std::string pager_policy = "lfu";
   bool no_prefetch = false;
   bool pager_stats = false;
   std::string routing_trace;

@@ -21,7 +21,7 @@ void AddCommon(CLI::App* app, CommonOptions* c, bool need_model = true) {
   app->add_flag("--mmap", c->use_mmap, "compute from the file mapping instead of copying weights to memory");
   app->add_option("--mem-budget", c->mem_budget, "memory budget for the process: 1G, 1.5G, 800M, auto (MoE experts are paged)");
   app->add_option("--expert-slots", c->expert_slots, "page MoE experts through exactly N slots");
-  app->add_option("--pager-policy", c->pager_policy, "expert eviction: lru, lru2 (default)");
+  app->add_option("--pager-policy", c->pager_policy, "expert eviction: lfu (default), lru2, lru");
   app->add_flag("--no-prefetch", c->no_prefetch, "do not read the next layer's predicted experts ahead");
   app->add_flag("--pager-stats", c->pager_stats, "print expert pager counters at the end");
   app->add_option("--routing-trace", c->routing_trace, "record (token, layer, experts) to FILE");

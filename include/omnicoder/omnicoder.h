@@ -55,7 +55,7 @@ struct LoadOptions {
   // disk into a fixed pool (see ParseMemBudget for "1G", "auto", ...).
   uint64_t mem_budget = 0;
   int expert_slots = 0;               // > 0: page experts through exactly this many slots
-  std::string pager_policy = "lru2";  // eviction: "lru" or "lru2" (frequency-aware LRU-2)
+  std::string pager_policy = "lfu";   // eviction: "lfu" (decayed frequency), "lru2" (LRU-2), "lru"
   bool prefetch = true;               // predict the next layer's experts and read ahead
   std::string routing_trace;          // write (token, layer, experts) lines here (MoE)
   // The session the budget must leave room for.

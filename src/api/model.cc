@@ -70,7 +70,7 @@ ModelLoadOptions RuntimeLoadOptions(Engine& engine, const LoadOptions& options) 
   mo.paging.expert_slots = options.expert_slots;
   if (options.mem_budget > 0 || options.expert_slots > 0 || !options.routing_trace.empty()) {
     Result<EvictionPolicy> policy = ParseEvictionPolicy(options.pager_policy);
-    mo.paging.policy = policy.ok() ? policy.value() : EvictionPolicy::kLru2;
+    mo.paging.policy = policy.ok() ? policy.value() : EvictionPolicy::kLfu;
     mo.paging.prefetch = options.prefetch;
     mo.paging.routing_trace = options.routing_trace;
     mo.paging.ctx_len = options.planned_ctx_len;

@@ -14,14 +14,16 @@ namespace omnicoder {
 Result<EvictionPolicy> ParseEvictionPolicy(const std::string& name) {
   if (name == "lru") return EvictionPolicy::kLru;
   if (name == "lru2") return EvictionPolicy::kLru2;
+  if (name == "lfu") return EvictionPolicy::kLfu;
   if (name == "min") return EvictionPolicy::kMin;
-  return InvalidArgument("unknown eviction policy '" + name + "' (lru, lru2, min)");
+  return InvalidArgument("unknown eviction policy '" + name + "' (lru, lru2, lfu, min)");
 }
 
 const char* EvictionPolicyName(EvictionPolicy p) {
   switch (p) {
     case EvictionPolicy::kLru: return "lru";
     case EvictionPolicy::kLru2: return "lru2";
+    case EvictionPolicy::kLfu: return "lfu";
     case EvictionPolicy::kMin: return "min";
   }
   return "?";
@@ -30,9 +32,15 @@ const char* EvictionPolicyName(EvictionPolicy p) {
 ExpertSlots::ExpertSlots(int n_slots, int n_keys, EvictionPolicy policy)
     : policy_(policy), slots_(n_slots), key_slot_(n_keys, -1), history_(n_keys) {}
 
+double ExpertSlots::ScoreAt(const History& h, uint64_t now) const {
+  return h.score * std::exp2(-static_cast<double>(now - h.last) / kLfuHalfLife);
+}
+
 void ExpertSlots::Use(int key, uint64_t now) {
   History& h = history_[key];
+  now_ = now;
   if (h.last == now) return;  // several uses in one step count once
+  h.score = ScoreAt(h, now) + 1.0;
   h.previous = h.last;
   h.last = now;
 }
@@ -51,6 +59,11 @@ int ExpertSlots::Victim(const std::vector<uint64_t>* next_use) const {
       case EvictionPolicy::kLru2:
         if (ha.previous != hb.previous) return ha.previous < hb.previous;
         return ha.last < hb.last;
+      case EvictionPolicy::kLfu: {
+        const double sa = ScoreAt(ha, now_), sb = ScoreAt(hb, now_);
+        if (sa != sb) return sa < sb;
+        return ha.last < hb.last;
+      }
       case EvictionPolicy::kMin:
         return (*next_use)[slots_[a].key] > (*next_use)[slots_[b].key];
     }

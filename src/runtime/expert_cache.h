@@ -7,6 +7,9 @@
 //   lru2  LRU-2 (LRU-K, K = 2): evict the expert whose second-to-last use is oldest,
 //         experts used once going first — frequency-aware, so experts that recur stay
 //         while one-off visitors leave; use history is kept for evicted experts too;
+//   lfu   evict the expert with the lowest use frequency, counted with exponential decay
+//         (half-life kLfuHalfLife routing steps) so popularity can shift — suited to MoE
+//         routing, where a few experts per layer are popular and access is cyclic;
 //   min   Belady's optimal: evict the expert used farthest in the future (simulation only,
 //         it needs the trace's future).
 // Slots holding experts in use (pinned) are never evicted.
@@ -23,7 +26,7 @@
 
 namespace omnicoder {
 
-enum class EvictionPolicy { kLru, kLru2, kMin };
+enum class EvictionPolicy { kLru, kLru2, kLfu, kMin };
 
 Result<EvictionPolicy> ParseEvictionPolicy(const std::string& name);  // "lru", "lru2", "min"
 const char* EvictionPolicyName(EvictionPolicy policy);
@@ -41,6 +44,7 @@ class ExpertSlots {
   // The slot to (re)fill: an empty one, else the policy's victim among unpinned slots;
   // -1 when every slot is pinned. For kMin, next_use[key] is the time of key's next use.
   int Victim(const std::vector<uint64_t>* next_use = nullptr) const;
+  static constexpr double kLfuHalfLife = 512.0;
   // Puts key in slot (evicting what was there).
   void Assign(int slot, int key);
   void Pin(int slot) { ++slots_[slot].pins; }
@@ -55,11 +59,14 @@ class ExpertSlots {
   };
   struct History {
     uint64_t last = 0, previous = 0;  // 0 = never
+    double score = 0;                 // decayed use count as of `last`
   };
+  double ScoreAt(const History& h, uint64_t now) const;
   EvictionPolicy policy_;
   std::vector<Slot> slots_;
   std::vector<int> key_slot_;
   std::vector<History> history_;
+  uint64_t now_ = 0;
 };
 
 // A routing trace: for each token and layer the experts chosen (k per layer).

@@ -36,7 +36,7 @@ namespace omnicoder {
 struct PagerOptions {
   std::string path;  // the GGUF file the experts are read from
   int n_slots = 0;
-  EvictionPolicy policy = EvictionPolicy::kLru2;
+  EvictionPolicy policy = EvictionPolicy::kLfu;
   bool prefetch = true;
   const KernelTable* kernels = nullptr;  // slots are repacked for its preferred layouts
   std::string routing_trace;             // write (token, layer, experts) here when set

@@ -27,7 +27,7 @@ class ExpertPager;
 struct PagingOptions {
   uint64_t mem_budget = 0;  // whole-process bytes; 0 = no budget, every expert resident
   int expert_slots = 0;     // > 0: page experts through exactly this many slots
-  EvictionPolicy policy = EvictionPolicy::kLru2;
+  EvictionPolicy policy = EvictionPolicy::kLfu;
   bool prefetch = true;
   std::string routing_trace;  // record (token, layer, experts) here when set
   // The session the budget must leave room for.

@@ -45,6 +45,16 @@ TEST(Eviction, Lru2KeepsTheExpertUsedTwice) {
   EXPECT_LT(Misses(t, 2, EvictionPolicy::kLru2), Misses(t, 2, EvictionPolicy::kLru));
 }
 
+TEST(Eviction, LfuKeepsThePopularExpert) {
+  // Expert 0 comes back every other step; 1..6 rotate in between. With 2 slots LFU keeps 0
+  // (hits on every return), LRU evicts it whenever two others come by first.
+  std::vector<int32_t> ids;
+  for (int i = 0; i < 30; ++i) ids.insert(ids.end(), {0, 1 + i % 6, 1 + (i + 3) % 6});
+  const RoutingTrace t = Trace(7, 1, ids);
+  EXPECT_LT(Misses(t, 2, EvictionPolicy::kLfu), Misses(t, 2, EvictionPolicy::kLru));
+  EXPECT_LE(Misses(t, 2, EvictionPolicy::kMin), Misses(t, 2, EvictionPolicy::kLfu));
+}
+
 TEST(Eviction, ExpertsOfOneLayerAreHeldTogether) {
   // k = 2 with 2 slots: both experts of each step must be resident at once.
   const RoutingTrace t = Trace(4, 2, {0, 1, 2, 3, 0, 1});
@@ -59,6 +69,7 @@ TEST(Eviction, MinIsNeverWorseOnRandomTraces) {
       const uint64_t min = Misses(t, slots, EvictionPolicy::kMin);
       EXPECT_LE(min, Misses(t, slots, EvictionPolicy::kLru)) << slots;
       EXPECT_LE(min, Misses(t, slots, EvictionPolicy::kLru2)) << slots;
+      EXPECT_LE(min, Misses(t, slots, EvictionPolicy::kLfu)) << slots;
     }
     EXPECT_EQ(Misses(t, 32, EvictionPolicy::kLru), 32u);  // all 4x8 experts fit: each read once
   }
@@ -154,7 +165,7 @@ TEST(Pager, PagedOutputIsBitIdenticalToResident) {
       const auto resident = RunSteps(path, PagingOptions{});
       ASSERT_EQ(resident.size(), 10u);
       for (int slots : {2, 3, 4, 5, 7}) {
-        for (EvictionPolicy policy : {EvictionPolicy::kLru, EvictionPolicy::kLru2}) {
+        for (EvictionPolicy policy : {EvictionPolicy::kLru, EvictionPolicy::kLru2, EvictionPolicy::kLfu}) {
           for (bool prefetch : {true, false}) {
             PagingOptions po;
             po.expert_slots = slots;
