@@ -122,7 +122,8 @@ def main():
         sys.stdout.flush()
     synth = os.path.join(tmp, "zipf.txt")
     _, out, _ = run([os.path.join(BIN, "omnicoder"), "pager-sim", "--trace", synth, "--slots", "41", "--synthetic",
-                     "2000", "--layers", "16", "--experts", "8", "--k", "2", "--zipf", "1.0", "--stickiness", "0.3"])
+                     "2000", "--layers", "16", "--experts", "8", "--k", "2", "--zipf", "1.0", "--stickiness", "0.3",
+                     "--expert-bytes", str(int(r["slot_mib"] * (1 << 20)))])
     print("\nSynthetic trace with locality (2000 tokens, 16 layers, 8 experts, top-2, Zipf s=1.0, stickiness 0.3), "
           "41 slots:\n")
     print("\n".join(l for l in out.splitlines() if l.startswith("|")))
