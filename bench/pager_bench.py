@@ -78,7 +78,7 @@ def sim(trace, slots, expert_bytes):
     res = {}
     for line in out.splitlines():
         cols = [c.strip() for c in line.strip("|").split("|")]
-        if len(cols) == 6 and cols[0] in ("lru", "lru2", "min"):
+        if len(cols) == 6 and cols[0] in ("lru", "lru2", "lfu", "min"):
             res[cols[0]] = {"misses": int(cols[2]), "hit": cols[3]}
     return res
 
@@ -101,7 +101,7 @@ def main():
         subprocess.run([os.path.join(BIN, "omnicoder-make-model"), "mixtral-16l", MODEL, "-t", "2"], check=True)
     dio = dio_bandwidth()
     print(f"direct-I/O read bandwidth of this disk (best of 1/2/4 readers, 2 MiB reads): {dio:.2f} GB/s")
-    print("| limit | llama.cpp tg t/s | OmniCoder tg t/s | speed-up | slots | hit rate | predictor prec./recall "
+    print("| limit | llama.cpp tg t/s | OmniCoder tg t/s | speed-up | slots | served without a demand read | predictor prec./recall "
           "| expert reads GB/s (vs disk) | demand misses (MIN) | peak / budget (explicit budget run) | OOM kills |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     tmp = tempfile.mkdtemp()
@@ -117,7 +117,7 @@ def main():
         print(f"| {text} | {lt['tg']:.2f} | {r['tg']:.2f} | {ratio:.1f}x | {r['slots']} | {r['hit']:.1f}% "
               f"| {r['precision']:.0f}% / {r['recall']:.0f}% | {r['read_gbs']:.2f} ({r['read_gbs'] / dio:.2f}) "
               f"| {r['misses']} ({s.get('min', {}).get('misses', 0)}; lru {s.get('lru', {}).get('misses', 0)}, "
-              f"lru2 {s.get('lru2', {}).get('misses', 0)}) | {peak / limit:.3f} "
+              f"lru2 {s.get('lru2', {}).get('misses', 0)}, lfu {s.get('lfu', {}).get('misses', 0)}) | {peak / limit:.3f} "
               f"| {r['cg']['oom_kills'] + lt['cg']['oom_kills']} |")
         sys.stdout.flush()
     synth = os.path.join(tmp, "zipf.txt")

@@ -94,12 +94,13 @@ void PrintPagerStats(const Model& model, int tokens) {
   }
   const double per_token = tokens > 0 ? 1.0 / tokens : 0.0;
   std::fprintf(stderr,
-               "pager: %d slots for %d experts; acquires %llu, hits %llu, misses %llu (hit rate %.1f%%)\n"
+               "pager: %d slots for %d experts; acquires %llu = hits %llu + prefetch hits %llu + misses %llu "
+               "(hit rate %.1f%%)\n"
                "pager: prefetch issued %llu, used %llu, wasted %llu; predictor precision %.1f%%, recall %.1f%%\n"
                "pager: read %s in %.2f s (%.2f GB/s); I/O stall %.3f s (%.1f ms/token over %d tokens)\n",
                s.slots, s.total_experts, static_cast<unsigned long long>(s.acquires),
-               static_cast<unsigned long long>(s.hits), static_cast<unsigned long long>(s.misses),
-               s.acquires ? 100.0 * s.hits / s.acquires : 0.0, static_cast<unsigned long long>(s.prefetch_issued),
+               static_cast<unsigned long long>(s.hits), static_cast<unsigned long long>(s.prefetch_hits),
+               static_cast<unsigned long long>(s.misses), s.acquires ? 100.0 * (s.acquires - s.misses) / s.acquires : 0.0, static_cast<unsigned long long>(s.prefetch_issued),
                static_cast<unsigned long long>(s.prefetch_hits), static_cast<unsigned long long>(s.prefetch_wasted),
                s.predicted ? 100.0 * s.predicted_used / s.predicted : 0.0,
                s.routed ? 100.0 * s.predicted_used / s.routed : 0.0,

@@ -84,7 +84,7 @@ CLI::App* AddPagerSim(CLI::App& app, PagerSimOptions* ps) {
   CLI::App* p = app.add_subcommand("pager-sim", "replay a routing trace against eviction policies and Belady's MIN");
   p->add_option("--trace", ps->trace, "routing trace (from --routing-trace, or written here with --synthetic)")->required();
   p->add_option("--slots", ps->slots, "expert slots")->required();
-  p->add_option("--policy", ps->policy, "lru, lru2, min or all (default)");
+  p->add_option("--policy", ps->policy, "lru, lru2, lfu, min or all (default)");
   p->add_option("--expert-bytes", ps->expert_bytes, "bytes per expert, to report bytes read");
   p->add_option("--synthetic", ps->tokens, "first write a synthetic trace of this many tokens");
   p->add_option("--layers", ps->layers, "synthetic: layers (16)");

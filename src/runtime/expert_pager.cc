@@ -255,6 +255,7 @@ void ExpertPager::OnRouted(int layer_idx, const int* ids, int n_ids) {
     const int slot = ClaimSlot(key);
     if (slot < 0) break;
     ++counters_.misses;
+    info_[slot].demand_counted = true;
     Enqueue(slot, key, false);
   }
   work_cv_.notify_all();
@@ -272,16 +273,16 @@ Result<ExpertWeights> ExpertPager::Acquire(int layer_idx, int expert_idx) {
     ++counters_.misses;
     Enqueue(s, key, false);
     work_cv_.notify_all();
-  } else if (info_[s].state == State::kReady) {
-    ++counters_.hits;
-  } else if (info_[s].state == State::kLoading) {
-    Promote(s);
-  }
-  SlotInfo& info = info_[s];
-  if (info.prefetched_unused) {
+  } else if (info_[s].demand_counted) {
+    info_[s].demand_counted = false;  // counted as a miss when OnRouted started its read
+  } else if (info_[s].prefetched_unused) {
     ++counters_.prefetch_hits;
-    info.prefetched_unused = false;
+    info_[s].prefetched_unused = false;
+  } else {
+    ++counters_.hits;
   }
+  if (info_[s].state == State::kLoading) Promote(s);
+  SlotInfo& info = info_[s];
   slots_.Pin(s);
   if (info.state == State::kLoading) {
     const double t0 = Now();

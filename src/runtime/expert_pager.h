@@ -46,11 +46,12 @@ struct PagerOptions {
 };
 
 struct PagerCounters {
+  // Every acquire is exactly one of: hit, prefetch hit, miss.
   uint64_t acquires = 0;
-  uint64_t hits = 0;             // resident and ready
+  uint64_t hits = 0;             // resident before it was routed, not brought in by a prefetch
   uint64_t misses = 0;           // demand reads
   uint64_t prefetch_issued = 0;
-  uint64_t prefetch_hits = 0;    // used after (or while) being prefetched
+  uint64_t prefetch_hits = 0;    // first use of a prefetched expert (read done or in flight)
   uint64_t prefetch_wasted = 0;  // evicted before any use
   uint64_t bytes_read = 0;
   double read_seconds = 0;       // wall time with at least one read in flight
@@ -91,6 +92,7 @@ class ExpertPager final : public ExpertSource {
   struct SlotInfo {
     State state = State::kEmpty;
     bool prefetched_unused = false;
+    bool demand_counted = false;  // OnRouted started a demand read: its Acquire is that miss
     Status error;
     ExpertWeights weights;  // pointers into the slot once ready
   };

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "runtime/expert_cache.h"
+#include "runtime/expert_pager.h"
 #include "runtime/loaded_model.h"
 #include "runtime/memory_plan.h"
 #include "runtime/session.h"
@@ -129,7 +130,7 @@ TEST(MemoryPlan, ParsesBudgets) {
 
 // Runs a prompt then greedy decode steps; returns every step's logits.
 std::vector<std::vector<float>> RunSteps(const std::string& path, const PagingOptions& paging, Status* error = nullptr,
-                                         int steps = 10) {
+                                         int steps = 10, PagerCounters* counters = nullptr) {
   ThreadPool pool(2);
   const KernelTable& kernels = GetKernelTable();
   auto file = GgufFile::Open(path);
@@ -155,6 +156,7 @@ std::vector<std::vector<float>> RunSteps(const std::string& path, const PagingOp
     s = session.value()->Eval(&next, 1);
   }
   if (error) *error = s;
+  if (counters && model.value()->pager) *counters = model.value()->pager->counters();
   return out;
 }
 
@@ -183,6 +185,31 @@ TEST(Pager, PagedOutputIsBitIdenticalToResident) {
             }
           }
         }
+      }
+    }
+  }
+}
+
+TEST(Pager, EveryAcquireIsOneHitPrefetchHitOrMiss) {
+  const std::string path = testing::TinyModelPath("mixtral", DType::kQ4_0);
+  for (int slots : {2, 3, 5, 8}) {
+    for (bool prefetch : {true, false}) {
+      PagingOptions po;
+      po.expert_slots = slots;
+      po.prefetch = prefetch;
+      PagerCounters c;
+      Status err;
+      RunSteps(path, po, &err, 20, &c);
+      ASSERT_TRUE(err.ok()) << err.ToString();
+      EXPECT_GT(c.acquires, 0u);
+      EXPECT_EQ(c.acquires, c.hits + c.prefetch_hits + c.misses) << "slots " << slots << " prefetch " << prefetch;
+      EXPECT_LE(c.prefetch_hits + c.prefetch_wasted, c.prefetch_issued);
+      if (!prefetch) {
+        EXPECT_EQ(c.prefetch_issued, 0u);
+      }
+      // Every expert of every layer fits: after the first reads, everything is a hit.
+      if (slots == 8) {
+        EXPECT_LE(c.misses + c.prefetch_hits, 8u);
       }
     }
   }
