@@ -23,11 +23,14 @@ class ExpertSource {
   virtual ~ExpertSource() = default;
   // Makes the expert's weights readable until Release; may block on I/O.
   virtual Result<ExpertWeights> Acquire(int layer_idx, int expert_idx) = 0;
+  // Ends an Acquire, or drops the hold OnRouted may have placed on a routed expert that
+  // will not be acquired (an error in its wave). A no-op for an expert not held.
   virtual void Release(int layer_idx, int expert_idx) = 0;
   // Hint that these experts of layer_idx will be acquired soon.
   virtual void Prefetch(int layer_idx, const int* expert_ids, int n_ids) {}
   // Called with a layer's routing decisions (token-major, k per token) before any of its
-  // experts is acquired: a pager starts its reads here.
+  // experts is acquired: a pager starts its reads here and holds the first wave's experts
+  // (so nothing evicts them before their Acquire); each is then Acquired or Released.
   virtual void OnRouted(int layer_idx, const int* expert_ids, int n_ids) {}
   // How many experts may be held (acquired) at once; the MoE block works in waves of this.
   virtual int MaxConcurrent() const { return 1 << 30; }

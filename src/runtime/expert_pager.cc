@@ -247,16 +247,18 @@ void ExpertPager::OnRouted(int layer_idx, const int* ids, int n_ids) {
     ++queued;
     const int key = layer_idx * n_experts_ + e;
     slots_.Use(key, clock_);
-    const int s = slots_.Find(key);
+    int s = slots_.Find(key);
     if (s >= 0) {
       Promote(s);  // if still queued as a prefetch, now it is needed
-      continue;
+    } else {
+      s = ClaimSlot(key);
+      if (s < 0) break;
+      ++counters_.misses;
+      info_[s].demand_counted = true;
+      Enqueue(s, key, false);
     }
-    const int slot = ClaimSlot(key);
-    if (slot < 0) break;
-    ++counters_.misses;
-    info_[slot].demand_counted = true;
-    Enqueue(slot, key, false);
+    Hold(s);  // until its Acquire: no claim of this wave or prefetch may evict it
+    info_[s].reserved = true;
   }
   work_cv_.notify_all();
 }
@@ -273,17 +275,24 @@ Result<ExpertWeights> ExpertPager::Acquire(int layer_idx, int expert_idx) {
     ++counters_.misses;
     Enqueue(s, key, false);
     work_cv_.notify_all();
-  } else if (info_[s].demand_counted) {
-    info_[s].demand_counted = false;  // counted as a miss when OnRouted started its read
-  } else if (info_[s].prefetched_unused) {
-    ++counters_.prefetch_hits;
-    info_[s].prefetched_unused = false;
+    Hold(s);
   } else {
-    ++counters_.hits;
+    if (info_[s].reserved) {
+      info_[s].reserved = false;  // the hold OnRouted placed becomes this Acquire's
+    } else {
+      Hold(s);
+    }
+    if (info_[s].demand_counted) {
+      info_[s].demand_counted = false;  // counted as a miss when OnRouted started its read
+    } else if (info_[s].prefetched_unused) {
+      ++counters_.prefetch_hits;
+      info_[s].prefetched_unused = false;
+    } else {
+      ++counters_.hits;
+    }
+    if (info_[s].state == State::kLoading) Promote(s);  // a queued prefetch is now needed
   }
-  if (info_[s].state == State::kLoading) Promote(s);
   SlotInfo& info = info_[s];
-  slots_.Pin(s);
   if (info.state == State::kLoading) {
     const double t0 = Now();
     ready_cv_.wait(lock, [&] { return info.state != State::kLoading; });
@@ -291,7 +300,7 @@ Result<ExpertWeights> ExpertPager::Acquire(int layer_idx, int expert_idx) {
   }
   if (info.state == State::kFailed) {
     const Status err = info.error;
-    slots_.Unpin(s);
+    Unhold(s);
     slots_.Assign(s, -1);
     info = SlotInfo();
     return err;
@@ -302,7 +311,20 @@ Result<ExpertWeights> ExpertPager::Acquire(int layer_idx, int expert_idx) {
 void ExpertPager::Release(int layer_idx, int expert_idx) {
   std::lock_guard<std::mutex> lock(mutex_);
   const int s = slots_.Find(layer_idx * n_experts_ + expert_idx);
-  if (s >= 0 && slots_.Pinned(s)) slots_.Unpin(s);
+  if (s >= 0 && info_[s].holds > 0) {
+    info_[s].reserved = false;
+    Unhold(s);
+  }
+}
+
+void ExpertPager::Hold(int slot) {
+  slots_.Pin(slot);
+  ++info_[slot].holds;
+}
+
+void ExpertPager::Unhold(int slot) {
+  slots_.Unpin(slot);
+  --info_[slot].holds;
 }
 
 void ExpertPager::Prefetch(int layer_idx, const int* ids, int n_ids) {

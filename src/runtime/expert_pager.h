@@ -93,6 +93,8 @@ class ExpertPager final : public ExpertSource {
     State state = State::kEmpty;
     bool prefetched_unused = false;
     bool demand_counted = false;  // OnRouted started a demand read: its Acquire is that miss
+    bool reserved = false;        // OnRouted holds a pin for the coming Acquire
+    int holds = 0;                // pins owned by OnRouted / Acquire (not the loading pin)
     Status error;
     ExpertWeights weights;  // pointers into the slot once ready
   };
@@ -114,6 +116,8 @@ class ExpertPager final : public ExpertSource {
   void IoLoop();
   void Enqueue(int slot, int key, bool prefetch);  // under mutex_
   void Promote(int slot);                          // under mutex_: prefetch chunks -> demand
+  void Hold(int slot);                             // under mutex_: a consumer's pin
+  void Unhold(int slot);
   Status ReadChunk(const Chunk& c);
   Status FinishExpert(int slot, int key, ExpertWeights* out);
   int ClaimSlot(int key);  // under mutex_; -1 when no slot can be given up

@@ -166,8 +166,8 @@ Status AcquireWave(const BlockArgs& b, const Routing& r, ExpertSource& experts, 
   for (int e = wave.begin; e < wave.end; ++e) {
     if (r.offsets[e + 1] == r.offsets[e]) continue;
     Result<ExpertWeights> ew = experts.Acquire(b.layer_idx, e);
-    if (!ew.ok()) {
-      ReleaseRange(experts, b.layer_idx, r, wave.begin, e);
+    if (!ew.ok()) {  // release the whole wave: OnRouted may hold experts not yet acquired
+      ReleaseRange(experts, b.layer_idx, r, wave.begin, wave.end);
       return ew.status();
     }
     m.acquired[e] = ew.value();
@@ -175,7 +175,7 @@ Status AcquireWave(const BlockArgs& b, const Routing& r, ExpertSource& experts, 
       *gate_type = m.acquired[e].gate.type, *up_type = m.acquired[e].up.type;
       *have_types = true;
     } else if (m.acquired[e].gate.type != *gate_type || m.acquired[e].up.type != *up_type) {
-      ReleaseRange(experts, b.layer_idx, r, wave.begin, e + 1);
+      ReleaseRange(experts, b.layer_idx, r, wave.begin, wave.end);
       return Unsupported("experts of one layer with different tensor types");
     }
   }

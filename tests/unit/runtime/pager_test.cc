@@ -215,6 +215,37 @@ TEST(Pager, EveryAcquireIsOneHitPrefetchHitOrMiss) {
   }
 }
 
+// Routes, acquires and releases experts of one layer as the MoE block does.
+void UseExperts(ExpertPager& pager, int layer, std::vector<int> ids) {
+  pager.OnRouted(layer, ids.data(), static_cast<int>(ids.size()));
+  for (int e : ids) ASSERT_TRUE(pager.Acquire(layer, e).ok());
+  for (int e : ids) pager.Release(layer, e);
+}
+
+TEST(Pager, RoutedExpertsAreNotEvictedBeforeTheirAcquire) {
+  ModelLoadOptions mo;
+  const KernelTable& kernels = GetKernelTable();
+  mo.kernels = &kernels;
+  mo.paging.expert_slots = 4;
+  mo.paging.policy = EvictionPolicy::kLfu;
+  auto model = LoadModelFromGguf(GgufFile::Open(testing::TinyModelPath("mixtral", DType::kQ4_0)).value(), mo);
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  ExpertPager& pager = *model.value()->pager;
+  UseExperts(pager, 0, {0, 1});
+  for (int i = 0; i < 4; ++i) UseExperts(pager, 1, {0, 1});  // layer 1's experts: the frequent ones
+  const PagerCounters before = pager.counters();
+  // Layer 0's experts are resident but rarely used; a prefetch for layer 1 arrives between
+  // routing and acquiring them (as the forward loop's PrefetchNextLayer does).
+  const int route[] = {0, 1}, next[] = {2, 3};
+  pager.OnRouted(0, route, 2);
+  pager.Prefetch(1, next, 2);
+  for (int e : route) ASSERT_TRUE(pager.Acquire(0, e).ok());
+  for (int e : route) pager.Release(0, e);
+  const PagerCounters after = pager.counters();
+  EXPECT_EQ(after.hits - before.hits, 2u);
+  EXPECT_EQ(after.misses, before.misses);
+}
+
 TEST(Pager, ReadErrorIsACleanError) {
   PagingOptions po;
   po.expert_slots = 3;
