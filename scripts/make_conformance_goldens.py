@@ -57,6 +57,7 @@ def main():
     p.add_argument("--archs", default=",".join(ARCHS))
     p.add_argument("--types", default=",".join(TYPES))
     p.add_argument("--out", default="tests/golden/conformance")
+    p.add_argument("--lengths", default="1,7,40", help="token sequence lengths (MoE shapes: 1,7,40,64,300,512)")
     o = p.parse_args()
     os.makedirs(o.out, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -66,9 +67,10 @@ def main():
                 subprocess.run([os.path.join(o.bin, "omnicoder-make-model"), f"tiny-{arch}", model, "--type", t,
                                 "--output-type", t, "--embd-type", t], check=True)
                 lines = [f"# llama.cpp top-10 log-probs (llama_peer --fa off --kv f32 --repack 0 -t 1); "
-                         f"regenerate: scripts/make_conformance_goldens.py --archs {arch} --types {t}",
+                         f"regenerate: scripts/make_conformance_goldens.py --archs {arch} --types {t}"
+                         + (f" --lengths {o.lengths}" if o.lengths != "1,7,40" else ""),
                          f"model tiny-{arch} {t} fnv64 {fnv64(model):016x}"]
-                for n in (1, 7, 40):
+                for n in map(int, o.lengths.split(",")):
                     best = None
                     for seed in range(1, 40):
                         toks = tokens_for(n, seed)

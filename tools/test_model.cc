@@ -2,6 +2,7 @@
 #include "tools/test_model.h"
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 
@@ -93,6 +94,24 @@ void MakeTestVocab(int vocab_size, std::vector<std::string>* tokens, std::vector
 Result<TestModelSpec> TestModelPreset(const std::string& name) {
   TestModelSpec s;
   s.name = "omnicoder-" + name + " (UNTRAINED synthetic weights)";
+  // Real MoE shapes at small width: "tiny-<arch>-<E>x<K>" (e.g. tiny-qwen3moe-128x8).
+  if (name.rfind("tiny-", 0) == 0 && name.find('x', name.rfind('-')) != std::string::npos &&
+      name.rfind('-') > 4) {
+    const size_t dash = name.rfind('-');
+    int n_exp = 0, n_act = 0;
+    if (std::sscanf(name.c_str() + dash + 1, "%dx%d", &n_exp, &n_act) != 2 || n_exp < 1 || n_act < 1 ||
+        n_act > n_exp) {
+      return InvalidArgument("bad expert shape in preset '" + name + "' (want tiny-<arch>-<E>x<K>)");
+    }
+    OC_ASSIGN_OR_RETURN(s, TestModelPreset(name.substr(0, dash)));
+    s.name = "omnicoder-" + name + " (UNTRAINED synthetic weights)";
+    if (s.n_experts == 0) return InvalidArgument("preset '" + name + "': " + s.arch + " has no experts");
+    s.n_experts = n_exp, s.n_experts_active = n_act;
+    s.expert_ffn_dim = 128;
+    s.ctx_len = 1024;
+    if (s.shared_ffn_dim > 0) s.shared_ffn_dim = 512;
+    return s;
+  }
   if (name.rfind("tiny-", 0) == 0) {
     s.arch = name.substr(5);
     if (!FindArch(s.arch) && s.arch != "mixtral") return InvalidArgument("unknown arch in preset '" + name + "'");

@@ -132,7 +132,9 @@ class Session {
   // Appends tokens to the context and computes the next-token logits.
   // all_logits: keep the logits of every evaluated token (for scoring).
   Status Eval(const std::vector<int32_t>& tokens, bool all_logits = false);
-  const float* Logits(int index = -1) const;  // vocab_size floats
+  // vocab_size floats: the last row (index < 0) or row `index` of an all_logits Eval;
+  // nullptr for a row that was not evaluated.
+  const float* Logits(int index = -1) const;
   int vocab_size() const;
   int position() const;
   int capacity() const;

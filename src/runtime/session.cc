@@ -2,6 +2,7 @@
 #include "runtime/session.h"
 
 #include <algorithm>
+#include <new>
 
 #include "base/strings.h"
 #include "threading/thread_pool.h"
@@ -47,7 +48,15 @@ Status SessionState::Eval(const int32_t* tokens, int n_tokens, bool all_logits) 
   }
   const size_t vocab = static_cast<size_t>(n_vocab);
   // Growing only happens for all_logits (scoring) calls, never in plain decoding.
-  if (all_logits && logits_.size() < vocab * n_tokens) logits_.resize(vocab * n_tokens);
+  if (all_logits && logits_.size() < vocab * n_tokens) {
+    // A scoring request for more rows than memory holds is an error, not an abort.
+    try {
+      logits_.resize(vocab * n_tokens);
+    } catch (const std::bad_alloc&) {
+      return OutOfMemory(StrFormat("cannot hold the logits of %d tokens (%s); score fewer tokens per call", n_tokens,
+                                   HumanBytes(sizeof(float) * vocab * n_tokens).c_str()));
+    }
+  }
   ModelRef m{&model_->config, &model_->weights, model_->experts.get()};
   for (int done = 0; done < n_tokens;) {
     const int n = std::min(max_batch_, n_tokens - done);
@@ -70,6 +79,7 @@ Status SessionState::Eval(const int32_t* tokens, int n_tokens, bool all_logits) 
 const float* SessionState::Logits(int i) const {
   const size_t vocab = static_cast<size_t>(model_->config.vocab_size);
   if (i < 0 || n_logit_rows_ == 1) return logits_.data() + vocab * (n_logit_rows_ - 1);
+  if (i >= n_logit_rows_) return nullptr;  // a row that was not evaluated
   return logits_.data() + vocab * i;
 }
 

@@ -38,28 +38,45 @@ std::string TinyModelPath(const std::string& arch, DType type) {
   return path;
 }
 
-std::vector<float> EngineLogits(const std::string& path, const std::vector<int32_t>& tokens, int threads,
-                                const std::string& kv_type, const std::string& isa, int batch) {
+std::vector<float> EngineLogitsWith(const std::string& path, const std::vector<int32_t>& tokens,
+                                    const EvalOptions& o) {
   EngineOptions eo;
-  eo.n_threads = threads;
-  eo.isa = isa;
+  eo.n_threads = o.threads;
+  eo.isa = o.isa;
   auto engine = Engine::Create(eo);
   EXPECT_TRUE(engine.ok()) << engine.status().ToString();
   if (!engine.ok()) return {};
-  auto model = Model::Load(*engine.value(), path, LoadOptions{});
+  LoadOptions lo;
+  lo.expert_slots = o.expert_slots;
+  lo.use_mmap = o.use_mmap;
+  lo.planned_ctx_len = o.ctx_len;
+  lo.planned_batch = o.batch;
+  lo.planned_kv_type = o.kv_type;
+  auto model = Model::Load(*engine.value(), path, lo);
   EXPECT_TRUE(model.ok()) << model.status().ToString();
   if (!model.ok()) return {};
   SessionOptions so;
-  so.ctx_len = 128;
-  so.kv_type = kv_type;
-  so.batch = batch;
+  so.ctx_len = o.ctx_len;
+  so.kv_type = o.kv_type;
+  so.batch = o.batch;
   auto session = Session::Create(*engine.value(), *model.value(), so);
   EXPECT_TRUE(session.ok()) << session.status().ToString();
   if (!session.ok()) return {};
   Status s = session.value()->Eval(tokens);
   EXPECT_TRUE(s.ok()) << s.ToString();
+  if (!s.ok()) return {};
   const float* l = session.value()->Logits();
   return std::vector<float>(l, l + session.value()->vocab_size());
+}
+
+std::vector<float> EngineLogits(const std::string& path, const std::vector<int32_t>& tokens, int threads,
+                                const std::string& kv_type, const std::string& isa, int batch) {
+  EvalOptions o;
+  o.threads = threads;
+  o.kv_type = kv_type;
+  o.isa = isa;
+  o.batch = batch;
+  return EngineLogitsWith(path, tokens, o);
 }
 
 std::vector<double> LogSoftmax(const std::vector<float>& logits) {

@@ -14,6 +14,19 @@ std::unique_ptr<Engine> TestEngine(int threads);
 // Path of tiny-<arch> model with matrices in `type` (generated once per test process).
 std::string TinyModelPath(const std::string& arch, DType type = DType::kF32);
 
+struct EvalOptions {
+  int threads = 2;
+  std::string kv_type = "f32";
+  std::string isa = "auto";
+  int batch = 64;
+  int ctx_len = 128;
+  int expert_slots = 0;   // > 0: page experts through this many slots
+  bool use_mmap = false;
+};
+// Last-token logits from the engine (empty and a test failure on error).
+std::vector<float> EngineLogitsWith(const std::string& path, const std::vector<int32_t>& tokens,
+                                    const EvalOptions& options);
+
 // Last-token logits from the engine.
 std::vector<float> EngineLogits(const std::string& path, const std::vector<int32_t>& tokens, int threads = 1,
                                 const std::string& kv_type = "f32", const std::string& isa = "auto",

@@ -1,6 +1,7 @@
 // Conformance with llama.cpp: for every architecture and tensor type, the tiny model our
 // generator writes (byte-identical to the one llama.cpp saw: FNV-64 checked) gives, after
-// token sequences of length 1, 7 and 40, the same argmax as llama.cpp and top-10 log-probs
+// token sequences of length 1, 7 and 40 (real MoE shapes, tiny-<arch>-<E>x<K>: also 64, 300
+// and 512, one prompt batch), the same argmax as llama.cpp and top-10 log-probs
 // within 0.01 (F32/F16/BF16) or 0.05 (quantized). Goldens: tests/golden/conformance,
 // made by scripts/make_conformance_goldens.py (llama.cpp with --fa off --kv f32).
 #include <gtest/gtest.h>
@@ -83,7 +84,7 @@ class Conformance : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(Conformance, MatchesLlamaCpp) {
   const Golden g = Parse(GetParam());
-  ASSERT_EQ(g.seqs.size(), 3u) << GetParam();
+  ASSERT_GE(g.seqs.size(), 3u) << GetParam();
   DType type;
   ASSERT_TRUE(ParseDType(g.type, &type));
   TestModelSpec spec = TestModelPreset("tiny-" + g.arch).value();
@@ -94,7 +95,10 @@ TEST_P(Conformance, MatchesLlamaCpp) {
   const bool exact_type = type == DType::kF32 || type == DType::kF16 || type == DType::kBF16;
   const double tol = exact_type ? 0.01 : 0.05;
   for (const Golden::Seq& s : g.seqs) {
-    const std::vector<float> logits = testing::EngineLogits(path, s.tokens, 2, "f32");
+    testing::EvalOptions eval;
+    eval.ctx_len = 1024;
+    eval.batch = 512;  // long prompts in one step: every routed expert of a layer in one wave
+    const std::vector<float> logits = testing::EngineLogitsWith(path, s.tokens, eval);
     const std::vector<double> lp = testing::LogSoftmax(logits);
     double max_diff = 0;
     for (const auto& [id, want] : s.top) max_diff = std::max(max_diff, std::fabs(lp[id] - want));

@@ -12,6 +12,8 @@ void ActSlots::Bind(const ForwardContext& ctx, const WeightMatrix& w, LinearJob*
     if (fmt_[i] == fmt) slot = i;
   }
   if (slot < 0) {
+    // Unreachable from a file: no block binds more than three matrices to one input
+    // (q/k/v is the most), so at most three formats can be asked for.
     OC_CHECK_MSG(used_ < 3, "more than three act formats for one input");
     slot = used_++;
     fmt_[slot] = fmt;

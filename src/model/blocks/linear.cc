@@ -8,11 +8,12 @@ namespace omnicoder {
 
 namespace {
 constexpr int64_t kRowGrain = 16;
-constexpr int kMaxJobs = 64;
 }  // namespace
 
 const MatMulKernel& KernelFor(const ForwardContext& ctx, DType weight_type) {
   const MatMulKernel& k = ctx.kernels->matmul[static_cast<uint32_t>(weight_type)];
+  // Unreachable from a file: the loader admits only weight types (IsWeightType in
+  // model/weights.cc), and every kernel table level fills all of them from ref.
   OC_CHECK_MSG(k.matmul != nullptr, "weight type without a matmul kernel passed the loader");
   return k;
 }
@@ -32,21 +33,25 @@ size_t PrepareAct(const ForwardContext& ctx, DType weight_type, const float* x, 
 }
 
 void RunLinear(const ForwardContext& ctx, const LinearJob* jobs, int n_jobs) {
-  OC_CHECK(n_jobs > 0 && n_jobs <= kMaxJobs);
-  // Work of job j (rows * tokens) occupies [start[j], start[j+1]) of one combined axis.
-  int64_t start[kMaxJobs + 1];
-  start[0] = 0;
-  for (int j = 0; j < n_jobs; ++j) start[j + 1] = start[j] + int64_t{jobs[j].w->rows} * jobs[j].n_tokens;
-  const int64_t total = start[n_jobs];
+  // Work of job j (rows * tokens) occupies [start_j, start_j + work_j) of one combined
+  // axis; each thread walks the jobs with a running offset, so any number of jobs works
+  // without a table (a prompt batch can route to every expert of a 128-expert layer).
+  int64_t total = 0;
+  for (int j = 0; j < n_jobs; ++j) total += int64_t{jobs[j].w->rows} * jobs[j].n_tokens;
+  if (total == 0) return;
   const int n_threads = ctx.pool->size();
   auto body = [&](int idx) {
     int64_t a, b;
     SplitRange(total, 1, n_threads, idx, &a, &b);
-    for (int j = 0; j < n_jobs; ++j) {
+    int64_t start = 0;
+    for (int j = 0; j < n_jobs && start < b; ++j) {
       const LinearJob& job = jobs[j];
+      const int64_t job_start = start;
+      start += int64_t{job.w->rows} * job.n_tokens;
+      if (start <= a) continue;
       // Row boundary for a work offset: the same function for both ends keeps a partition.
       auto row_at = [&](int64_t w) -> int64_t {
-        int64_t rel = w - start[j];
+        int64_t rel = w - job_start;
         if (rel <= 0) return 0;
         int64_t r = (rel + job.n_tokens - 1) / job.n_tokens;
         r = (r + kRowGrain - 1) / kRowGrain * kRowGrain;
