@@ -16,7 +16,8 @@ ALLOWED = {
     "threading": {"base", "threading"},
     "model": {"base", "tensor", "format", "kernels", "threading", "model"},
     "runtime": {"base", "tensor", "format", "kernels", "threading", "model", "runtime"},
-    "api": {"base", "tensor", "format", "kernels", "threading", "model", "runtime", "tokenizer", "api"},
+    "train": {"base", "tensor", "format", "kernels", "threading", "model", "tokenizer", "train"},
+    "api": {"base", "tensor", "format", "kernels", "threading", "model", "runtime", "tokenizer", "train", "api"},
 }
 PUBLIC = {"omnicoder"}  # include/omnicoder: status.h from anywhere, omnicoder.h from api and above
 root = pathlib.Path(__file__).resolve().parent.parent

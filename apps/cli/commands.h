@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "omnicoder/omnicoder.h"
+#include "omnicoder/train.h"
 
 namespace omnicoder::cli {
 
@@ -89,5 +90,18 @@ struct QuantizeCliOptions {
   bool pure = false;
 };
 int QuantizeCommand(const QuantizeCliOptions& o);
+
+struct CorpusCliOptions {
+  std::string sources = "train/corpus-sources.txt";
+  std::string output = "data/corpus.tsv";
+};
+int CorpusCommand(const CorpusCliOptions& o);
+int TrainTokenizerCommand(const TokenizerTrainOptions& o);
+int TokenizeCorpusCommand(const TokenizeCorpusOptions& o);
+int TrainCommand(TrainOptions o);
+struct ExportCliOptions {
+  std::string config, output, type = "F32";
+};
+int ExportCommand(const ExportCliOptions& o);
 
 }  // namespace omnicoder::cli

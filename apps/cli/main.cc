@@ -106,6 +106,42 @@ CLI::App* AddQuantize(CLI::App& app, QuantizeCliOptions* qo) {
   return q;
 }
 
+struct TrainCli {
+  CorpusCliOptions corpus;
+  TokenizerTrainOptions tokenizer;
+  TokenizeCorpusOptions shards;
+  TrainOptions train;
+  ExportCliOptions export_;
+  CLI::App *c, *tt, *tc, *tr, *ex;
+};
+
+void AddTrain(CLI::App& app, TrainCli* t) {
+  t->c = app.add_subcommand("corpus", "gather the training corpus (local files) into a manifest");
+  t->c->add_option("--sources", t->corpus.sources, "source list (default train/corpus-sources.txt)");
+  t->c->add_option("-o,--output", t->corpus.output, "manifest to write (default data/corpus.tsv)");
+  t->tt = app.add_subcommand("train-tokenizer", "train a byte-level BPE vocabulary on a corpus manifest");
+  t->tt->add_option("--corpus", t->tokenizer.manifest, "corpus manifest")->required();
+  t->tt->add_option("-o,--output", t->tokenizer.output, "vocabulary GGUF to write")->required();
+  t->tt->add_option("--vocab-size", t->tokenizer.vocab_size, "tokens incl. 256 bytes and 5 special (default 8192)");
+  t->tt->add_option("--pre", t->tokenizer.pre, "pre-tokenizer (tokenizer.ggml.pre), default qwen2");
+  t->tc = app.add_subcommand("tokenize-corpus", "tokenize a corpus manifest into training shards");
+  t->tc->add_option("--corpus", t->shards.manifest, "corpus manifest")->required();
+  t->tc->add_option("--tokenizer", t->shards.tokenizer, "vocabulary GGUF")->required();
+  t->tc->add_option("-o,--output", t->shards.out_dir, "shard folder")->required();
+  t->tc->add_option("--fim-rate", t->shards.fim_rate, "fraction of code files in fill-in-the-middle order (0.1)");
+  t->tc->add_option("-t,--threads", t->shards.n_threads, "threads");
+  t->tr = app.add_subcommand("train", "train (or resume) a model from a config file");
+  t->tr->add_option("--config", t->train.config, "training config (e.g. train/nano.cfg)")->required();
+  t->tr->add_option("--time-budget", t->train.time_budget_seconds, "seconds of training in this sitting (resumable)");
+  t->tr->add_option("--max-steps", t->train.max_steps, "stop at this step");
+  t->tr->add_option("-t,--threads", t->train.n_threads, "threads");
+  t->tr->add_option("--isa", t->train.isa, "kernels: auto, ref, avx2");
+  t->ex = app.add_subcommand("export", "write a training run's checkpoint as a GGUF model");
+  t->ex->add_option("--config", t->export_.config, "training config")->required();
+  t->ex->add_option("-o,--output", t->export_.output, "GGUF to write")->required();
+  t->ex->add_option("--type", t->export_.type, "F32 (default), F16 or BF16");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -127,7 +163,14 @@ int main(int argc, char** argv) {
   i->add_option("file", inspect_path, "GGUF file")->required();
   CLI::App* q = AddQuantize(app, &qo);
   CLI::App* p = AddPagerSim(app, &ps);
+  TrainCli tc;
+  AddTrain(app, &tc);
   CLI11_PARSE(app, argc, argv);
+  if (tc.c->parsed()) return CorpusCommand(tc.corpus);
+  if (tc.tt->parsed()) return TrainTokenizerCommand(tc.tokenizer);
+  if (tc.tc->parsed()) return TokenizeCorpusCommand(tc.shards);
+  if (tc.tr->parsed()) return TrainCommand(tc.train);
+  if (tc.ex->parsed()) return ExportCommand(tc.export_);
   if (r->parsed()) return RunCommand(run);
   if (t->parsed()) return TokenizeCommand(tok);
   if (l->parsed()) return LogitsCommand(lg);

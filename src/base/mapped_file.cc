@@ -1,6 +1,8 @@
 // mmap-backed MappedFile.
 #include "base/mapped_file.h"
 
+#include "base/atomic_file.h"
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -17,10 +19,12 @@ const uint8_t kEmpty[1] = {0};
 
 MappedFile::~MappedFile() {
   if (owns_mapping_ && size_ > 0) munmap(const_cast<uint8_t*>(data_), size_);
+  if (registered_) UnregisterInput(dev_, ino_);
 }
 
-Result<std::unique_ptr<MappedFile>> MappedFile::Open(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+Result<std::unique_ptr<MappedFile>> MappedFile::Open(const std::string& path, bool protect) {
+  // O_NONBLOCK: opening a FIFO must not block waiting for a writer (it is refused below).
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     int err = errno;
     if (err == ENOENT) return NotFound("cannot open '" + path + "': no such file");
@@ -37,6 +41,12 @@ Result<std::unique_ptr<MappedFile>> MappedFile::Open(const std::string& path) {
     return InvalidArgument("'" + path + "' is not a regular file");
   }
   std::unique_ptr<MappedFile> file(new MappedFile());
+  if (protect) {  // no output of this process may replace a file it maps
+    RegisterInputFd(fd);
+    file->registered_ = true;
+    file->dev_ = st.st_dev;
+    file->ino_ = st.st_ino;
+  }
   file->path_ = path;
   file->size_ = static_cast<size_t>(st.st_size);
   if (file->size_ == 0) {

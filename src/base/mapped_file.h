@@ -19,7 +19,9 @@ class MappedFile {
   MappedFile& operator=(const MappedFile&) = delete;
 
   // Maps `path` read-only. An empty file maps to size 0 with a non-null data().
-  static Result<std::unique_ptr<MappedFile>> Open(const std::string& path);
+  // protect: register it as an input no output of this process may replace (false only
+  // for files the caller means to replace, such as a checkpoint being resumed).
+  static Result<std::unique_ptr<MappedFile>> Open(const std::string& path, bool protect = true);
   // Wraps memory owned by the caller, who keeps it alive longer than this object.
   static std::unique_ptr<MappedFile> FromBuffer(const void* data, size_t size, std::string name);
 
@@ -35,6 +37,8 @@ class MappedFile {
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
   bool owns_mapping_ = false;
+  bool registered_ = false;  // an input no output may replace, until unmapped
+  uint64_t dev_ = 0, ino_ = 0;
   std::string path_;
 };
 

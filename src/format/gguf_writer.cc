@@ -47,17 +47,6 @@ void PutScalar(std::vector<uint8_t>* out, GgufType type, const GgufValue& v) {
   }
 }
 
-struct FileCloser {
-  void operator()(FILE* f) const { std::fclose(f); }
-};
-
-Status WriteAll(FILE* f, const void* data, size_t n, const std::string& path) {
-  if (n && std::fwrite(data, 1, n, f) != n) {
-    return IoError("writing '" + path + "': " + std::strerror(errno));
-  }
-  return Status::Ok();
-}
-
 }  // namespace
 
 void GgufWriter::SetEncoded(const std::string& key, std::vector<uint8_t> encoded) {
@@ -202,16 +191,16 @@ std::vector<uint8_t> GgufWriter::EncodeHeader() const {
   return header;
 }
 
-Status GgufWriter::WriteTensors(FILE* f, const std::string& path) const {
+Status GgufWriter::WriteTensors(AtomicFile* f) const {
   std::vector<uint8_t> buf;
   static const uint8_t kZeros[64] = {};
   for (const Tensor& t : tensors_) {
     buf.assign(t.n_bytes, 0);
     OC_RETURN_IF_ERROR(t.producer(buf.data(), buf.size()).WithContext("tensor '" + t.name + "'"));
-    OC_RETURN_IF_ERROR(WriteAll(f, buf.data(), buf.size(), path));
+    OC_RETURN_IF_ERROR(f->Write(buf.data(), buf.size()));
     for (uint64_t pad = (alignment_ - t.n_bytes % alignment_) % alignment_; pad > 0;) {
       const size_t n = pad < sizeof(kZeros) ? pad : sizeof(kZeros);
-      OC_RETURN_IF_ERROR(WriteAll(f, kZeros, n, path));
+      OC_RETURN_IF_ERROR(f->Write(kZeros, n));
       pad -= n;
     }
   }
@@ -220,23 +209,10 @@ Status GgufWriter::WriteTensors(FILE* f, const std::string& path) const {
 
 Status GgufWriter::WriteFile(const std::string& path) const {
   const std::vector<uint8_t> header = EncodeHeader();
-  const std::string tmp = path + ".tmp";
-  std::unique_ptr<FILE, FileCloser> f(std::fopen(tmp.c_str(), "wb"));
-  if (!f) return IoError("cannot create '" + tmp + "': " + std::strerror(errno));
-  Status s = WriteAll(f.get(), header.data(), header.size(), tmp);
-  if (s.ok()) s = WriteTensors(f.get(), tmp);
-  if (s.ok() && (std::fflush(f.get()) != 0 || fsync(fileno(f.get())) != 0)) {
-    s = IoError("flushing '" + tmp + "': " + std::strerror(errno));
-  }
-  if (s.ok() && std::fclose(f.release()) != 0) s = IoError("closing '" + tmp + "': " + std::strerror(errno));
-  if (s.ok() && std::rename(tmp.c_str(), path.c_str()) != 0) {
-    s = IoError("renaming '" + tmp + "' to '" + path + "': " + std::strerror(errno));
-  }
-  if (!s.ok()) {
-    f.reset();
-    std::remove(tmp.c_str());
-  }
-  return s;
+  OC_ASSIGN_OR_RETURN(std::unique_ptr<AtomicFile> f, AtomicFile::Create(path));
+  OC_RETURN_IF_ERROR(f->Write(header.data(), header.size()));
+  OC_RETURN_IF_ERROR(WriteTensors(f.get()));
+  return f->Commit();
 }
 
 }  // namespace omnicoder

@@ -1,9 +1,10 @@
 // GgufWriter: builds a GGUF v3 file (metadata + tensors) and writes it atomically.
 //
 // Tensor bytes come from a producer callback at write time, so a multi-GiB model can be
-// written (e.g. quantized) one tensor at a time. The file is written to "<path>.tmp"
-// and renamed over `path` only after every byte was written and flushed: a full disk,
-// a failing producer or a killed process never leaves a truncated file at `path`.
+// written (e.g. quantized) one tensor at a time. The file goes through AtomicFile (a
+// unique temp file renamed over `path` only after every byte was written and flushed):
+// a full disk, a failing producer or a killed process never leaves a truncated file at
+// `path`, and an input of the process or a non-regular file is never replaced.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "base/atomic_file.h"
 #include "base/status.h"
 #include "format/gguf.h"
 #include "tensor/dtype.h"
@@ -59,7 +61,7 @@ class GgufWriter {
   };
   void SetEncoded(const std::string& key, std::vector<uint8_t> encoded);
   std::vector<uint8_t> EncodeHeader() const;
-  Status WriteTensors(FILE* f, const std::string& path) const;
+  Status WriteTensors(AtomicFile* f) const;
 
   uint32_t alignment_;
   std::vector<Kv> kvs_;

@@ -53,6 +53,28 @@ struct AttnArgs {
   float scale = 1.0f;
 };
 
+// C[i, j] (+)= sum_p A[i, p] * B[p, j], with A and B addressed through strides so a
+// transposed operand needs no copy: A[i, p] = a[i * a_row + p * a_col], B[p, j] =
+// b[p * b_row + j * b_col]. The sum runs over p in blocks of kSgemmKc in increasing order
+// whatever the tile, so any split of (i, j) over threads gives the same bits.
+struct SgemmArgs {
+  int m = 0, n = 0, k = 0;
+  const float* a = nullptr;
+  int64_t a_row = 0, a_col = 1;
+  const float* b = nullptr;
+  int64_t b_row = 0, b_col = 1;
+  float* c = nullptr;
+  int64_t ldc = 0;
+  bool accumulate = false;  // C += A B (else C = A B)
+};
+constexpr int kSgemmKc = 256;
+constexpr int kSgemmMc = 96;   // rows of A packed at once (a multiple of every MR)
+constexpr int kSgemmNc = 512;  // columns of B packed at once (a multiple of every NR)
+// Floats of packing scratch one sgemm call needs.
+constexpr size_t kSgemmPackFloats = size_t{kSgemmKc} * (kSgemmMc + kSgemmNc);
+// Computes C rows [m0, m1) x columns [n0, n1); `pack` holds kSgemmPackFloats floats.
+using SgemmFn = void (*)(const SgemmArgs& args, int m0, int m1, int n0, int n1, float* pack);
+
 struct KernelTable {
   std::string isa;  // "ref", "avx2", "avx512", "neon"
   MatMulKernel matmul[kDTypeIdLimit];
@@ -71,6 +93,8 @@ struct KernelTable {
   void (*softmax)(float* x, int n) = nullptr;
   // f32 -> f16 for the KV cache
   void (*f32_to_f16)(const float* x, uint16_t* y, int n) = nullptr;
+  // f32 matrix product for training (see SgemmArgs)
+  SgemmFn sgemm = nullptr;
 };
 
 enum class IsaLevel { kRef, kAvx2, kAvx512, kNeon, kBest };
@@ -85,5 +109,7 @@ void FillRefKernels(KernelTable* t);
 void FillAvx2Kernels(KernelTable* t);
 void FillAvx512Kernels(KernelTable* t);
 void FillNeonKernels(KernelTable* t);
+void FillAvx2Sgemm(KernelTable* t);
+void FillAvx512Sgemm(KernelTable* t);
 
 }  // namespace omnicoder

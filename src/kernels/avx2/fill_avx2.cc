@@ -10,6 +10,7 @@ namespace omnicoder {
 
 void FillAvx2Kernels(KernelTable* t) {
   t->isa = "avx2";
+  FillAvx2Sgemm(t);
   auto set = [t](DType type, MatMulFn fn, QuantizeActFn q) {
     MatMulKernel& k = t->matmul[static_cast<uint32_t>(type)];
     k.matmul = fn;

@@ -25,5 +25,6 @@ void AttnScores(const AttnArgs& a, float* scores);
 void AttnValues(const AttnArgs& a, const float* probs, float* out);
 void Softmax(float* x, int n);
 void F32ToF16Row(const float* x, uint16_t* y, int n);
+void SgemmRef(const SgemmArgs& g, int m0, int m1, int n0, int n1, float* pack);
 
 }  // namespace omnicoder::ref

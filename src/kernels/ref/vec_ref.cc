@@ -116,6 +116,7 @@ void FillRefKernels(KernelTable* t) {
   t->attn_values = &AttnValues;
   t->softmax = &Softmax;
   t->f32_to_f16 = &F32ToF16Row;
+  t->sgemm = &SgemmRef;
 }
 
 }  // namespace omnicoder
