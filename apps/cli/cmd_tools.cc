@@ -6,19 +6,18 @@
 #include <sstream>
 
 #include "apps/cli/common.h"
+#include "apps/cli/validate.h"
+#include "omnicoder/files.h"
 
 namespace omnicoder::cli {
 
 int TokenizeCommand(const TokenizeOptions& o) {
+  if (o.has_prompt == !o.prompt_file.empty()) {
+    std::fprintf(stderr, "omnicoder: tokenize needs exactly one of -p TEXT or -f FILE\n");
+    return 1;
+  }
   std::string text = o.prompt;
-  if (!o.prompt_file.empty() && !ReadFileToString(o.prompt_file, &text)) {
-    std::fprintf(stderr, "omnicoder: cannot read '%s'\n", o.prompt_file.c_str());
-    return 1;
-  }
-  if (!o.has_prompt && o.prompt_file.empty()) {
-    std::fprintf(stderr, "omnicoder: tokenize needs -p TEXT or -f FILE\n");
-    return 1;
-  }
+  if (!o.prompt_file.empty() && !ReadTextInput(o.prompt_file, "the text file", &text)) return 1;
   std::unique_ptr<Engine> engine = MakeEngine(o.common);
   if (!engine) return 1;
   std::unique_ptr<Model> model = LoadModelOrPrint(*engine, o.common, true);
@@ -28,61 +27,77 @@ int TokenizeCommand(const TokenizeOptions& o) {
   std::string line;
   for (size_t i = 0; i < ids.size(); ++i) line += (i ? " " : "") + std::to_string(ids[i]);
   std::printf("%s\n", line.c_str());
-  return 0;
+  return FinishStdout(0);
 }
 
 namespace {
 
-bool ParseTokenList(const std::string& s, std::vector<int32_t>* out) {
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    if (item.empty()) return false;
-    char* end = nullptr;
-    errno = 0;
-    long v = std::strtol(item.c_str(), &end, 10);
-    if (errno || *end != '\0' || v < 0 || v > INT32_MAX) return false;
-    out->push_back(static_cast<int32_t>(v));
+bool LogitsInput(const LogitsOptions& o, std::vector<int32_t>* ids) {
+  if (o.tokens.empty() == o.tokens_file.empty()) {
+    std::fprintf(stderr, "omnicoder: logits needs exactly one of --tokens IDS or --tokens-file FILE\n");
+    return false;
   }
-  return !out->empty();
+  std::string text = o.tokens, error;
+  if (!o.tokens_file.empty() && !ReadTextInput(o.tokens_file, "the token file", &text)) return false;
+  if (!ParseTokenIds(text, ids, &error)) {
+    std::fprintf(stderr, "omnicoder: %s: %s\n", o.tokens_file.empty() ? "--tokens" : o.tokens_file.c_str(),
+                 error.c_str());
+    return false;
+  }
+  return true;
+}
+
+// Evaluates ids in chunks, writing each chunk's logits (or the last row) as it goes, with
+// a progress line on stderr for long inputs.
+Status EvalAndWrite(const LogitsOptions& o, Session& session, const std::vector<int32_t>& ids, OutputFile* out) {
+  const size_t vocab = static_cast<size_t>(session.vocab_size());
+  const size_t chunk = 512;
+  const bool show = ids.size() > 2048;
+  for (size_t done = 0; done < ids.size();) {
+    const size_t n = std::min(chunk, ids.size() - done);
+    std::vector<int32_t> part(ids.begin() + done, ids.begin() + done + n);
+    OC_RETURN_IF_ERROR(session.Eval(part, o.all));
+    done += n;
+    if (o.all) {
+      for (size_t i = 0; i < n; ++i) OC_RETURN_IF_ERROR(out->Write(session.Logits(static_cast<int>(i)), 4 * vocab));
+    } else if (done == ids.size()) {
+      OC_RETURN_IF_ERROR(out->Write(session.Logits(), 4 * vocab));
+    }
+    if (show) std::fprintf(stderr, "\revaluated %zu / %zu tokens", done, ids.size());
+    if (Interrupted()) return InvalidArgument("interrupted");
+  }
+  if (show) std::fprintf(stderr, "\n");
+  return Status::Ok();
 }
 
 }  // namespace
 
 int LogitsCommand(const LogitsOptions& o) {
   std::vector<int32_t> ids;
-  if (!ParseTokenList(o.tokens, &ids)) {
-    std::fprintf(stderr, "omnicoder: --tokens must be a comma-separated list of token ids\n");
+  if (!LogitsInput(o, &ids)) return 1;
+  Status out_ok = CheckOutputFile(o.output);  // before any work
+  if (!out_ok.ok()) {
+    PrintError("-o", out_ok);
     return 1;
   }
   SessionOptions so;
   so.ctx_len = std::max<int>(static_cast<int>(ids.size()), 16);
   so.kv_type = o.kv_type;
   so.batch = o.batch;
+  so.allow_beyond_trained_ctx = o.allow_long_ctx;
   Loaded l;
   if (!LoadForEval(o.common, so, &l)) return 1;
-  Session& session = *l.session;
-  Status s = session.Eval(ids, o.all);
+  Result<std::unique_ptr<OutputFile>> out = OutputFile::Create(o.output);  // the model is an input now
+  if (!out.ok()) {
+    PrintError("-o", out.status());
+    return 1;
+  }
+  Status s = EvalAndWrite(o, *l.session, ids, out->get());
+  if (s.ok()) s = out.value()->Commit();
+  if (s.ok()) s = l.model->Close();
   if (!s.ok()) {
-    PrintError("evaluation failed", s);
-    return 1;
-  }
-  FILE* f = std::fopen(o.output.c_str(), "wb");
-  if (!f) {
-    std::fprintf(stderr, "omnicoder: cannot create '%s'\n", o.output.c_str());
-    return 1;
-  }
-  const size_t vocab = static_cast<size_t>(session.vocab_size());
-  bool ok = true;
-  if (o.all) {
-    for (size_t i = 0; i < ids.size() && ok; ++i) ok = std::fwrite(session.Logits(static_cast<int>(i)), 4, vocab, f) == vocab;
-  } else {
-    ok = std::fwrite(session.Logits(), 4, vocab, f) == vocab;
-  }
-  ok = (std::fclose(f) == 0) && ok;
-  if (!ok) {
-    std::fprintf(stderr, "omnicoder: writing '%s' failed\n", o.output.c_str());
-    return 1;
+    PrintError("logits", s);
+    return Interrupted() ? 130 : 1;
   }
   return 0;
 }
@@ -94,11 +109,30 @@ int InspectCommand(const std::string& path) {
     return 1;
   }
   std::fwrite(d->data(), 1, d->size(), stdout);
-  return 0;
+  return FinishStdout(0);
 }
 
+namespace {
+
+bool PagerSimChecks(const PagerSimOptions& o, uint64_t* expert_bytes) {
+  if (!ParseUint(o.expert_bytes, 0, 1ull << 50, expert_bytes)) {
+    std::fprintf(stderr, "omnicoder: --expert-bytes must be an integer in [0, 2^50], got '%s'\n",
+                 o.expert_bytes.c_str());
+    return false;
+  }
+  if (o.synthetic && o.tokens < 1) {
+    std::fprintf(stderr, "omnicoder: --synthetic must be >= 1 (tokens to generate), got %d\n", o.tokens);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 int PagerSimCommand(const PagerSimOptions& o) {
-  if (o.tokens > 0) {
+  uint64_t expert_bytes = 0;
+  if (!PagerSimChecks(o, &expert_bytes)) return 1;
+  if (o.synthetic) {
     Status s = WriteSyntheticTrace(o.trace, o.tokens, o.layers, o.experts, o.k, o.zipf, o.stickiness, o.seed);
     if (!s.ok()) {
       PrintError("synthetic trace", s);
@@ -110,7 +144,7 @@ int PagerSimCommand(const PagerSimOptions& o) {
   std::vector<std::string> policies = {o.policy};
   if (o.policy == "all") policies = {"lru", "lru2", "lfu", "min"};
   if (std::find(policies.begin(), policies.end(), "min") == policies.end()) policies.push_back("min");
-  Result<std::vector<PagerSimResult>> r = SimulatePagerTrace(o.trace, o.slots, policies, o.expert_bytes);
+  Result<std::vector<PagerSimResult>> r = SimulatePagerTrace(o.trace, o.slots, policies, expert_bytes);
   if (!r.ok()) {
     PrintError("pager-sim", r.status());
     return 1;
@@ -127,13 +161,14 @@ int PagerSimCommand(const PagerSimOptions& o) {
                 static_cast<unsigned long long>(x.bytes),
                 min_misses ? static_cast<double>(x.misses) / min_misses : 1.0);
   }
-  return 0;
+  return FinishStdout(0);
 }
 
 int QuantizeCommand(const QuantizeCliOptions& o) {
   QuantizeOptions qo;
   qo.type = o.type;
   qo.n_threads = o.threads;
+  if (!CheckThreads(&qo.n_threads, "-t")) return 1;
   qo.pure = o.pure;
   qo.progress = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
   Status s = QuantizeModelFile(o.input, o.output, qo);

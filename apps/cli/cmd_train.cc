@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "apps/cli/commands.h"
+#include "apps/cli/validate.h"
 #include "omnicoder/train.h"
 
 namespace omnicoder::cli {
@@ -37,7 +38,8 @@ int TrainTokenizerCommand(const TokenizerTrainOptions& o) {
   return 0;
 }
 
-int TokenizeCorpusCommand(const TokenizeCorpusOptions& o) {
+int TokenizeCorpusCommand(TokenizeCorpusOptions o) {
+  if (!CheckThreads(&o.n_threads, "-t")) return 1;
   Result<std::string> r = TokenizeCorpus(o);
   if (!r.ok()) return Fail(r.status());
   std::fprintf(stderr, "%s", r->c_str());
@@ -45,6 +47,7 @@ int TokenizeCorpusCommand(const TokenizeCorpusOptions& o) {
 }
 
 int TrainCommand(TrainOptions o) {
+  if (!CheckThreads(&o.n_threads, "-t")) return 1;
   // Ctrl-C / SIGTERM: finish the step, write a checkpoint, exit (resumable).
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);

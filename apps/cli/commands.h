@@ -35,9 +35,10 @@ struct RunOptions {
   int batch = 64;
   std::string kv_type = "f16";
   SamplerOptions sampling;  // seed set from `seed` at run time
-  int64_t seed = -1;        // -1: random
+  std::string seed = "-1";  // -1: random; else [0, 2^64 - 1]
   bool ignore_eos = false;
   bool no_bos = false;
+  bool allow_long_ctx = false;  // -c beyond the trained context
 };
 int RunCommand(const RunOptions& o);
 
@@ -53,8 +54,10 @@ int TokenizeCommand(const TokenizeOptions& o);
 
 struct LogitsOptions {
   CommonOptions common;
-  std::string tokens;  // "1,2,3"
+  std::string tokens;       // "1,2,3"
+  std::string tokens_file;  // ids separated by commas or whitespace
   std::string output;
+  bool allow_long_ctx = false;
   std::string kv_type = "f16";
   int batch = 64;
   bool all = false;
@@ -76,9 +79,10 @@ struct PagerSimOptions {
   std::string trace;
   int slots = 0;
   std::string policy = "all";  // lru, lru2, min, all
-  uint64_t expert_bytes = 0;
+  std::string expert_bytes = "0";
   // synthetic trace (written to `trace` first when tokens > 0)
   int tokens = 0, layers = 16, experts = 8, k = 2;
+  bool synthetic = false;  // --synthetic given
   double zipf = 1.0, stickiness = 0.3;
   uint64_t seed = 1;
 };
@@ -97,7 +101,7 @@ struct CorpusCliOptions {
 };
 int CorpusCommand(const CorpusCliOptions& o);
 int TrainTokenizerCommand(const TokenizerTrainOptions& o);
-int TokenizeCorpusCommand(const TokenizeCorpusOptions& o);
+int TokenizeCorpusCommand(TokenizeCorpusOptions o);
 int TrainCommand(TrainOptions o);
 struct ExportCliOptions {
   std::string config, output, type = "F32";

@@ -1,8 +1,11 @@
 // CLI plumbing.
 #include "apps/cli/common.h"
 
+#include "apps/cli/validate.h"
+
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
@@ -26,6 +29,7 @@ void PrintError(const std::string& what, const Status& s) {
 std::unique_ptr<Engine> MakeEngine(const CommonOptions& o) {
   EngineOptions eo;
   eo.n_threads = o.threads;
+  if (!CheckThreads(&eo.n_threads, "-t")) return nullptr;
   eo.isa = o.isa;
   if (o.verbose) {
     eo.log = [](LogSeverity, const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
@@ -149,6 +153,7 @@ uint64_t StatusField(const char* field) {
 }  // namespace
 
 uint64_t ResidentBytes() { return StatusField("VmRSS:"); }
-uint64_t PeakResidentBytes() { return StatusField("VmHWM:"); }
+// The kernel updates VmHWM lazily; the peak is never below the current size.
+uint64_t PeakResidentBytes() { return std::max(StatusField("VmHWM:"), StatusField("VmRSS:")); }
 
 }  // namespace omnicoder::cli

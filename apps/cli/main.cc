@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "apps/cli/commands.h"
+#include "apps/cli/validate.h"
 #include "omnicoder/omnicoder.h"
 
 using namespace omnicoder;
@@ -36,7 +37,8 @@ CLI::App* AddRun(CLI::App& app, RunOptions* run) {
   r->add_option("-c,--ctx-size", run->ctx_len, "context size (default: model's, max 4096)");
   r->add_option("-b,--batch-size", run->batch, "prompt tokens per step (default 64)");
   r->add_option("--kv-type", run->kv_type, "KV cache type: f16 (default), f32");
-  r->add_option("-s,--seed", run->seed, "sampling seed (default: random)");
+  r->add_option("-s,--seed", run->seed, "sampling seed, 0 to 2^64-1 (default -1: random)");
+  r->add_flag("--allow-ctx-beyond-train", run->allow_long_ctx, "allow -c above the model's trained context");
   SamplerOptions& sp = run->sampling;
   r->add_option("--temp", sp.temperature, "temperature (0 = greedy; default 0.8)");
   r->add_option("--top-k", sp.top_k, "top-k (default 40, 0 = off)");
@@ -62,7 +64,9 @@ CLI::App* AddTokenize(CLI::App& app, TokenizeOptions* tok) {
 CLI::App* AddLogits(CLI::App& app, LogitsOptions* lg) {
   CLI::App* l = app.add_subcommand("logits", "write the last position's logits (float32) for token ids");
   AddCommon(l, &lg->common);
-  l->add_option("--tokens", lg->tokens, "comma-separated token ids (no BOS added)")->required();
+  l->add_option("--tokens", lg->tokens, "comma-separated token ids (no BOS added)");
+  l->add_option("--tokens-file", lg->tokens_file, "file of token ids (comma- or whitespace-separated)");
+  l->add_flag("--allow-ctx-beyond-train", lg->allow_long_ctx, "allow more ids than the model's trained context");
   l->add_option("-o,--output", lg->output, "output file")->required();
   l->add_option("--kv-type", lg->kv_type, "KV cache type: f16 (default), f32");
   l->add_option("-b,--batch-size", lg->batch, "tokens per forward step (default 64)");
@@ -86,7 +90,8 @@ CLI::App* AddPagerSim(CLI::App& app, PagerSimOptions* ps) {
   p->add_option("--slots", ps->slots, "expert slots")->required();
   p->add_option("--policy", ps->policy, "lru, lru2, lfu, min or all (default)");
   p->add_option("--expert-bytes", ps->expert_bytes, "bytes per expert, to report bytes read");
-  p->add_option("--synthetic", ps->tokens, "first write a synthetic trace of this many tokens");
+  p->add_option("--synthetic", ps->tokens, "first write a synthetic trace of this many tokens")->each(
+      [ps](const std::string&) { ps->synthetic = true; });
   p->add_option("--layers", ps->layers, "synthetic: layers (16)");
   p->add_option("--experts", ps->experts, "synthetic: experts per layer (8)");
   p->add_option("--k", ps->k, "synthetic: experts per token (2)");
@@ -144,6 +149,19 @@ void AddTrain(CLI::App& app, TrainCli* t) {
 
 }  // namespace
 
+// A first argument that is neither an option nor a subcommand gets a message that says so.
+bool KnownCommand(CLI::App& app, int argc, char** argv) {
+  if (argc < 2 || argv[1][0] == '-') return true;
+  for (const CLI::App* sub : app.get_subcommands({})) {
+    if (sub->get_name() == argv[1]) return true;
+  }
+  std::string names;
+  for (const CLI::App* sub : app.get_subcommands({})) names += (names.empty() ? "" : ", ") + sub->get_name();
+  std::fprintf(stderr, "omnicoder: unknown command '%s'\ncommands: %s (omnicoder COMMAND --help)\n", argv[1],
+               names.c_str());
+  return false;
+}
+
 int main(int argc, char** argv) {
   CLI::App app{"OmniCoder: MoE-first LLM inference engine (GGUF)", "omnicoder"};
   app.set_version_flag("--version", omnicoder::Version());
@@ -165,7 +183,9 @@ int main(int argc, char** argv) {
   CLI::App* p = AddPagerSim(app, &ps);
   TrainCli tc;
   AddTrain(app, &tc);
+  if (!KnownCommand(app, argc, argv)) return 2;
   CLI11_PARSE(app, argc, argv);
+  InstallSignalHandlers(/*graceful=*/r->parsed() || tc.tr->parsed());
   if (tc.c->parsed()) return CorpusCommand(tc.corpus);
   if (tc.tt->parsed()) return TrainTokenizerCommand(tc.tokenizer);
   if (tc.tc->parsed()) return TokenizeCorpusCommand(tc.shards);

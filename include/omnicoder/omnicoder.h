@@ -110,6 +110,9 @@ class Model {
   std::string memory_plan() const;
   // Expert pager counters; false when experts are not paged.
   bool pager_stats(PagerStats* out) const;
+  // Finishes the model's outputs (the routing trace): the first write error, if any.
+  // Call before exiting; the destructor finishes them too but cannot report errors.
+  Status Close();
 
   struct Impl;
   Impl& impl() { return *impl_; }
@@ -120,9 +123,11 @@ class Model {
 };
 
 struct SessionOptions {
-  int ctx_len = 0;           // 0: the model's trained context, capped at 4096
+  int ctx_len = 0;           // 0: the model's trained context, capped at 4096; at most
+                             // the trained context unless allow_beyond_trained_ctx
   int batch = 64;            // prompt tokens per forward step
   std::string kv_type = "f16";  // "f16" or "f32"
+  bool allow_beyond_trained_ctx = false;  // ctx_len may exceed the model's trained context
 };
 
 class Session {
@@ -157,6 +162,11 @@ struct SamplerOptions {
   int repeat_last_n = 64;
   uint64_t seed = 0;
 };
+
+// The valid ranges, with a message naming the option: temperature finite (<= 0 is
+// greedy), top_k >= 0, top_p in (0, 1], min_p in [0, 1], repeat_penalty in (0, 100],
+// repeat_last_n >= 0.
+Status ValidateSamplerOptions(const SamplerOptions& options);
 
 class Sampler {
  public:

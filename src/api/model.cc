@@ -69,8 +69,7 @@ ModelLoadOptions RuntimeLoadOptions(Engine& engine, const LoadOptions& options) 
   mo.paging.mem_budget = options.mem_budget;
   mo.paging.expert_slots = options.expert_slots;
   if (options.mem_budget > 0 || options.expert_slots > 0 || !options.routing_trace.empty()) {
-    Result<EvictionPolicy> policy = ParseEvictionPolicy(options.pager_policy);
-    mo.paging.policy = policy.ok() ? policy.value() : EvictionPolicy::kLfu;
+    mo.paging.policy = ParseEvictionPolicy(options.pager_policy).value();  // validated by Model::Load
     mo.paging.prefetch = options.prefetch;
     mo.paging.routing_trace = options.routing_trace;
     mo.paging.ctx_len = options.planned_ctx_len;
@@ -115,7 +114,12 @@ Model::~Model() = default;
 
 Result<std::unique_ptr<Model>> Model::Load(Engine& engine, const std::string& path, const LoadOptions& options) {
   auto impl = std::make_unique<Impl>();
-  if (options.mem_budget > 0 || options.expert_slots > 0) OC_RETURN_IF_ERROR(ParseEvictionPolicy(options.pager_policy).status());
+  // Options are checked whether or not they end up used: a misspelt policy is an error.
+  Result<EvictionPolicy> policy = ParseEvictionPolicy(options.pager_policy);
+  if (!policy.ok() || policy.value() == EvictionPolicy::kMin) {
+    return InvalidArgument("--pager-policy '" + options.pager_policy + "' is not one of lfu, lru2, lru");
+  }
+  if (options.expert_slots < 0) return InvalidArgument("--expert-slots must be >= 0");
   OC_ASSIGN_OR_RETURN(std::unique_ptr<GgufFile> file, GgufFile::Open(path));
   if (options.progress) options.progress(0.05f);
   auto fail = [&](const Status& s) { return s.WithContext(path); };
@@ -193,6 +197,12 @@ bool Model::pager_stats(PagerStats* out) const {
   out->total_experts = 0;
   for (const LayerSpec& l : m->config.layers) out->total_experts += l.n_experts;
   return true;
+}
+
+Status Model::Close() {
+  LoadedModel* m = impl_->loaded.get();
+  if (!m || !m->trace) return Status::Ok();
+  return m->trace->Finish();
 }
 
 Result<uint64_t> ParseMemBudget(const std::string& text) { return omnicoder::ParseMemBudgetText(text); }

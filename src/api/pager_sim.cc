@@ -1,5 +1,6 @@
 // Public wrappers over the pager simulator and synthetic routing traces.
 #include "api/api_impl.h"
+#include "base/atomic_file.h"
 #include "runtime/expert_cache.h"
 
 namespace omnicoder {
@@ -7,6 +8,7 @@ namespace omnicoder {
 Result<std::vector<PagerSimResult>> SimulatePagerTrace(const std::string& trace_path, int slots,
                                                        const std::vector<std::string>& policies,
                                                        uint64_t expert_bytes) {
+  if (slots < 1 || slots > 1 << 20) return InvalidArgument("--slots must be in [1, 1048576]");
   OC_ASSIGN_OR_RETURN(RoutingTrace trace, ReadRoutingTrace(trace_path));
   std::vector<PagerSimResult> out;
   for (const std::string& name : policies) {
@@ -19,10 +21,14 @@ Result<std::vector<PagerSimResult>> SimulatePagerTrace(const std::string& trace_
 
 Status WriteSyntheticTrace(const std::string& path, int tokens, int layers, int experts, int k, double zipf_s,
                            double stickiness, uint64_t seed) {
-  if (tokens <= 0 || layers <= 0 || experts <= 0 || k <= 0 || k > experts) {
-    return InvalidArgument("synthetic trace needs tokens, layers, experts > 0 and 0 < k <= experts");
+  if (tokens <= 0 || tokens > 100000000 || layers <= 0 || layers > 4096 || experts <= 0 || experts > 4096 || k <= 0 ||
+      k > experts) {
+    return InvalidArgument("a synthetic trace needs 1 <= tokens <= 100000000, 1 <= layers <= 4096, "
+                           "1 <= experts <= 4096 and 1 <= k <= experts");
   }
-  if (zipf_s < 0 || stickiness < 0 || stickiness > 1) return InvalidArgument("zipf >= 0 and 0 <= stickiness <= 1");
+  if (!(zipf_s >= 0 && zipf_s <= 10)) return InvalidArgument("--zipf must be in [0, 10]");
+  if (!(stickiness >= 0 && stickiness <= 1)) return InvalidArgument("--stickiness must be in [0, 1]");
+  OC_RETURN_IF_ERROR(CheckOutputPath(path));
   return WriteRoutingTrace(SyntheticTrace(tokens, layers, experts, k, zipf_s, stickiness, seed), path);
 }
 

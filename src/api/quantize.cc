@@ -3,6 +3,7 @@
 #include <atomic>
 
 #include "api/api_impl.h"
+#include "base/atomic_file.h"
 #include "base/strings.h"
 #include "format/gguf_writer.h"
 
@@ -61,8 +62,13 @@ Status QuantizeModelFile(const std::string& input, const std::string& output, co
     return InvalidArgument("cannot quantize to '" + options.type +
                            "' (supported: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K, F16, BF16, F32)");
   }
-  if (input == output) return InvalidArgument("input and output must be different files");
+  if (options.n_threads < 0 || options.n_threads > 1024) {
+    return InvalidArgument("quantize thread count must be in [0, 1024] (0 = one)");
+  }
   OC_ASSIGN_OR_RETURN(std::unique_ptr<GgufFile> in, GgufFile::Open(input));
+  // The input is mapped (and registered) now: the output may not be the same file under
+  // any name, nor a device; refused before any work.
+  OC_RETURN_IF_ERROR(CheckOutputPath(output));
   auto pool = std::make_shared<ThreadPool>(options.n_threads > 0 ? options.n_threads : 1);
   GgufWriter w(static_cast<uint32_t>(in->alignment()));
   for (const auto& [key, value] : in->metadata()) {

@@ -1,5 +1,8 @@
 // Session and Sampler: thin wrappers over runtime's SessionState and TokenSampler.
 #include <algorithm>
+#include <cmath>
+
+#include "base/strings.h"
 
 #include "api/api_impl.h"
 #include "runtime/sampler.h"
@@ -13,7 +16,21 @@ Result<std::unique_ptr<Session>> Session::Create(Engine& engine, Model& model, c
   const LoadedModel* loaded = model.impl().loaded.get();
   if (!loaded) return InvalidArgument("model was loaded vocabulary-only; it cannot evaluate tokens");
   SessionConfig c;
-  c.ctx_len = options.ctx_len > 0 ? options.ctx_len : std::min(loaded->config.ctx_len, 4096);
+  const int trained = loaded->config.ctx_len;
+  constexpr int kMaxCtx = 1 << 22;
+  if (options.ctx_len < 0 || options.ctx_len > kMaxCtx) {
+    return InvalidArgument(StrFormat("context size %d is outside [1, %d] (0 = the model's, up to 4096)",
+                                     options.ctx_len, kMaxCtx));
+  }
+  if (options.ctx_len > trained && !options.allow_beyond_trained_ctx) {
+    return InvalidArgument(StrFormat("context size %d exceeds the %d tokens this model was trained on; outputs past "
+                                     "that are unreliable (allow it explicitly to go on)",
+                                     options.ctx_len, trained));
+  }
+  if (options.batch < 1 || options.batch > 4096) {
+    return InvalidArgument(StrFormat("batch size %d is outside [1, 4096]", options.batch));
+  }
+  c.ctx_len = options.ctx_len > 0 ? options.ctx_len : std::min(trained, 4096);
   c.max_batch = options.batch;
   if (options.kv_type == "f16") {
     c.kv_type = DType::kF16;
@@ -38,18 +55,31 @@ int Session::capacity() const { return impl_->state->capacity(); }
 void Session::Reset() { impl_->state->Reset(); }
 uint64_t Session::memory_bytes() const { return impl_->state->MemoryBytes(); }
 
+Status ValidateSamplerOptions(const SamplerOptions& o) {
+  if (!std::isfinite(o.temperature)) return InvalidArgument("--temp must be a finite number (<= 0 means greedy)");
+  if (o.top_k < 0) return InvalidArgument("--top-k must be >= 0 (0 = off)");
+  if (!(o.top_p > 0.0f && o.top_p <= 1.0f)) return InvalidArgument("--top-p must be in (0, 1] (1 = off)");
+  if (!(o.min_p >= 0.0f && o.min_p <= 1.0f)) return InvalidArgument("--min-p must be in [0, 1] (0 = off)");
+  if (!(o.repeat_penalty > 0.0f && o.repeat_penalty <= 100.0f)) {
+    return InvalidArgument("--repeat-penalty must be in (0, 100] (1 = off)");
+  }
+  if (o.repeat_last_n < 0) return InvalidArgument("--repeat-last-n must be >= 0");
+  return Status::Ok();
+}
+
 struct Sampler::Impl {
   TokenSampler sampler;
 };
 
 Sampler::Sampler(const SamplerOptions& o, int vocab_size) {
+  // Out-of-range options (see ValidateSamplerOptions) fall back to "off", never to NaN.
   SamplingParams p;
-  p.temperature = o.temperature;
-  p.top_k = o.top_k;
-  p.top_p = o.top_p;
-  p.min_p = o.min_p;
-  p.repeat_penalty = o.repeat_penalty;
-  p.repeat_last_n = o.repeat_last_n;
+  p.temperature = std::isfinite(o.temperature) ? o.temperature : 0.0f;
+  p.top_k = o.top_k > 0 ? o.top_k : 0;
+  p.top_p = (o.top_p > 0.0f && o.top_p <= 1.0f) ? o.top_p : 1.0f;
+  p.min_p = (o.min_p >= 0.0f && o.min_p <= 1.0f) ? o.min_p : 0.0f;
+  p.repeat_penalty = (o.repeat_penalty > 0.0f && o.repeat_penalty <= 100.0f) ? o.repeat_penalty : 1.0f;
+  p.repeat_last_n = o.repeat_last_n > 0 ? o.repeat_last_n : 0;
   p.seed = o.seed;
   impl_ = std::make_unique<Impl>(Impl{TokenSampler(p, vocab_size)});
 }

@@ -260,4 +260,39 @@ Status WriteFileAtomically(const std::string& path, std::string_view data) {
   return f->Commit();
 }
 
+Result<std::string> ReadRegularFile(const std::string& path, uint64_t max_bytes, bool protect) {
+  const int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return NotFound("cannot open '" + path + "': no such file");
+    return IoError("cannot open '" + path + "': " + Errno());
+  }
+  struct stat st;
+  std::string data;
+  Status s;
+  if (fstat(fd, &st) != 0) {
+    s = IoError("cannot stat '" + path + "': " + Errno());
+  } else if (S_ISDIR(st.st_mode)) {
+    s = InvalidArgument("'" + path + "' is a folder, not a file");
+  } else if (!S_ISREG(st.st_mode)) {
+    s = InvalidArgument("'" + path + "' is not a regular file (a device, FIFO or socket)");
+  } else if (static_cast<uint64_t>(st.st_size) > max_bytes) {
+    s = InvalidArgument("'" + path + "' is larger than the limit of " + std::to_string(max_bytes) + " bytes");
+  } else {
+    if (protect) Register(st);
+    data.resize(static_cast<size_t>(st.st_size));
+    size_t done = 0;
+    while (s.ok() && done < data.size()) {
+      const ssize_t r = read(fd, data.data() + done, data.size() - done);
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) s = IoError("reading '" + path + "': " + Errno());
+      if (r == 0) data.resize(done);  // the file shrank while it was read
+      done += r > 0 ? static_cast<size_t>(r) : 0;
+      if (r == 0) break;
+    }
+  }
+  close(fd);
+  if (!s.ok()) return s;
+  return data;
+}
+
 }  // namespace omnicoder

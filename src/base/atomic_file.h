@@ -72,4 +72,9 @@ class AtomicFile {
 // Writes `data` to `path` atomically.
 Status WriteFileAtomically(const std::string& path, std::string_view data);
 
+// Reads a whole regular file of at most max_bytes: FIFOs, devices and folders are
+// refused without blocking (O_NONBLOCK), so an endless or hanging input is an error.
+// protect: register it as an input no output of this process may replace.
+Result<std::string> ReadRegularFile(const std::string& path, uint64_t max_bytes, bool protect = true);
+
 }  // namespace omnicoder

@@ -1,8 +1,6 @@
 // mmap-backed MappedFile.
 #include "base/mapped_file.h"
 
-#include "base/atomic_file.h"
-
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -10,6 +8,8 @@
 
 #include <cerrno>
 #include <cstring>
+
+#include "base/atomic_file.h"
 
 namespace omnicoder {
 

@@ -90,26 +90,61 @@ int ExpertSlots::Resident() const {
 }
 
 Status WriteRoutingTrace(const RoutingTrace& t, const std::string& path) {
-  std::ofstream f(path);
-  if (!f) return IoError("cannot create routing trace '" + path + "'");
-  f << "# routing-trace layers " << t.n_layers << " experts " << t.n_experts << " k " << t.k << "\n";
+  OC_ASSIGN_OR_RETURN(std::unique_ptr<AtomicFile> f, AtomicFile::Create(path));
+  OC_RETURN_IF_ERROR(f->Write(StrFormat("# routing-trace layers %d experts %d k %d\n", t.n_layers, t.n_experts, t.k)));
   const int n_tokens = t.n_tokens();
+  std::string line;
   for (int tok = 0; tok < n_tokens; ++tok) {
     for (int l = 0; l < t.n_layers; ++l) {
-      f << tok << ' ' << l;
-      for (int j = 0; j < t.k; ++j) f << ' ' << t.experts[(static_cast<size_t>(tok) * t.n_layers + l) * t.k + j];
-      f << '\n';
+      line = StrFormat("%d %d", tok, l);
+      for (int j = 0; j < t.k; ++j) line += " " + std::to_string(t.experts[(static_cast<size_t>(tok) * t.n_layers + l) * t.k + j]);
+      line += '\n';
+      OC_RETURN_IF_ERROR(f->Write(line));
     }
   }
-  if (!f) return IoError("writing routing trace '" + path + "' failed");
+  return f->Commit();
+}
+
+namespace {
+
+constexpr uint64_t kMaxTraceBytes = 1ull << 30;
+
+// Parses "tok layer e1 ... ek" of line `line_no`; every id in [0, n_experts), distinct,
+// nothing after the k-th.
+Status ParseTraceLine(const std::string& path, int64_t line_no, const std::string& line, int64_t expect_tok,
+                      int64_t expect_layer, RoutingTrace* t) {
+  auto bad = [&](const char* what) {
+    return CorruptFile(StrFormat("routing trace '%s' line %lld: %s", path.c_str(), static_cast<long long>(line_no), what));
+  };
+  std::istringstream ss(line);
+  int64_t tok = -1, layer = -1;
+  ss >> tok >> layer;
+  if (tok != expect_tok || layer != expect_layer) {
+    return CorruptFile(StrFormat("routing trace '%s' line %lld: expected token %lld layer %lld", path.c_str(),
+                                 static_cast<long long>(line_no), static_cast<long long>(expect_tok),
+                                 static_cast<long long>(expect_layer)));
+  }
+  const size_t first = t->experts.size();
+  for (int j = 0; j < t->k; ++j) {
+    int e = -1;
+    if (!(ss >> e) || e < 0 || e >= t->n_experts) return bad("bad or missing expert id");
+    for (size_t i = first; i < t->experts.size(); ++i) {
+      if (t->experts[i] == e) return bad("an expert id is repeated");
+    }
+    t->experts.push_back(e);
+  }
+  std::string extra;
+  if (ss >> extra) return bad("more expert ids than k");
   return Status::Ok();
 }
 
+}  // namespace
+
 Result<RoutingTrace> ReadRoutingTrace(const std::string& path) {
-  std::ifstream f(path);
-  if (!f) return NotFound("cannot open routing trace '" + path + "'");
+  OC_ASSIGN_OR_RETURN(std::string text, ReadRegularFile(path, kMaxTraceBytes, /*protect=*/false));
+  std::istringstream f(text);
   RoutingTrace t;
-  std::string line, tag;
+  std::string line;
   if (!std::getline(f, line)) return CorruptFile("routing trace '" + path + "' is empty");
   std::istringstream head(line);
   std::string hash, kind, l_tag, e_tag, k_tag;
@@ -122,22 +157,7 @@ Result<RoutingTrace> ReadRoutingTrace(const std::string& path) {
   while (std::getline(f, line)) {
     ++line_no;
     if (line.empty()) continue;
-    std::istringstream ss(line);
-    int64_t tok = -1, layer = -1;
-    ss >> tok >> layer;
-    if (tok != expect_tok || layer != expect_layer) {
-      return CorruptFile(StrFormat("routing trace '%s' line %lld: expected token %lld layer %lld", path.c_str(),
-                                   static_cast<long long>(line_no), static_cast<long long>(expect_tok),
-                                   static_cast<long long>(expect_layer)));
-    }
-    for (int j = 0; j < t.k; ++j) {
-      int e = -1;
-      if (!(ss >> e) || e < 0 || e >= t.n_experts) {
-        return CorruptFile(StrFormat("routing trace '%s' line %lld: bad expert id", path.c_str(),
-                                     static_cast<long long>(line_no)));
-      }
-      t.experts.push_back(e);
-    }
+    OC_RETURN_IF_ERROR(ParseTraceLine(path, line_no, line, expect_tok, expect_layer, &t));
     if (++expect_layer == t.n_layers) expect_layer = 0, ++expect_tok;
   }
   if (expect_layer != 0) return CorruptFile("routing trace '" + path + "' ends in the middle of a token");
@@ -147,35 +167,42 @@ Result<RoutingTrace> ReadRoutingTrace(const std::string& path) {
 Result<std::unique_ptr<RoutingTraceWriter>> RoutingTraceWriter::Open(const std::string& path, int n_layers,
                                                                      int n_experts, int k) {
   std::unique_ptr<RoutingTraceWriter> w(new RoutingTraceWriter());
-  w->file_ = std::fopen(path.c_str(), "w");
-  if (!w->file_) return IoError("cannot create routing trace '" + path + "'");
+  OC_ASSIGN_OR_RETURN(w->file_, AtomicFile::Create(path));
   w->n_layers_ = n_layers;
   w->k_ = k;
-  std::fprintf(w->file_, "# routing-trace layers %d experts %d k %d\n", n_layers, n_experts, k);
+  w->error_ = w->file_->Write(StrFormat("# routing-trace layers %d experts %d k %d\n", n_layers, n_experts, k));
   return w;
 }
 
 RoutingTraceWriter::~RoutingTraceWriter() {
-  if (file_) std::fclose(file_);
+  if (!finished_) (void)Finish();  // best effort: an explicit Finish reports errors
+}
+
+Status RoutingTraceWriter::Finish() {
+  if (finished_) return error_;
+  finished_ = true;
+  if (error_.ok()) error_ = file_->Commit();
+  file_.reset();
+  return error_;
 }
 
 void RoutingTraceWriter::OnRouted(int layer_idx, const int* ids, int n_ids) {
   const int tokens = n_ids / k_;
   const size_t size = static_cast<size_t>(tokens) * n_layers_ * k_;
   if (layer_idx == 0) batch_.assign(size, -1);
-  if (batch_.size() != size) return;
+  if (batch_.size() != size || finished_ || !error_.ok()) return;
   for (int t = 0; t < tokens; ++t) {
     std::copy(ids + t * k_, ids + (t + 1) * k_, batch_.begin() + (static_cast<size_t>(t) * n_layers_ + layer_idx) * k_);
   }
   if (layer_idx != n_layers_ - 1) return;
-  for (int t = 0; t < tokens; ++t) {
+  for (int t = 0; t < tokens && error_.ok(); ++t) {
     for (int l = 0; l < n_layers_; ++l) {
-      std::fprintf(file_, "%lld %d", static_cast<long long>(next_token_ + t), l);
-      for (int j = 0; j < k_; ++j) std::fprintf(file_, " %d", batch_[(static_cast<size_t>(t) * n_layers_ + l) * k_ + j]);
-      std::fprintf(file_, "\n");
+      line_ = StrFormat("%lld %d", static_cast<long long>(next_token_ + t), l);
+      for (int j = 0; j < k_; ++j) line_ += " " + std::to_string(batch_[(static_cast<size_t>(t) * n_layers_ + l) * k_ + j]);
+      line_ += '\n';
+      error_ = file_->Write(line_);
     }
   }
-  std::fflush(file_);
   next_token_ += tokens;
 }
 
@@ -244,7 +271,14 @@ RoutingTrace SyntheticTrace(int n_tokens, int n_layers, int n_experts, int k, do
   for (int tok = 0; tok < n_tokens; ++tok) {
     for (int l = 0; l < n_layers; ++l) {
       chosen.clear();
-      while (static_cast<int>(chosen.size()) < k) {
+      for (int tries = 0; static_cast<int>(chosen.size()) < k; ++tries) {
+        if (tries >= 64) {  // a steep Zipf makes rejection endless: take the most popular unused rank
+          for (int r = 0; static_cast<int>(chosen.size()) < k && r < n_experts; ++r) {
+            const int e = rank_to_expert[l][r];
+            if (std::find(chosen.begin(), chosen.end(), e) == chosen.end()) chosen.push_back(e);
+          }
+          break;
+        }
         int e;
         const int p = prev[static_cast<size_t>(l) * k + chosen.size()];
         if (p >= 0 && u(rng) < stickiness) {

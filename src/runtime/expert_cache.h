@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "base/atomic_file.h"
 #include "base/status.h"
 
 namespace omnicoder {
@@ -85,15 +86,21 @@ Result<RoutingTrace> ReadRoutingTrace(const std::string& path);
 
 // Writes a routing trace while a model runs: batches arrive layer by layer (k ids per
 // token), the file is token-major, so a batch is written when its last layer is routed.
+// The file goes through AtomicFile: it appears, complete, when Finish succeeds; the
+// first write error is kept and returned by Finish.
 class RoutingTraceWriter {
  public:
   static Result<std::unique_ptr<RoutingTraceWriter>> Open(const std::string& path, int n_layers, int n_experts, int k);
   ~RoutingTraceWriter();
   void OnRouted(int layer_idx, const int* expert_ids, int n_ids);
+  Status Finish();
 
  private:
   RoutingTraceWriter() = default;
-  std::FILE* file_ = nullptr;
+  std::unique_ptr<AtomicFile> file_;
+  Status error_;
+  bool finished_ = false;
+  std::string line_;
   int n_layers_ = 0, k_ = 0;
   int64_t next_token_ = 0;
   std::vector<int32_t> batch_;  // [token][layer][k]

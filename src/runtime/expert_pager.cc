@@ -85,9 +85,6 @@ Result<std::unique_ptr<ExpertPager>> ExpertPager::Create(const ModelConfig& conf
   p->info_.resize(o.n_slots);
   p->jobs_.resize(o.n_slots);
   p->predicted_.assign(static_cast<size_t>(p->n_layers_) * p->k_, -1);
-  if (!o.routing_trace.empty()) {
-    OC_ASSIGN_OR_RETURN(p->trace_, RoutingTraceWriter::Open(o.routing_trace, p->n_layers_, p->n_experts_, p->k_));
-  }
   for (int i = 0; i < std::max(1, o.io_threads); ++i) {
     p->io_threads_.emplace_back([raw = p.get()] { raw->IoLoop(); });
   }
@@ -227,7 +224,6 @@ int ExpertPager::ClaimSlot(int key) {
 void ExpertPager::OnRouted(int layer_idx, const int* ids, int n_ids) {
   std::lock_guard<std::mutex> lock(mutex_);
   ++clock_;
-  if (trace_) trace_->OnRouted(layer_idx, ids, n_ids);
   if (n_ids == k_) {  // one token: score the prediction made for this layer
     ++counters_.decode_tokens;
     int* pred = predicted_.data() + static_cast<size_t>(layer_idx) * k_;

@@ -39,7 +39,6 @@ struct PagerOptions {
   EvictionPolicy policy = EvictionPolicy::kLfu;
   bool prefetch = true;
   const KernelTable* kernels = nullptr;  // slots are repacked for its preferred layouts
-  std::string routing_trace;             // write (token, layer, experts) here when set
   int io_threads = 4;                    // reads in flight at once (disk queue depth)
   // Test hook: a read of (layer, expert) fails with this status when it returns non-ok.
   std::function<Status(int layer, int expert)> inject_read_error;
@@ -148,21 +147,26 @@ class ExpertPager final : public ExpertSource {
   int reads_in_flight_ = 0;
   int prefetch_loading_ = 0;  // slots claimed by prefetches whose read has not finished
   double busy_since_ = 0;
-  std::unique_ptr<RoutingTraceWriter> trace_;
 };
 
-// Resident experts with a routing trace written as they are routed.
+// Any expert source (resident or paged) with a routing trace written as it is routed.
 class TracingExpertSource final : public ExpertSource {
  public:
-  TracingExpertSource(std::unique_ptr<ExpertSource> inner, std::unique_ptr<RoutingTraceWriter> trace)
-      : inner_(std::move(inner)), trace_(std::move(trace)) {}
+  TracingExpertSource(std::unique_ptr<ExpertSource> inner, RoutingTraceWriter* trace)
+      : inner_(std::move(inner)), trace_(trace) {}
   Result<ExpertWeights> Acquire(int layer_idx, int expert_idx) override { return inner_->Acquire(layer_idx, expert_idx); }
   void Release(int layer_idx, int expert_idx) override { inner_->Release(layer_idx, expert_idx); }
-  void OnRouted(int layer_idx, const int* ids, int n_ids) override { trace_->OnRouted(layer_idx, ids, n_ids); }
+  void Prefetch(int layer_idx, const int* ids, int n_ids) override { inner_->Prefetch(layer_idx, ids, n_ids); }
+  void OnRouted(int layer_idx, const int* ids, int n_ids) override {
+    trace_->OnRouted(layer_idx, ids, n_ids);
+    inner_->OnRouted(layer_idx, ids, n_ids);
+  }
+  int MaxConcurrent() const override { return inner_->MaxConcurrent(); }
+  bool WantsPrefetch() const override { return inner_->WantsPrefetch(); }
 
  private:
   std::unique_ptr<ExpertSource> inner_;
-  std::unique_ptr<RoutingTraceWriter> trace_;
+  RoutingTraceWriter* trace_;
 };
 
 }  // namespace omnicoder

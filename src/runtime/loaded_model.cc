@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "base/atomic_file.h"
 #include "base/strings.h"
 #include "model/forward.h"
 #include "runtime/expert_pager.h"
@@ -88,20 +89,21 @@ Status SetUpExperts(LoadedModel* m, const ModelLoadOptions& o, int n_slots) {
     p.policy = po.policy;
     p.prefetch = po.prefetch;
     p.kernels = o.kernels;
-    p.routing_trace = po.routing_trace;
     p.inject_read_error = po.inject_read_error;
     OC_ASSIGN_OR_RETURN(std::unique_ptr<ExpertPager> pager,
                         ExpertPager::Create(m->config, m->weights.experts, m->file->file().data(), p));
     m->pager = pager.get();
     m->experts = std::move(pager);
-    return Status::Ok();
+  } else {
+    m->experts = std::make_unique<ResidentExpertSource>(&m->weights.experts);
   }
-  m->experts = std::make_unique<ResidentExpertSource>(&m->weights.experts);
-  if (!po.routing_trace.empty() && m->config.HasMoe()) {
-    OC_ASSIGN_OR_RETURN(std::unique_ptr<RoutingTraceWriter> trace,
-                        RoutingTraceWriter::Open(po.routing_trace, m->config.n_layers, m->config.MaxExperts(),
-                                                 m->config.MaxExpertsActive()));
-    m->experts = std::make_unique<TracingExpertSource>(std::move(m->experts), std::move(trace));
+  if (!po.routing_trace.empty()) {
+    if (!m->config.HasMoe()) {
+      return InvalidArgument("--routing-trace records expert routing, and this model has no MoE layers");
+    }
+    OC_ASSIGN_OR_RETURN(m->trace, RoutingTraceWriter::Open(po.routing_trace, m->config.n_layers,
+                                                           m->config.MaxExperts(), m->config.MaxExpertsActive()));
+    m->experts = std::make_unique<TracingExpertSource>(std::move(m->experts), m->trace.get());
   }
   return Status::Ok();
 }
@@ -155,6 +157,14 @@ Result<std::unique_ptr<LoadedModel>> LoadModelFromGguf(std::unique_ptr<GgufFile>
   WeightLoadOptions wo;
   wo.check_all_tensors = options.check_all_tensors;
   OC_ASSIGN_OR_RETURN(m->weights, LoadModelWeights(*m->file, m->config, wo));
+  const PagingOptions& po = options.paging;
+  if (!po.routing_trace.empty()) OC_RETURN_IF_ERROR(CheckOutputPath(po.routing_trace));  // before any work
+  if (po.expert_slots > 0 && m->config.HasMoe() && po.expert_slots < m->config.MaxExpertsActive()) {
+    return InvalidArgument(StrFormat("--expert-slots %d is fewer than the %d experts a token uses in one layer; use "
+                                     "at least %d (%d or more lets the pager prefetch)",
+                                     po.expert_slots, m->config.MaxExpertsActive(), m->config.MaxExpertsActive(),
+                                     2 * m->config.MaxExpertsActive()));
+  }
   if (options.paging.mem_budget > 0 || (options.paging.expert_slots > 0 && m->config.HasMoe())) {
     OC_RETURN_IF_ERROR(LoadWithBudget(m.get(), options));
     return m;

@@ -56,6 +56,7 @@ struct LoadedModel {
   ModelWeights weights;
   std::unique_ptr<ExpertSource> experts;
   ExpertPager* pager = nullptr;  // experts as a pager, when paging
+  std::unique_ptr<RoutingTraceWriter> trace;  // --routing-trace (Finish before exit)
   HugeBuffer arena;              // tensor data copied out of the file
   bool has_plan = false;
   MemoryPlan plan;

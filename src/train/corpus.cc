@@ -13,6 +13,7 @@
 #include <set>
 #include <sstream>
 
+#include "base/atomic_file.h"
 #include "base/sha256.h"
 #include "base/strings.h"
 
@@ -170,31 +171,7 @@ Result<std::vector<CorpusSource>> ParseCorpusSources(const std::string& text) {
 }
 
 Result<std::string> ReadSmallFile(const std::string& path, uint64_t max_bytes) {
-  const int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) return IoError("cannot open '" + path + "': " + std::strerror(errno));
-  struct stat st;
-  std::string data;
-  Status s;
-  if (fstat(fd, &st) != 0) {
-    s = IoError("cannot stat '" + path + "': " + std::strerror(errno));
-  } else if (!S_ISREG(st.st_mode)) {
-    s = InvalidArgument("'" + path + "' is not a regular file");
-  } else if (static_cast<uint64_t>(st.st_size) > max_bytes) {
-    s = InvalidArgument("'" + path + "' is larger than " + HumanBytes(max_bytes));
-  } else {
-    data.resize(static_cast<size_t>(st.st_size));
-    size_t done = 0;
-    while (s.ok() && done < data.size()) {
-      const ssize_t r = read(fd, data.data() + done, data.size() - done);
-      if (r < 0 && errno == EINTR) continue;
-      if (r < 0) s = IoError("reading '" + path + "': " + std::strerror(errno));
-      if (r == 0) data.resize(done);  // shrank while reading
-      done += r > 0 ? static_cast<size_t>(r) : data.size();
-    }
-  }
-  close(fd);
-  if (!s.ok()) return s;
-  return data;
+  return ReadRegularFile(path, max_bytes, /*protect=*/false);
 }
 
 Result<std::vector<CorpusFile>> BuildCorpus(const std::vector<CorpusSource>& sources, const CorpusOptions& o,

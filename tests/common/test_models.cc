@@ -59,6 +59,7 @@ std::vector<float> EngineLogitsWith(const std::string& path, const std::vector<i
   so.ctx_len = o.ctx_len;
   so.kv_type = o.kv_type;
   so.batch = o.batch;
+  so.allow_beyond_trained_ctx = true;  // tests size the cache for their longest input
   auto session = Session::Create(*engine.value(), *model.value(), so);
   EXPECT_TRUE(session.ok()) << session.status().ToString();
   if (!session.ok()) return {};

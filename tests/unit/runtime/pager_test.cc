@@ -85,7 +85,7 @@ TEST(Traces, WriteReadRoundTripAndErrors) {
   EXPECT_EQ(back->experts, t.experts);
   EXPECT_EQ(back->n_tokens(), 20);
   std::ofstream(path) << "# routing-trace layers 2 experts 4 k 1\n0 0 9\n";
-  EXPECT_NE(ReadRoutingTrace(path).status().message().find("bad expert id"), std::string::npos);
+  EXPECT_NE(ReadRoutingTrace(path).status().message().find("expert id"), std::string::npos);
   std::ofstream(path) << "garbage\n";
   EXPECT_FALSE(ReadRoutingTrace(path).ok());
   std::remove(path.c_str());
