@@ -141,6 +141,7 @@ void AddTrain(CLI::App& app, TrainCli* t) {
   t->tr->add_option("--max-steps", t->train.max_steps, "stop at this step");
   t->tr->add_option("-t,--threads", t->train.n_threads, "threads");
   t->tr->add_option("--isa", t->train.isa, "kernels: auto, ref, avx2");
+  t->tr->add_option("--matmul", t->train.matmul, "bf16 (AMX tiles where available, default) or f32");
   t->ex = app.add_subcommand("export", "write a training run's checkpoint as a GGUF model");
   t->ex->add_option("--config", t->export_.config, "training config")->required();
   t->ex->add_option("-o,--output", t->export_.output, "GGUF to write")->required();

@@ -42,6 +42,9 @@ struct TrainOptions {
   int max_steps = 0;                // stop at this total step count; 0: the config's
   int n_threads = 0;
   std::string isa = "auto";
+  // "bf16": matmul inputs rounded to BF16 on AMX tiles (f32 accumulation and master
+  // weights) where the CPU has AMX-BF16, else f32; "f32": always f32.
+  std::string matmul = "bf16";
   const std::atomic<bool>* stop = nullptr;
   std::function<void(const std::string&)> progress;
 };

@@ -125,9 +125,12 @@ Result<TrainSummary> Train(const TrainOptions& o) {
   if (o.isa == "ref") level = IsaLevel::kRef;
   else if (o.isa == "avx2") level = IsaLevel::kAvx2;
   else if (o.isa != "auto" && o.isa != "avx512" && o.isa != "neon") return InvalidArgument("unknown --isa " + o.isa);
+  if (o.matmul != "bf16" && o.matmul != "f32") return InvalidArgument("--matmul must be bf16 or f32");
   ThreadPool pool(Threads(o.n_threads));
   TrainContext ctx;
-  ctx.Init(&GetKernelTable(level), &pool);
+  const bool bf16 = ctx.Init(&GetKernelTable(level), &pool, o.matmul == "bf16");
+  if (o.progress) o.progress(bf16 ? "matmuls: BF16 inputs on AMX tiles, f32 accumulation and master weights"
+                                  : "matmuls: f32 (" + GetKernelTable(level).isa + ")");
   TrainRunOptions ro;
   ro.time_budget_seconds = o.time_budget_seconds;
   ro.max_steps = o.max_steps;

@@ -4,6 +4,10 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #endif
+#if defined(__x86_64__) && defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 #if defined(__aarch64__)
 #include <sys/auxv.h>
 #ifndef HWCAP_ASIMDDP
@@ -20,6 +24,14 @@ unsigned long long ReadXcr0() {
   unsigned int eax = 0, edx = 0;
   __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
   return (static_cast<unsigned long long>(edx) << 32) | eax;
+}
+#endif
+
+#if defined(__x86_64__) && defined(__linux__)
+// Linux hands out the AMX tile data state only on request (arch_prctl, XFEATURE 18).
+bool RequestAmxTileState() {
+  constexpr int kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+  return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
 }
 #endif
 
@@ -40,6 +52,8 @@ CpuFeatures Probe() {
   bool avx512f = (b >> 16) & 1, avx512dq = (b >> 17) & 1;
   bool avx512bw = (b >> 30) & 1, avx512vl = (b >> 31) & 1;
   bool vnni512 = (c >> 11) & 1;
+  const bool amx_tile = (d >> 24) & 1, amx_bf16 = (d >> 22) & 1, amx_int8 = (d >> 25) & 1;
+  const bool tile_os = (xcr0 & 0x60000) == 0x60000;  // XTILECFG and XTILEDATA enabled
   f.avx2 = ymm_os && avx2 && fma && f16c;
   f.avx512 = f.avx2 && zmm_os && avx512f && avx512dq && avx512bw && avx512vl;
   f.avx512_vnni = f.avx512 && vnni512;
@@ -48,6 +62,12 @@ CpuFeatures Probe() {
     f.avx_vnni = f.avx2 && ((a1 >> 4) & 1);
     f.avx512_bf16 = f.avx512 && ((a1 >> 5) & 1);
   }
+#if defined(__x86_64__) && defined(__linux__)
+  if (f.avx512 && amx_tile && tile_os && (amx_bf16 || amx_int8) && RequestAmxTileState()) {
+    f.amx_bf16 = amx_bf16;
+    f.amx_int8 = amx_int8;
+  }
+#endif
 #elif defined(__aarch64__)
   f.neon = true;
   unsigned long caps = getauxval(AT_HWCAP);
@@ -70,6 +90,8 @@ std::string CpuFeatures::ToString() const {
   add(avx512_vnni, "avx512_vnni");
   add(avx512_bf16, "avx512_bf16");
   add(avx_vnni, "avx_vnni");
+  add(amx_bf16, "amx_bf16");
+  add(amx_int8, "amx_int8");
   add(neon, "neon");
   add(neon_dotprod, "dotprod");
   return s.empty() ? "scalar" : s;

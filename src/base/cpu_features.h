@@ -11,6 +11,8 @@ struct CpuFeatures {
   bool avx512_vnni = false;
   bool avx512_bf16 = false;
   bool avx_vnni = false;
+  bool amx_bf16 = false;  // AMX tiles with BF16, and the kernel granted this process the tile state
+  bool amx_int8 = false;
   bool neon = false;
   bool neon_dotprod = false;
   std::string ToString() const;

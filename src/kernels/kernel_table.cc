@@ -38,6 +38,9 @@ KernelTable Build(IsaLevel level) {
   if (IsaAvailable(IsaLevel::kAvx2)) FillAvx2Kernels(&t);
   if (level == IsaLevel::kAvx2) return t;
   if (IsaAvailable(IsaLevel::kAvx512)) FillAvx512Kernels(&t);
+#if defined(OC_KERNELS_X86)
+  if (GetCpuFeatures().amx_bf16) FillAmxSgemm(&t);
+#endif
   if (IsaAvailable(IsaLevel::kNeon)) FillNeonKernels(&t);
   return t;
 }

@@ -95,6 +95,9 @@ struct KernelTable {
   void (*f32_to_f16)(const float* x, uint16_t* y, int n) = nullptr;
   // f32 matrix product for training (see SgemmArgs)
   SgemmFn sgemm = nullptr;
+  // The same product with A and B rounded to BF16 (f32 accumulation), on AMX tiles;
+  // nullptr where the CPU (or the OS) offers no AMX-BF16.
+  SgemmFn sgemm_bf16 = nullptr;
 };
 
 enum class IsaLevel { kRef, kAvx2, kAvx512, kNeon, kBest };
@@ -111,5 +114,6 @@ void FillAvx512Kernels(KernelTable* t);
 void FillNeonKernels(KernelTable* t);
 void FillAvx2Sgemm(KernelTable* t);
 void FillAvx512Sgemm(KernelTable* t);
+void FillAmxSgemm(KernelTable* t);
 
 }  // namespace omnicoder

@@ -8,15 +8,17 @@
 
 namespace omnicoder {
 
-void TrainContext::Init(const KernelTable* k, ThreadPool* p) {
+bool TrainContext::Init(const KernelTable* k, ThreadPool* p, bool bf16) {
   kernels = k;
   pool = p;
+  sgemm = bf16 && k->sgemm_bf16 ? k->sgemm_bf16 : k->sgemm;
   pack.resize(p->size());
   for (AlignedBuffer& b : pack) b.Allocate(sizeof(float) * kSgemmPackFloats);
+  return sgemm != k->sgemm;
 }
 
 void GemmTile(TrainContext& ctx, int thread, const SgemmArgs& g, int m0, int m1, int n0, int n1) {
-  if (m0 < m1 && n0 < n1) ctx.kernels->sgemm(g, m0, m1, n0, n1, ctx.Pack(thread));
+  if (m0 < m1 && n0 < n1) ctx.sgemm(g, m0, m1, n0, n1, ctx.Pack(thread));
 }
 
 void Gemm(TrainContext& ctx, int m, int n, int k, Mat a, Mat b, float* c, int64_t ldc, bool accumulate) {

@@ -17,8 +17,11 @@ class ThreadPool;
 struct TrainContext {
   const KernelTable* kernels = nullptr;
   ThreadPool* pool = nullptr;
+  SgemmFn sgemm = nullptr;          // f32, or BF16-input (AMX) when Init was asked for it
   std::vector<AlignedBuffer> pack;  // per thread: kSgemmPackFloats floats
-  void Init(const KernelTable* k, ThreadPool* p);
+  // bf16: round matmul inputs to BF16 (f32 accumulation, f32 master weights) where the
+  // CPU has AMX-BF16; returns whether that is what runs.
+  bool Init(const KernelTable* k, ThreadPool* p, bool bf16 = false);
   float* Pack(int thread) { return pack[thread].as<float>(); }
 };
 
