@@ -1,7 +1,13 @@
 // RunTraining: the loop over optimizer steps.
 #include "train/trainer.h"
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <chrono>
 #include <cmath>
@@ -51,6 +57,10 @@ std::string LayoutSha256(const std::vector<ParamTensor>& layout) {
 }
 
 struct RunState {
+  ~RunState() {
+    if (lock_fd >= 0) close(lock_fd);  // releases the folder lock
+  }
+  int lock_fd = -1;
   TrainConfig c;
   std::vector<ParamTensor> layout;
   size_t n = 0;
@@ -81,6 +91,28 @@ std::string TrimLog(const std::string& log, int step) {
   return out;
 }
 
+// One trainer per run folder: an exclusive lock, then the temp files a killed trainer
+// left behind (kill -9 gives no chance to clean up) can be removed safely.
+Status LockRunFolder(const std::string& dir, int* lock_fd) {
+  mkdir(dir.c_str(), 0755);
+  const std::string lock = dir + "/.lock";
+  *lock_fd = open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (*lock_fd < 0) return IoError("cannot create '" + lock + "': " + std::strerror(errno));
+  if (flock(*lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    return InvalidArgument("another trainer is running in '" + dir + "' (it holds " + lock + ")");
+  }
+  DIR* d = opendir(dir.c_str());
+  if (!d) return IoError("cannot list '" + dir + "': " + std::strerror(errno));
+  while (dirent* e = readdir(d)) {
+    const std::string name = e->d_name;
+    if (name.rfind(".checkpoint.ckpt.tmp.", 0) == 0 || name.rfind(".train-log.tsv.tmp.", 0) == 0) {
+      unlink((dir + "/" + name).c_str());
+    }
+  }
+  closedir(d);
+  return Status::Ok();
+}
+
 Status Prepare(const TrainConfig& c, TrainContext& ctx, RunState* st, bool* resumed) {
   st->c = c;
   OC_ASSIGN_OR_RETURN(std::string tok_bytes, ReadSmallFile(c.tokenizer, 1ull << 30));
@@ -106,7 +138,7 @@ Status Prepare(const TrainConfig& c, TrainContext& ctx, RunState* st, bool* resu
   st->val_code_tpb = bytes ? static_cast<double>(st->val_code.size()) / bytes : 0;
   st->shards.Gather("val-english", &st->val_english, &bytes);
   st->val_english_tpb = bytes ? static_cast<double>(st->val_english.size()) / bytes : 0;
-  mkdir(c.out_dir.c_str(), 0755);
+  OC_RETURN_IF_ERROR(LockRunFolder(c.out_dir, &st->lock_fd));
   struct stat sb;
   *resumed = stat(CheckpointPath(c).c_str(), &sb) == 0;
   if (!*resumed) {
