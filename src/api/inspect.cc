@@ -73,7 +73,8 @@ Result<std::string> DescribeModelFile(const std::string& path) {
     out << StrFormat("moe: %d experts, %d active, expert ffn %d%s\n", c.MaxExperts(), c.MaxExpertsActive(),
                      c.layers.back().expert_ffn_dim, c.layers.back().shared_ffn_dim ? ", shared expert" : "");
   }
-  const uint64_t kv = KvCache::BytesFor(c, ctx, DType::kF16);
+  out << KvCache::Describe(c);
+  const uint64_t kv = KvCache::BytesFor(c, ctx, DType::kF16, 64);
   const uint64_t scratch = ForwardScratchBytes(c, 64, ctx, 2);
   out << "memory estimate (context " << ctx << ", f16 KV, batch 64):\n";
   out << "  non-expert weights " << HumanBytes(w->non_expert_bytes) << "\n";

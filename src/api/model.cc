@@ -4,6 +4,7 @@
 #include "api/api_impl.h"
 #include "base/strings.h"
 #include "runtime/expert_pager.h"
+#include "runtime/kv_cache.h"
 
 namespace omnicoder {
 
@@ -173,7 +174,7 @@ std::vector<int32_t> Model::Tokenize(std::string_view text, bool add_special, bo
 
 std::string Model::memory_plan() const {
   const LoadedModel* m = impl_->loaded.get();
-  return m && m->has_plan ? m->plan.Describe() : "";
+  return m && m->has_plan ? m->plan.Describe() + KvCache::Describe(m->config) : "";
 }
 
 bool Model::pager_stats(PagerStats* out) const {

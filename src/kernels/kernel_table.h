@@ -83,6 +83,9 @@ struct KernelTable {
   void (*rms_norm)(const float* x, const float* w, float eps, float* y, int n) = nullptr;
   // gate[i] = silu(gate[i]) * up[i]
   void (*silu_mul)(float* gate, const float* up, int n) = nullptr;
+  // gpt-oss's clamped SwiGLU: g = min(gate, 7), u = clamp(up, -7, 7),
+  // gate[i] = g * sigmoid(1.702 g) * (u + 1)
+  void (*swiglu_oai)(float* gate, const float* up, int n) = nullptr;
   // y[i] += s * x[i]
   void (*axpy)(float* y, const float* x, float s, int n) = nullptr;
   // scores[p] = scale * dot(q, K[p]) for p < n_pos

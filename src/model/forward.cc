@@ -8,6 +8,7 @@
 #include "base/strings.h"
 #include "model/blocks/attention.h"
 #include "model/blocks/ffn.h"
+#include "model/blocks/mla.h"
 #include "model/blocks/moe.h"
 #include "threading/thread_pool.h"
 
@@ -37,25 +38,50 @@ struct ScratchPlan {
   }
 };
 
+void PlanMla(const ModelConfig& c, int T, ForwardScratch* s, ScratchPlan* p) {
+  const size_t f = sizeof(float);
+  int qa = 0, lat = 0, q_lora = 1;
+  size_t act = 0;
+  for (const LayerSpec& l : c.layers) {
+    if (l.attention != AttentionKind::kMla) continue;
+    qa = std::max(qa, l.n_heads * (l.kv_lora_rank + l.qk_rope_dim));
+    lat = std::max(lat, l.n_heads * l.kv_lora_rank);
+    q_lora = std::max(q_lora, l.q_lora_rank);
+    act = std::max(act, static_cast<size_t>(l.n_heads) * std::max(MaxActRowBytes(l.qk_nope_dim), MaxActRowBytes(l.kv_lora_rank)));
+  }
+  p->Add(&s->mla_q, f * T * qa);
+  p->Add(&s->mla_lat, f * T * lat);
+  p->Add(&s->mla_act, act * T);
+  p->Add(&s->mla_tmp, f * T * q_lora);
+}
+
 void PlanScratch(const ModelConfig& c, int T, int capacity, int n_threads, ForwardScratch* s, ScratchPlan* p) {
   const size_t f = sizeof(float);
-  const int width = std::max({c.dim, c.MaxQDim(), c.MaxFfnDim()});
+  int width = std::max({c.dim, c.MaxQDim(), c.MaxFfnDim(), c.MaxAttnOutDim()});
+  int head_width = 0;
+  for (const LayerSpec& l : c.layers) {
+    width = std::max({width, l.q_lora_rank, l.kv_lora_rank});
+    head_width = std::max({head_width, l.v_head_dim, l.kv_lora_rank});
+  }
   s->act_row_bytes = MaxActRowBytes(width);
   s->act_ffn_row_bytes = MaxActRowBytes(c.MaxFfnDim());
+  s->head_out_floats = static_cast<size_t>(head_width + 15) / 16 * 16;
   p->Add(&s->x, f * T * c.dim);
   p->Add(&s->xn, f * T * c.dim);
   p->Add(&s->q, f * T * c.MaxQDim());
   p->Add(&s->k, f * T * c.MaxKvDim());
   p->Add(&s->v, f * T * c.MaxKvDim());
-  p->Add(&s->attn_out, f * T * c.MaxQDim());
+  p->Add(&s->attn_out, f * T * c.MaxAttnOutDim());
   p->Add(&s->proj, f * T * c.dim);
   p->Add(&s->h1, f * T * c.MaxFfnDim());
   p->Add(&s->h3, f * T * c.MaxFfnDim());
   p->Add(&s->act_a, s->act_row_bytes * T);
   p->Add(&s->act_b, s->act_row_bytes * T);
   p->Add(&s->act_h, s->act_row_bytes * T);
-  p->Add(&s->scores, f * n_threads * capacity);
-  p->Add(&s->rope, f * T * c.rope_dims);
+  p->Add(&s->scores, f * n_threads * (static_cast<size_t>(capacity) + 1));
+  p->Add(&s->head_out, f * n_threads * s->head_out_floats);
+  p->Add(&s->rope, f * T * c.rope.dims);
+  if (c.HasMla()) PlanMla(c, T, s, p);
   if (!c.HasMoe()) return;
   MoeScratch& m = s->moe;
   const int E = c.MaxExperts(), k = c.MaxExpertsActive(), slots = T * k;
@@ -64,7 +90,7 @@ void PlanScratch(const ModelConfig& c, int T, int capacity, int n_threads, Forwa
   const size_t act_dim = MaxActRowBytes(c.dim), act_eff = MaxActRowBytes(eff);
   s->act_ffn_row_bytes = std::max(s->act_ffn_row_bytes, act_eff);
   p->Add(&m.router_logits, f * T * E);
-  p->Add(&m.probs, f * E);
+  p->Add(&m.probs, f * 2 * E);
   p->Add(&m.sel_experts, 4 * slots);
   p->Add(&m.sel_weights, f * slots);
   p->Add(&m.expert_offsets, 4 * (E + 1));
@@ -111,6 +137,7 @@ Result<std::unique_ptr<ForwardScratch>> CreateForwardScratch(const ModelConfig& 
     s->moe.acquired.resize(c.MaxExperts());
     s->moe.jobs.resize(2 * c.MaxExperts());
   }
+  s->head_jobs.resize(c.MaxHeads());
   return s;
 }
 
@@ -160,8 +187,8 @@ void PrefetchNextLayer(const ForwardContext& ctx, const ModelRef& m, ForwardScra
   job.y_stride = lw.moe.router.rows;
   RunLinear(ctx, &job, 1);
   const LayerSpec& l = c.layers[next];
-  RouteToken(ms.pred_logits.as<float>(), l.n_experts, l.n_experts_active, false, 1.0f, ms.probs.as<float>(),
-             ms.pred_ids.as<int32_t>(), ms.pred_weights.as<float>());
+  RouteToken(MakeRouteSpec(c, l, lw.moe), ms.pred_logits.as<float>(), ms.probs.as<float>(), ms.pred_ids.as<int32_t>(),
+             ms.pred_weights.as<float>());
   m.experts->Prefetch(next, ms.pred_ids.as<int32_t>(), l.n_experts_active);
 }
 
@@ -180,7 +207,11 @@ Status Forward(const ForwardContext& ctx, const ModelRef& m, KvView& kv, Forward
     b.layer_idx = il;
     const LayerWeights& lw = m.weights->layers[il];
     RmsNormRows(ctx, x, lw.attn_norm, c.rms_eps, T, dim, xn);
-    AttentionBlock(ctx, b, lw.attn, kv.layers[il], kv.type, proj);
+    if (c.layers[il].attention == AttentionKind::kMla) {
+      MlaBlock(ctx, b, lw.attn, kv.layers[il], kv.type, proj);
+    } else {
+      AttentionBlock(ctx, b, lw.attn, kv.layers[il], kv.type, proj);
+    }
     AddRows(ctx, x, proj, static_cast<size_t>(T) * dim);
     RmsNormRows(ctx, x, lw.ffn_norm, c.rms_eps, T, dim, xn);
     if (c.layers[il].moe) {

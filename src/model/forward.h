@@ -27,15 +27,20 @@ struct ForwardContext {
   ThreadPool* pool = nullptr;
 };
 
-// The KV cache as the forward pass sees it: per layer, `capacity` rows of kv_dim values.
+// The KV cache as the forward pass sees it: per layer, `rows` rows of K (and V) values.
+// Position p lives in row p % rows: full-attention layers have rows = the context, so the
+// map is the identity; sliding-window layers keep a ring of window + batch - 1 rows.
 struct KvLayerView {
   uint8_t* k = nullptr;
-  uint8_t* v = nullptr;
-  size_t row_bytes = 0;  // kv_dim * element size
+  uint8_t* v = nullptr;        // nullptr for MLA (V is the latent part of each K row)
+  size_t k_row_bytes = 0;      // KvKDim * element size
+  size_t v_row_bytes = 0;
+  int rows = 0;
+  int window = 0;              // > 0: attend the last `window` positions only
 };
 struct KvView {
   DType type = DType::kF16;  // kF16 or kF32
-  int capacity = 0;
+  int capacity = 0;          // positions a session can hold
   std::vector<KvLayerView> layers;
 };
 
@@ -78,12 +83,20 @@ struct ForwardScratch {
   int max_tokens = 0;
   int capacity = 0;
   int n_threads = 0;
+  size_t head_out_floats = 0;  // per thread in head_out
   size_t act_row_bytes = 0;    // largest act row for dim-sized inputs
   size_t act_ffn_row_bytes = 0;
   AlignedBuffer x, xn, q, k, v, attn_out, proj;  // [T, *] f32
   AlignedBuffer h1, h3;                          // [T, ffn] f32
   AlignedBuffer act_a, act_b, act_h;             // act rows
-  AlignedBuffer scores;                          // [n_threads, capacity] f32
+  AlignedBuffer scores;                          // [n_threads, capacity + 1] f32 (+1: a sink logit)
+  AlignedBuffer head_out;                        // [n_threads, max head width] f32 (ring attention)
+  // MLA: per-head absorbed queries and latent outputs, and their act rows
+  AlignedBuffer mla_q;                           // [T, n_heads, kv_lora_rank + qk_rope_dim]
+  AlignedBuffer mla_lat;                         // [T, n_heads, kv_lora_rank]
+  AlignedBuffer mla_act;                         // act rows of per-head inputs
+  AlignedBuffer mla_tmp;                         // [T, q_lora_rank] q before its up-projection
+  std::vector<LinearJob> head_jobs;              // [max heads] one job per head
   AlignedBuffer rope;                            // [T, rope_dims] cos/sin pairs
   MoeScratch moe;
 };

@@ -70,13 +70,14 @@ class Binder {
   }
 
   // An f32 vector of n values (converted from F16/BF16 if stored so).
-  Result<const float*> Vector(const std::string& name, int n, bool required = true) {
+  // row > 0: a [n / row, row] table (per-expert biases), rows contiguous.
+  Result<const float*> Vector(const std::string& name, int n, bool required = true, int row = 0) {
     const GgufTensorInfo* t = f_.FindTensor(name);
     if (!t) {
       if (required) return NotFound("tensor '" + name + "' is missing");
       return static_cast<const float*>(nullptr);
     }
-    if (t->n_elements() != static_cast<uint64_t>(n) || t->dims[0] != n) {
+    if (t->n_elements() != static_cast<uint64_t>(n) || t->dims[0] != (row > 0 ? row : n)) {
       return CorruptFile(StrFormat("tensor '%s' has shape %s, expected [%d]", name.c_str(), Dims(*t).c_str(), n));
     }
     DType type = static_cast<DType>(t->type_id);
@@ -135,26 +136,56 @@ class Binder {
 
 std::string Blk(int il, const char* suffix) { return StrFormat("blk.%d.%s", il, suffix); }
 
+Status BindMla(Binder& b, const ModelConfig& c, int il, LayerWeights* lw, uint64_t* bytes) {
+  const LayerSpec& l = c.layers[il];
+  AttentionWeights& a = lw->attn;
+  const int q_dim = l.QDim(), rank = l.kv_lora_rank;
+  if (l.q_lora_rank > 0) {
+    OC_ASSIGN_OR_RETURN(a.wq_a, b.Matrix(Blk(il, "attn_q_a.weight"), l.q_lora_rank, c.dim));
+    OC_ASSIGN_OR_RETURN(a.q_a_norm, b.Vector(Blk(il, "attn_q_a_norm.weight"), l.q_lora_rank));
+    OC_ASSIGN_OR_RETURN(a.wq_b, b.Matrix(Blk(il, "attn_q_b.weight"), q_dim, l.q_lora_rank));
+  } else {
+    OC_ASSIGN_OR_RETURN(a.wq, b.Matrix(Blk(il, "attn_q.weight"), q_dim, c.dim));
+  }
+  OC_ASSIGN_OR_RETURN(a.wkv_a, b.Matrix(Blk(il, "attn_kv_a_mqa.weight"), rank + l.qk_rope_dim, c.dim));
+  OC_ASSIGN_OR_RETURN(a.kv_a_norm, b.Vector(Blk(il, "attn_kv_a_norm.weight"), rank));
+  OC_ASSIGN_OR_RETURN(const GgufTensorInfo* kb, b.Merged(Blk(il, "attn_k_b.weight"), rank, l.qk_nope_dim, l.n_heads));
+  OC_ASSIGN_OR_RETURN(const GgufTensorInfo* vb, b.Merged(Blk(il, "attn_v_b.weight"), l.v_head_dim, rank, l.n_heads));
+  a.wk_b.resize(l.n_heads);
+  a.wv_b.resize(l.n_heads);
+  for (int h = 0; h < l.n_heads; ++h) {
+    OC_ASSIGN_OR_RETURN(a.wk_b[h], b.ExpertSlice(*kb, h, rank, l.qk_nope_dim));
+    OC_ASSIGN_OR_RETURN(a.wv_b[h], b.ExpertSlice(*vb, h, l.v_head_dim, rank));
+  }
+  OC_ASSIGN_OR_RETURN(a.wo, b.Matrix(Blk(il, "attn_output.weight"), c.dim, l.AttnOutDim()));
+  *bytes += a.wq.bytes() + a.wq_a.bytes() + a.wq_b.bytes() + a.wkv_a.bytes() + kb->n_bytes + vb->n_bytes + a.wo.bytes();
+  return Status::Ok();
+}
+
 Status BindAttention(Binder& b, const ModelConfig& c, int il, LayerWeights* lw, uint64_t* bytes) {
   const LayerSpec& l = c.layers[il];
-  const int q_dim = l.n_heads * l.head_dim, kv_dim = l.n_kv_heads * l.head_dim;
+  if (l.attention == AttentionKind::kMla) return BindMla(b, c, il, lw, bytes);
+  const int q_dim = l.QDim(), kv_dim = l.n_kv_heads * l.head_dim, v_dim = l.n_kv_heads * l.v_head_dim;
   AttentionWeights& a = lw->attn;
-  OC_ASSIGN_OR_RETURN(WeightMatrix qkv, b.Matrix(Blk(il, "attn_qkv.weight"), q_dim + 2 * kv_dim, c.dim, false));
+  OC_ASSIGN_OR_RETURN(WeightMatrix qkv, b.Matrix(Blk(il, "attn_qkv.weight"), q_dim + kv_dim + v_dim, c.dim, false));
   if (qkv.present()) {  // quirk: fused QKV, split into row ranges once here
     a.wq = a.wk = a.wv = qkv;
     a.wq.rows = q_dim;
-    a.wk.rows = a.wv.rows = kv_dim;
+    a.wk.rows = kv_dim;
+    a.wv.rows = v_dim;
     a.wk.data = qkv.data + qkv.row_bytes * q_dim;
     a.wv.data = qkv.data + qkv.row_bytes * (q_dim + kv_dim);
   } else {
     OC_ASSIGN_OR_RETURN(a.wq, b.Matrix(Blk(il, "attn_q.weight"), q_dim, c.dim));
     OC_ASSIGN_OR_RETURN(a.wk, b.Matrix(Blk(il, "attn_k.weight"), kv_dim, c.dim));
-    OC_ASSIGN_OR_RETURN(a.wv, b.Matrix(Blk(il, "attn_v.weight"), kv_dim, c.dim));
+    OC_ASSIGN_OR_RETURN(a.wv, b.Matrix(Blk(il, "attn_v.weight"), v_dim, c.dim));
   }
-  OC_ASSIGN_OR_RETURN(a.wo, b.Matrix(Blk(il, "attn_output.weight"), c.dim, q_dim));
+  OC_ASSIGN_OR_RETURN(a.wo, b.Matrix(Blk(il, "attn_output.weight"), c.dim, l.AttnOutDim()));
   OC_ASSIGN_OR_RETURN(a.bq, b.Vector(Blk(il, "attn_q.bias"), q_dim, false));
   OC_ASSIGN_OR_RETURN(a.bk, b.Vector(Blk(il, "attn_k.bias"), kv_dim, false));
-  OC_ASSIGN_OR_RETURN(a.bv, b.Vector(Blk(il, "attn_v.bias"), kv_dim, false));
+  OC_ASSIGN_OR_RETURN(a.bv, b.Vector(Blk(il, "attn_v.bias"), v_dim, false));
+  OC_ASSIGN_OR_RETURN(a.bo, b.Vector(Blk(il, "attn_output.bias"), c.dim, false));
+  OC_ASSIGN_OR_RETURN(a.sinks, b.Vector(Blk(il, "attn_sinks.weight"), l.n_heads, false));
   if (c.arch->qk_norm != QkNorm::kNone) {
     const bool full = c.arch->qk_norm == QkNorm::kFull;
     OC_ASSIGN_OR_RETURN(a.q_norm, b.Vector(Blk(il, "attn_q_norm.weight"), full ? q_dim : l.head_dim));
@@ -202,11 +233,18 @@ Status BindLayer(Binder& b, const GgufFile& file, const ModelConfig& c, int il, 
   LayerWeights& lw = w->layers[il];
   uint64_t& bytes = w->non_expert_bytes;
   OC_ASSIGN_OR_RETURN(lw.attn_norm, b.Vector(Blk(il, "attn_norm.weight"), c.dim));
-  OC_ASSIGN_OR_RETURN(lw.ffn_norm, b.Vector(Blk(il, "ffn_norm.weight"), c.dim));
+  OC_ASSIGN_OR_RETURN(lw.ffn_norm, b.Vector(Blk(il, (std::string(c.arch->ffn_norm) + ".weight").c_str()), c.dim));
   OC_RETURN_IF_ERROR(BindAttention(b, c, il, &lw, &bytes));
   if (!l.moe) return BindFfn(b, c, il, "", l.ffn_dim, &lw.ffn, &bytes);
   OC_ASSIGN_OR_RETURN(lw.moe.router, b.Matrix(Blk(il, "ffn_gate_inp.weight"), l.n_experts, c.dim));
   bytes += lw.moe.router.bytes();
+  MoeWeights& mw = lw.moe;
+  OC_ASSIGN_OR_RETURN(mw.router_bias, b.Vector(Blk(il, "ffn_gate_inp.bias"), l.n_experts, false));
+  OC_ASSIGN_OR_RETURN(mw.selection_bias, b.Vector(Blk(il, "exp_probs_b.bias"), l.n_experts, false));
+  const int ef = l.n_experts * l.expert_ffn_dim;
+  OC_ASSIGN_OR_RETURN(mw.gate_bias, b.Vector(Blk(il, "ffn_gate_exps.bias"), ef, false, l.expert_ffn_dim));
+  OC_ASSIGN_OR_RETURN(mw.up_bias, b.Vector(Blk(il, "ffn_up_exps.bias"), ef, false, l.expert_ffn_dim));
+  OC_ASSIGN_OR_RETURN(mw.down_bias, b.Vector(Blk(il, "ffn_down_exps.bias"), l.n_experts * c.dim, false, c.dim));
   if (l.shared_ffn_dim > 0) {
     OC_RETURN_IF_ERROR(BindFfn(b, c, il, "_shexp", l.shared_ffn_dim, &lw.moe.shared, &bytes));
     if (c.arch->shared_expert_gate) {
@@ -227,11 +265,13 @@ void ForEachMatrix(ModelWeights* w, FunctionRef<void(WeightMatrix&)> fn) {
   fn(w->token_embd);
   fn(w->output);
   for (LayerWeights& l : w->layers) {
-    for (WeightMatrix* m : {&l.attn.wq, &l.attn.wk, &l.attn.wv, &l.attn.wo, &l.ffn.gate, &l.ffn.up, &l.ffn.down,
-                            &l.moe.router, &l.moe.shared.gate, &l.moe.shared.up, &l.moe.shared.down,
-                            &l.moe.shared_gate}) {
+    for (WeightMatrix* m : {&l.attn.wq, &l.attn.wk, &l.attn.wv, &l.attn.wo, &l.attn.wq_a, &l.attn.wq_b,
+                            &l.attn.wkv_a, &l.ffn.gate, &l.ffn.up, &l.ffn.down, &l.moe.router, &l.moe.shared.gate,
+                            &l.moe.shared.up, &l.moe.shared.down, &l.moe.shared_gate}) {
       fn(*m);
     }
+    for (WeightMatrix& m : l.attn.wk_b) fn(m);
+    for (WeightMatrix& m : l.attn.wv_b) fn(m);
   }
   for (auto& layer : w->experts) {
     for (ExpertLocation& e : layer) {

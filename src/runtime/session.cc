@@ -10,7 +10,7 @@
 namespace omnicoder {
 
 uint64_t SessionState::PlannedBytes(const LoadedModel& m, const SessionConfig& c, int n_threads) {
-  return KvCache::BytesFor(m.config, c.ctx_len, c.kv_type) +
+  return KvCache::BytesFor(m.config, c.ctx_len, c.kv_type, c.max_batch) +
          ForwardScratchBytes(m.config, c.max_batch, c.ctx_len, n_threads);
 }
 
@@ -27,7 +27,7 @@ Result<std::unique_ptr<SessionState>> SessionState::Create(const LoadedModel& mo
   s->ctx_.kernels = &kernels;
   s->ctx_.pool = &pool;
   s->max_batch_ = config.max_batch;
-  OC_ASSIGN_OR_RETURN(s->kv_, KvCache::Create(model.config, config.ctx_len, config.kv_type));
+  OC_ASSIGN_OR_RETURN(s->kv_, KvCache::Create(model.config, config.ctx_len, config.kv_type, config.max_batch));
   OC_ASSIGN_OR_RETURN(s->scratch_, CreateForwardScratch(model.config, config.max_batch, config.ctx_len, pool.size()));
   s->scratch_bytes_ = ForwardScratchBytes(model.config, config.max_batch, config.ctx_len, pool.size());
   s->logits_.resize(static_cast<size_t>(model.config.vocab_size));

@@ -20,6 +20,7 @@ void MatMulX8(DType type, const MatMulArgs& a, int row_begin, int row_end);
 
 void RmsNorm(const float* x, const float* w, float eps, float* y, int n);
 void SiluMul(float* gate, const float* up, int n);
+void SwigluOai(float* gate, const float* up, int n);
 void Axpy(float* y, const float* x, float s, int n);
 void AttnScores(const AttnArgs& a, float* scores);
 void AttnValues(const AttnArgs& a, const float* probs, float* out);

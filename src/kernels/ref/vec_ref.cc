@@ -1,4 +1,5 @@
 // Reference f32 vector kernels and the ref KernelTable.
+#include <algorithm>
 #include <cmath>
 
 #include "base/half.h"
@@ -44,6 +45,15 @@ void AttnValues(const AttnArgs& a, const float* probs, float* out) {
   for (int d = 0; d < a.head_dim; ++d) out[d] = 0.0f;
   for (int p = 0; p < a.n_pos; ++p) {
     for (int d = 0; d < a.head_dim; ++d) out[d] += probs[p] * KvAt(a, a.v, p, d);
+  }
+}
+
+void SwigluOai(float* gate, const float* up, int n) {
+  constexpr float kAlpha = 1.702f, kLimit = 7.0f;
+  for (int i = 0; i < n; ++i) {
+    const float x = std::min(gate[i], kLimit);
+    const float y = std::clamp(up[i], -kLimit, kLimit);
+    gate[i] = x / (1.0f + std::exp(kAlpha * (-x))) * (y + 1.0f);
   }
 }
 
@@ -111,6 +121,7 @@ void FillRefKernels(KernelTable* t) {
   Set<DType::kQ6_K>(t, ActFormat::kQ8K, &QuantizeActQ8K);
   t->rms_norm = &RmsNorm;
   t->silu_mul = &SiluMul;
+  t->swiglu_oai = &SwigluOai;
   t->axpy = &Axpy;
   t->attn_scores = &AttnScores;
   t->attn_values = &AttnValues;

@@ -9,36 +9,104 @@
 
 namespace omnicoder {
 
-void RouteToken(const float* logits, int n_experts, int k, bool normalize, float scale, float* probs,
-                int32_t* selected, float* weights) {
+RouteSpec MakeRouteSpec(const ModelConfig& c, const LayerSpec& l, const MoeWeights& w) {
+  RouteSpec r;
+  r.params = c.router;
+  r.n_experts = l.n_experts;
+  r.k = l.n_experts_active;
+  r.router_bias = w.router_bias;
+  r.selection_bias = w.selection_bias;
+  return r;
+}
+
+namespace {
+
+void Probabilities(const RouteSpec& r, const float* logits, float* probs) {
+  const int E = r.n_experts;
+  if (r.params.gating == Gating::kSigmoid) {
+    for (int e = 0; e < E; ++e) probs[e] = 1.0f / (1.0f + std::exp(-logits[e]));
+    return;
+  }
+  if (r.params.gating == Gating::kSoftmaxSelected) {
+    for (int e = 0; e < E; ++e) probs[e] = logits[e];
+    return;
+  }
   float max = -INFINITY;
-  for (int e = 0; e < n_experts; ++e) max = std::fmax(max, logits[e]);
+  for (int e = 0; e < E; ++e) max = std::fmax(max, logits[e]);
   double sum = 0.0;
-  for (int e = 0; e < n_experts; ++e) {
+  for (int e = 0; e < E; ++e) {
     probs[e] = std::exp(logits[e] - max);
     sum += probs[e];
   }
   const float inv = static_cast<float>(1.0 / sum);
-  for (int e = 0; e < n_experts; ++e) probs[e] *= inv;
+  for (int e = 0; e < E; ++e) probs[e] *= inv;
+}
+
+// DeepSeek-V3 group-limited routing: keep the n_group_used groups whose two best scores
+// sum highest; the other groups' experts cannot be chosen.
+void MaskGroups(const RouteSpec& r, float* score) {
+  const int G = r.params.n_groups, per = r.n_experts / G;
+  float group_score[256];
+  bool keep[256] = {};
+  for (int g = 0; g < G; ++g) {
+    float a = -INFINITY, b = -INFINITY;
+    for (int e = g * per; e < (g + 1) * per; ++e) {
+      if (score[e] > a) b = a, a = score[e];
+      else if (score[e] > b) b = score[e];
+    }
+    group_score[g] = a + b;
+  }
+  for (int j = 0; j < r.params.n_group_used; ++j) {
+    int best = -1;
+    for (int g = 0; g < G; ++g) {
+      if (!keep[g] && (best < 0 || group_score[g] > group_score[best])) best = g;
+    }
+    keep[best] = true;
+  }
+  for (int e = 0; e < r.n_experts; ++e) {
+    if (!keep[e / per]) score[e] = -INFINITY;
+  }
+}
+
+}  // namespace
+
+void RouteToken(const RouteSpec& r, float* logits, float* scratch, int32_t* selected, float* weights) {
+  const int E = r.n_experts, k = r.k;
+  float* probs = scratch;
+  float* score = scratch + E;
+  if (r.router_bias) {
+    for (int e = 0; e < E; ++e) logits[e] += r.router_bias[e];
+  }
+  Probabilities(r, logits, probs);
+  for (int e = 0; e < E; ++e) score[e] = r.selection_bias ? probs[e] + r.selection_bias[e] : probs[e];
+  if (r.params.n_groups > 1) MaskGroups(r, score);
   // Partial selection sort: k is small (<= 16 in practice).
   for (int j = 0; j < k; ++j) {
     int best = -1;
-    for (int e = 0; e < n_experts; ++e) {
+    for (int e = 0; e < E; ++e) {
       bool taken = false;
       for (int i = 0; i < j && !taken; ++i) taken = selected[i] == e;
-      if (!taken && (best < 0 || probs[e] > probs[best])) best = e;
+      if (!taken && (best < 0 || score[e] > score[best])) best = e;
     }
     selected[j] = best;
     weights[j] = probs[best];
   }
-  if (normalize) {
+  if (r.params.gating == Gating::kSoftmaxSelected) {
+    float max = -INFINITY;
+    for (int j = 0; j < k; ++j) max = std::fmax(max, weights[j]);
+    double sum = 0.0;
+    for (int j = 0; j < k; ++j) sum += (weights[j] = std::exp(weights[j] - max));
+    const float inv = static_cast<float>(1.0 / sum);
+    for (int j = 0; j < k; ++j) weights[j] *= inv;
+  }
+  if (r.params.norm_topk) {
     float wsum = 0.0f;
     for (int j = 0; j < k; ++j) wsum += weights[j];
     wsum = std::fmax(wsum, 6.103515625e-5f);  // as llama.cpp: clamp to the smallest f16 normal
     for (int j = 0; j < k; ++j) weights[j] /= wsum;
   }
-  if (scale != 1.0f) {
-    for (int j = 0; j < k; ++j) weights[j] *= scale;
+  if (r.params.weights_scale != 1.0f) {
+    for (int j = 0; j < k; ++j) weights[j] *= r.params.weights_scale;
   }
 }
 
@@ -68,9 +136,9 @@ Routing RouteAll(const ForwardContext& ctx, const BlockArgs& b, const MoeWeights
 
   int32_t* sel = m.sel_experts.as<int32_t>();
   float* weights = m.sel_weights.as<float>();
+  const RouteSpec spec = MakeRouteSpec(c, l, w);
   for (int t = 0; t < T; ++t) {
-    RouteToken(logits + static_cast<size_t>(t) * E, E, k, c.arch->moe_norm_topk, c.expert_weights_scale,
-               m.probs.as<float>(), sel + t * k, weights + t * k);
+    RouteToken(spec, logits + static_cast<size_t>(t) * E, m.probs.as<float>(), sel + t * k, weights + t * k);
   }
   int32_t* offsets = m.expert_offsets.as<int32_t>();
   int32_t* fill = m.expert_fill.as<int32_t>();
@@ -110,8 +178,31 @@ struct ExpertRange {
   int begin, end;  // experts [begin, end) of this wave
 };
 
-void RunExperts(const ForwardContext& ctx, const BlockArgs& b, const Routing& r, const uint8_t* act_gate,
-                size_t gate_bytes, const uint8_t* act_up, size_t up_bytes, ExpertRange wave) {
+// rows[r] += bias[e] (n values) for every expert-ordered row r of the wave's experts.
+void AddExpertBias(const Routing& r, ExpertRange wave, const float* bias, int n, float* rows) {
+  if (!bias) return;
+  for (int e = wave.begin; e < wave.end; ++e) {
+    const float* be = bias + static_cast<size_t>(e) * n;
+    for (int row = r.offsets[e]; row < r.offsets[e + 1]; ++row) {
+      float* y = rows + static_cast<size_t>(row) * n;
+      for (int i = 0; i < n; ++i) y[i] += be[i];
+    }
+  }
+}
+
+// The input rows in the gate's and the up's act formats (expert-ordered, see GatherAct).
+struct ExpertInputs {
+  const uint8_t* gate = nullptr;
+  size_t gate_bytes = 0;
+  const uint8_t* up = nullptr;
+  size_t up_bytes = 0;
+};
+
+void RunExperts(const ForwardContext& ctx, const BlockArgs& b, const MoeWeights& mw, const Routing& r,
+                const ExpertInputs& in, ExpertRange wave) {
+  const uint8_t* act_gate = in.gate;
+  const uint8_t* act_up = in.up;
+  const size_t gate_bytes = in.gate_bytes, up_bytes = in.up_bytes;
   const LayerSpec& l = b.config->layers[b.layer_idx];
   MoeScratch& m = b.scratch->moe;
   const int eff = l.expert_ffn_dim;
@@ -138,9 +229,16 @@ void RunExperts(const ForwardContext& ctx, const BlockArgs& b, const Routing& r,
   }
   if (n_jobs == 0) return;
   RunLinear(ctx, m.jobs.data(), n_jobs);
+  AddExpertBias(r, wave, mw.gate_bias, eff, m.hidden_gate.as<float>());
+  AddExpertBias(r, wave, mw.up_bias, eff, m.hidden_up.as<float>());
   const int rows_begin = r.offsets[wave.begin], rows_end = r.offsets[wave.end];
-  ctx.kernels->silu_mul(m.hidden_gate.as<float>() + static_cast<size_t>(rows_begin) * eff,
-                        m.hidden_up.as<float>() + static_cast<size_t>(rows_begin) * eff, (rows_end - rows_begin) * eff);
+  float* g = m.hidden_gate.as<float>() + static_cast<size_t>(rows_begin) * eff;
+  const float* u = m.hidden_up.as<float>() + static_cast<size_t>(rows_begin) * eff;
+  if (b.config->arch->activation == Activation::kSwigluOai) {
+    ctx.kernels->swiglu_oai(g, u, (rows_end - rows_begin) * eff);
+  } else {
+    ctx.kernels->silu_mul(g, u, (rows_end - rows_begin) * eff);
+  }
   n_jobs = 0;
   for (int e = wave.begin; e < wave.end; ++e) {
     const int first = r.offsets[e], count = r.offsets[e + 1] - first;
@@ -157,6 +255,7 @@ void RunExperts(const ForwardContext& ctx, const BlockArgs& b, const Routing& r,
     d.y_stride = b.config->dim;
   }
   RunLinear(ctx, m.jobs.data(), n_jobs);
+  AddExpertBias(r, wave, mw.down_bias, b.config->dim, m.expert_out.as<float>());
 }
 
 // Acquires the routed experts of one wave (index order); all must share one tensor type.
@@ -235,25 +334,24 @@ Status MoeBlock(const ForwardContext& ctx, const BlockArgs& b, const MoeWeights&
   if (after_routing) (*after_routing)();
   DType gate_type = DType::kF32, up_type = DType::kF32;
   bool have_types = false;
-  const uint8_t *act_gate = nullptr, *act_up = nullptr;
-  size_t gate_bytes = 0, up_bytes = 0;
+  ExpertInputs in;
   // Experts in waves of what the source can hold at once; results combine per token at the
   // end, so the wave size never changes the numbers.
   for (int begin = 0; begin < l.n_experts;) {
     const ExpertRange wave = NextWave(r, l.n_experts, begin, experts.MaxConcurrent());
     OC_RETURN_IF_ERROR(AcquireWave(b, r, experts, wave, &gate_type, &up_type, &have_types));
-    if (!act_gate && have_types) {
+    if (!in.gate && have_types) {
       uint8_t* xa = b.scratch->act_a.data();
-      gate_bytes = PrepareAct(ctx, gate_type, xn, dim, T, dim, xa);
-      act_gate = act_up = GatherAct(b, r, k, xa, gate_bytes, m.act_gate.data());
-      up_bytes = gate_bytes;
+      in.gate_bytes = PrepareAct(ctx, gate_type, xn, dim, T, dim, xa);
+      in.gate = in.up = GatherAct(b, r, k, xa, in.gate_bytes, m.act_gate.data());
+      in.up_bytes = in.gate_bytes;
       if (KernelFor(ctx, up_type).act != KernelFor(ctx, gate_type).act) {
         uint8_t* xb = b.scratch->act_b.data();
-        up_bytes = PrepareAct(ctx, up_type, xn, dim, T, dim, xb);
-        act_up = GatherAct(b, r, k, xb, up_bytes, m.act_up.data());
+        in.up_bytes = PrepareAct(ctx, up_type, xn, dim, T, dim, xb);
+        in.up = GatherAct(b, r, k, xb, in.up_bytes, m.act_up.data());
       }
     }
-    if (act_gate) RunExperts(ctx, b, r, act_gate, gate_bytes, act_up, up_bytes, wave);
+    if (in.gate) RunExperts(ctx, b, w, r, in, wave);
     ReleaseRange(experts, b.layer_idx, r, wave.begin, wave.end);
     begin = wave.end;
   }

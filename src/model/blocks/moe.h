@@ -1,5 +1,6 @@
-// Mixture-of-experts FFN block: softmax router, top-k, optional renormalization and
-// scale, SwiGLU experts fetched through ExpertSource, optional (gated) shared expert.
+// Mixture-of-experts FFN block: router (softmax / sigmoid / softmax over the chosen, with
+// biases and group limits), top-k, SwiGLU (or gpt-oss clamped SwiGLU) experts with
+// optional biases, fetched through ExpertSource, and an optional (gated) shared expert.
 //
 // Tokens are grouped by expert so each expert's matrices are read once per batch; all
 // experts' gate/up (then down) matmuls run in one parallel region. Expert outputs are
@@ -18,9 +19,22 @@ namespace omnicoder {
 Status MoeBlock(const ForwardContext& ctx, const BlockArgs& b, const MoeWeights& w, ExpertSource& experts,
                 const float* xn, float* out, FunctionRef<void()>* after_routing = nullptr);
 
-// Router math for one token (exposed for tests): softmax over logits, top-k by
-// probability (ties: lower index), weights normalized if requested, then scaled.
-void RouteToken(const float* logits, int n_experts, int k, bool normalize, float scale, float* probs_scratch,
-                int32_t* selected, float* weights);
+// One layer's router as the MoE block runs it (see RouteToken).
+struct RouteSpec {
+  RouterParams params;
+  int n_experts = 0;
+  int k = 0;
+  const float* router_bias = nullptr;     // added to the logits
+  const float* selection_bias = nullptr;  // added to the probabilities for the choice only
+};
+RouteSpec MakeRouteSpec(const ModelConfig& c, const LayerSpec& l, const MoeWeights& w);
+
+// Router math for one token (exposed for tests), as llama.cpp's MoE: logits (+ bias) ->
+// probabilities (softmax, sigmoid, or the raw logits for kSoftmaxSelected) -> selection
+// scores (+ selection bias, groups outside the best n_group_used masked) -> top-k (ties:
+// lower index) -> weights = unbiased probabilities of the chosen (softmax over them for
+// kSoftmaxSelected), renormalized if asked, then scaled. `logits` gets the bias added;
+// scratch holds 2 * n_experts floats.
+void RouteToken(const RouteSpec& r, float* logits, float* scratch, int32_t* selected, float* weights);
 
 }  // namespace omnicoder

@@ -2,20 +2,37 @@
 // llama.cpp's to the last bit at every position, not just approximately.
 #include "model/blocks/rope.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace omnicoder {
 
-void FillRopeTable(const ModelConfig& c, int pos, int n_tokens, float* table) {
-  const int half = c.rope_dims / 2;
-  const float theta_scale = std::pow(c.rope_base, -2.0f / static_cast<float>(c.rope_dims));
+namespace {
+
+// ggml's rope_yarn_ramp: 1 below the low correction dim, 0 above the high one.
+float YarnRamp(float low, float high, int i0) {
+  const float y = (i0 / 2 - low) / std::max(0.001f, high - low);
+  return 1 - std::min(1.0f, std::max(0.0f, y));
+}
+
+}  // namespace
+
+void FillRopeTable(const RopeParams& r, float base, int pos, int n_tokens, float* table) {
+  const int half = r.dims / 2;
+  const float theta_scale = std::pow(base, -2.0f / static_cast<float>(r.dims));
   for (int t = 0; t < n_tokens; ++t) {
     float theta = static_cast<float>(pos + t);
-    float* row = table + static_cast<size_t>(t) * c.rope_dims;
+    float* row = table + static_cast<size_t>(t) * r.dims;
     for (int i = 0; i < half; ++i) {
-      const float angle = c.rope_freq_scale * theta;
-      row[2 * i] = std::cos(angle);
-      row[2 * i + 1] = std::sin(angle);
+      const float theta_interp = r.freq_scale * theta;
+      float angle = theta_interp, mscale = r.attn_factor;
+      if (r.ext_factor != 0.0f) {
+        const float ramp_mix = YarnRamp(r.corr_low, r.corr_high, 2 * i) * r.ext_factor;
+        angle = theta_interp * (1 - ramp_mix) + theta * ramp_mix;
+        mscale *= 1.0f + 0.1f * std::log(1.0f / r.freq_scale);
+      }
+      row[2 * i] = std::cos(angle) * mscale;
+      row[2 * i + 1] = std::sin(angle) * mscale;
       theta *= theta_scale;
     }
   }

@@ -1,6 +1,7 @@
 // model layer: routing math, RoPE, arch table and config reading.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "format/gguf.h"
@@ -13,27 +14,75 @@
 namespace omnicoder {
 namespace {
 
+RouteSpec Spec(Gating g, bool norm, float scale, int n_experts, int k) {
+  RouteSpec r;
+  r.params.gating = g;
+  r.params.norm_topk = norm;
+  r.params.weights_scale = scale;
+  r.n_experts = n_experts;
+  r.k = k;
+  return r;
+}
+
 TEST(Routing, TopKSoftmaxWithAndWithoutRenormalization) {
-  const float logits[4] = {1.0f, 3.0f, 2.0f, 3.0f};
-  float probs[4], w[2];
+  const float in[4] = {1.0f, 3.0f, 2.0f, 3.0f};
+  float logits[4], scratch[8], w[2];
   int32_t sel[2];
-  RouteToken(logits, 4, 2, false, 1.0f, probs, sel, w);
+  std::copy(in, in + 4, logits);
+  RouteToken(Spec(Gating::kSoftmax, false, 1.0f, 4, 2), logits, scratch, sel, w);
   EXPECT_EQ(sel[0], 1);  // tie between 1 and 3: lower index first
   EXPECT_EQ(sel[1], 3);
   const double z = std::exp(1.0) + 2 * std::exp(3.0) + std::exp(2.0);
   EXPECT_NEAR(w[0], std::exp(3.0) / z, 1e-6);
-  RouteToken(logits, 4, 2, true, 1.0f, probs, sel, w);
+  RouteToken(Spec(Gating::kSoftmax, true, 1.0f, 4, 2), logits, scratch, sel, w);
   EXPECT_NEAR(w[0] + w[1], 1.0, 1e-6);
-  RouteToken(logits, 4, 2, true, 2.5f, probs, sel, w);
+  RouteToken(Spec(Gating::kSoftmax, true, 2.5f, 4, 2), logits, scratch, sel, w);
   EXPECT_NEAR(w[0] + w[1], 2.5, 1e-5);
 }
 
+TEST(Routing, SigmoidBiasedSelectionAndGroups) {
+  // Sigmoid gating; the selection bias moves the choice but not the weights.
+  float logits[4] = {0.0f, 1.0f, 2.0f, -1.0f}, scratch[8], w[2];
+  const float bias[4] = {5.0f, 0.0f, 0.0f, 0.0f};
+  int32_t sel[2];
+  RouteSpec r = Spec(Gating::kSigmoid, false, 1.0f, 4, 2);
+  r.selection_bias = bias;
+  RouteToken(r, logits, scratch, sel, w);
+  EXPECT_EQ(sel[0], 0);
+  EXPECT_EQ(sel[1], 2);
+  EXPECT_NEAR(w[0], 0.5, 1e-6);
+  EXPECT_NEAR(w[1], 1.0 / (1.0 + std::exp(-2.0)), 1e-6);
+  // Groups of 2 scored by their two best: sigmoid(0) + sigmoid(1) = 1.23 beats
+  // sigmoid(2) + sigmoid(-1) = 1.15, so with one group used expert 2 cannot be chosen.
+  float g_logits[4] = {0.0f, 1.0f, 2.0f, -1.0f};
+  RouteSpec g = Spec(Gating::kSigmoid, true, 1.0f, 4, 2);
+  g.params.n_groups = 2;
+  g.params.n_group_used = 1;
+  RouteToken(g, g_logits, scratch, sel, w);
+  EXPECT_EQ(sel[0], 1);
+  EXPECT_EQ(sel[1], 0);
+  EXPECT_NEAR(w[0] + w[1], 1.0, 1e-6);
+}
+
+TEST(Routing, SoftmaxOverTheChosenLogits) {
+  float logits[4] = {0.5f, 3.0f, 1.0f, 2.0f}, scratch[8], w[2];
+  const float bias[4] = {0.0f, -2.5f, 0.0f, 0.0f};
+  int32_t sel[2];
+  RouteSpec r = Spec(Gating::kSoftmaxSelected, false, 1.0f, 4, 2);
+  r.router_bias = bias;  // logits become {0.5, 0.5, 1, 2}
+  RouteToken(r, logits, scratch, sel, w);
+  EXPECT_EQ(sel[0], 3);
+  EXPECT_EQ(sel[1], 2);
+  EXPECT_NEAR(w[0], std::exp(2.0) / (std::exp(2.0) + std::exp(1.0)), 1e-6);
+  EXPECT_NEAR(w[0] + w[1], 1.0, 1e-6);
+}
+
 TEST(Rope, TableMatchesClosedFormAndRotationPreservesNorm) {
-  ModelConfig c;
-  c.rope_base = 10000.0f;
-  c.rope_dims = 8;
+  RopeParams c;
+  c.base = 10000.0f;
+  c.dims = 8;
   std::vector<float> table(3 * 8);
-  FillRopeTable(c, 5, 3, table.data());
+  FillRopeTable(c, c.base, 5, 3, table.data());
   for (int t = 0; t < 3; ++t) {
     for (int i = 0; i < 4; ++i) {
       const double theta = (5 + t) * std::pow(10000.0, -2.0 * i / 8);
@@ -50,7 +99,7 @@ TEST(Rope, TableMatchesClosedFormAndRotationPreservesNorm) {
     EXPECT_NEAR(before, after, 1e-3);
   }
   // Position 0 is the identity.
-  FillRopeTable(c, 0, 1, table.data());
+  FillRopeTable(c, c.base, 0, 1, table.data());
   float v[8] = {1, 2, 3, 4, 5, 6, 7, 8};
   ApplyRope(RopeStyle::kNeox, 8, 8, 1, table.data(), v);
   for (int i = 0; i < 8; ++i) EXPECT_FLOAT_EQ(v[i], i + 1);

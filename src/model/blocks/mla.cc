@@ -1,0 +1,124 @@
+// Multi-head latent attention (DeepSeek-V2/V3), absorbed form as llama.cpp runs it.
+//
+// Design: the cache holds one row per position, [c (kv_lora_rank) | k_pe (qk_rope_dim)],
+// shared by every head (MQA over the latent). Each head's query is absorbed into latent
+// space: q_abs = W_kb[h] . q_nope (kv_lora_rank values) next to its RoPE part, so
+// scores = [q_abs | q_pe] . [c | k_pe]; the head's output in latent space is
+// sum_p p * c_p, and W_vb[h] maps it to v_head_dim. Decode never expands K or V.
+#include "model/blocks/mla.h"
+
+#include <cstring>
+
+#include "model/blocks/attention.h"
+#include "model/blocks/rope.h"
+#include "threading/thread_pool.h"
+
+namespace omnicoder {
+
+namespace {
+
+// q (through the q LoRA when there is one) and the compressed kv row, from xn.
+void ProjectMla(const ForwardContext& ctx, const BlockArgs& b, const AttentionWeights& w) {
+  const ModelConfig& c = *b.config;
+  const LayerSpec& l = c.layers[b.layer_idx];
+  ForwardScratch& s = *b.scratch;
+  const int T = b.n_tokens, kv_width = l.KvKDim();
+  ActSlots in(s.xn.as<float>(), c.dim, T, c.dim, s.act_a.data(), s.act_b.data(), s.act_h.data());
+  LinearJob jobs[2];
+  const bool lora = w.wq_a.present();
+  in.Bind(ctx, lora ? w.wq_a : w.wq, &jobs[0]);
+  in.Bind(ctx, w.wkv_a, &jobs[1]);
+  float* q_first = lora ? s.mla_tmp.as<float>() : s.q.as<float>();
+  jobs[0].y = q_first, jobs[0].y_stride = lora ? l.q_lora_rank : l.QDim();
+  jobs[1].y = s.k.as<float>(), jobs[1].y_stride = kv_width;
+  RunLinear(ctx, jobs, 2);
+  if (!lora) return;
+  RmsNormRows(ctx, q_first, w.q_a_norm, c.rms_eps, T, l.q_lora_rank, q_first);
+  ActSlots qa(q_first, l.q_lora_rank, T, l.q_lora_rank, s.act_a.data(), s.act_b.data(), s.act_h.data());
+  LinearJob job;
+  qa.Bind(ctx, w.wq_b, &job);
+  job.y = s.q.as<float>();
+  job.y_stride = l.QDim();
+  RunLinear(ctx, &job, 1);
+}
+
+// Per-head matrices applied to per-head slices of rows: y[t][h] = W[h] . x[t][h].
+void PerHeadLinear(const ForwardContext& ctx, const BlockArgs& b, const std::vector<WeightMatrix>& w, const float* x,
+                   size_t x_stride, int in_width, int x_head_stride, float* y, size_t y_stride, int y_head_stride) {
+  ForwardScratch& s = *b.scratch;
+  const int T = b.n_tokens, H = static_cast<int>(w.size());
+  LinearJob* jobs = s.head_jobs.data();
+  uint8_t* act = s.mla_act.data();
+  for (int h = 0; h < H; ++h) {
+    const size_t rb = PrepareAct(ctx, w[h].type, x + static_cast<size_t>(h) * x_head_stride, x_stride, T, in_width, act);
+    jobs[h].w = &w[h];
+    jobs[h].act = act;
+    jobs[h].act_row_bytes = rb;
+    jobs[h].n_tokens = T;
+    jobs[h].y = y + static_cast<size_t>(h) * y_head_stride;
+    jobs[h].y_stride = y_stride;
+    act += rb * T;
+  }
+  RunLinear(ctx, jobs, H);
+}
+
+}  // namespace
+
+void MlaBlock(const ForwardContext& ctx, const BlockArgs& b, const AttentionWeights& w, const KvLayerView& kv,
+              DType kv_type, float* out) {
+  const ModelConfig& c = *b.config;
+  const LayerSpec& l = c.layers[b.layer_idx];
+  ForwardScratch& s = *b.scratch;
+  const int T = b.n_tokens, H = l.n_heads, rank = l.kv_lora_rank, rope = l.qk_rope_dim, nope = l.qk_nope_dim;
+  const int hd = l.head_dim, q_dim = l.QDim(), kv_width = l.KvKDim(), qa_width = rank + rope;
+  ProjectMla(ctx, b, w);
+  float* q = s.q.as<float>();
+  float* kva = s.k.as<float>();
+  float* table = s.rope.as<float>();
+  FillRopeTable(c.rope, c.rope.base, b.pos, T, table);
+  for (int t = 0; t < T; ++t) {
+    float* row = kva + static_cast<size_t>(t) * kv_width;
+    const float* cs = table + static_cast<size_t>(t) * c.rope.dims;
+    RmsNormRows(ctx, row, w.kv_a_norm, c.rms_eps, 1, rank, row);
+    ApplyRope(c.arch->rope, rope, rope, 1, cs, row + rank);
+    ApplyRope(c.arch->rope, rope, hd, H, cs, q + static_cast<size_t>(t) * q_dim + nope);
+    StoreKvRow(ctx, kv_type, row, kv_width, kv.k + static_cast<size_t>((b.pos + t) % kv.rows) * kv.k_row_bytes);
+  }
+  // Absorb: q_abs[t][h] = W_kb[h] . q_nope[t][h], next to q_pe[t][h].
+  float* qa = s.mla_q.as<float>();
+  PerHeadLinear(ctx, b, w.wk_b, q, q_dim, nope, hd, qa, static_cast<size_t>(H) * qa_width, qa_width);
+  for (int t = 0; t < T; ++t) {
+    for (int h = 0; h < H; ++h) {
+      std::memcpy(qa + (static_cast<size_t>(t) * H + h) * qa_width + rank,
+                  q + static_cast<size_t>(t) * q_dim + static_cast<size_t>(h) * hd + nope, sizeof(float) * rope);
+    }
+  }
+  float* lat = s.mla_lat.as<float>();
+  const float scale = c.KqScale(l);
+  ctx.pool->ParallelFor(int64_t{T} * H, 1, [&](int64_t i0, int64_t i1, int thread) {
+    AttendScratch scratch{s.scores.as<float>() + static_cast<size_t>(thread) * (s.capacity + 1),
+                          s.head_out.as<float>() + static_cast<size_t>(thread) * s.head_out_floats};
+    for (int64_t i = i0; i < i1; ++i) {
+      AttendQuery a;
+      a.q = qa + static_cast<size_t>(i) * qa_width;
+      a.k = a.v = kv.k;
+      a.k_dim = qa_width;
+      a.v_dim = rank;
+      a.pos = b.pos + static_cast<int>(i / H);
+      a.scale = scale;
+      AttendOne(ctx, kv, kv_type, a, scratch, lat + static_cast<size_t>(i) * rank);
+    }
+  });
+  // Each head's latent output through its W_vb, then the output projection.
+  float* att = s.attn_out.as<float>();
+  const int out_dim = l.AttnOutDim();
+  PerHeadLinear(ctx, b, w.wv_b, lat, static_cast<size_t>(H) * rank, rank, rank, att, out_dim, l.v_head_dim);
+  ActSlots o(att, out_dim, T, out_dim, s.act_a.data(), s.act_b.data(), s.act_h.data());
+  LinearJob job;
+  o.Bind(ctx, w.wo, &job);
+  job.y = out;
+  job.y_stride = c.dim;
+  RunLinear(ctx, &job, 1);
+}
+
+}  // namespace omnicoder
