@@ -1,5 +1,6 @@
 // Synthetic model generator (see test_model.h).
 #include "tools/test_model.h"
+#include "tools/test_model_archs.h"
 
 #include <cmath>
 #include <cstdio>
@@ -34,13 +35,6 @@ float Uniform(uint64_t* state) {
   return static_cast<float>(static_cast<int32_t>(*state >> 40) - (1 << 23)) * (1.0f / (1 << 23));
 }
 
-struct TensorPlan {
-  std::string name;
-  std::vector<int64_t> dims;  // {cols, rows[, n]}
-  DType type;
-  float scale;   // values: offset + scale * U(-1, 1)
-  float offset;
-};
 
 const char* kWords[] = {
     "the", "of", "and", "to", "in", "is", "that", "for", "it", "as", "was", "with", "be", "by", "on", "not", "he",
@@ -112,6 +106,9 @@ Result<TestModelSpec> TestModelPreset(const std::string& name) {
     if (s.shared_ffn_dim > 0) s.shared_ffn_dim = 512;
     return s;
   }
+  if (name == "tiny-deepseek2" || name == "tiny-deepseek3" || name == "tiny-gpt-oss") {
+    return ArchPreset(name, s);
+  }
   if (name.rfind("tiny-", 0) == 0) {
     s.arch = name.substr(5);
     if (!FindArch(s.arch) && s.arch != "mixtral") return InvalidArgument("unknown arch in preset '" + name + "'");
@@ -151,6 +148,7 @@ Result<TestModelSpec> TestModelPreset(const std::string& name) {
 namespace {
 
 std::vector<TensorPlan> PlanTensors(const TestModelSpec& s) {
+  if (s.arch == "deepseek2" || s.arch == "gpt-oss") return PlanArchTensors(s);
   const int hd = s.head_dim ? s.head_dim : s.dim / s.n_heads;
   const int q = s.n_heads * hd, kv = s.n_kv_heads * hd;
   auto mat_scale = [](int in) { return std::sqrt(3.0f / static_cast<float>(in)); };
@@ -241,6 +239,7 @@ void SetMetadata(const TestModelSpec& s, GgufWriter* w) {
   std::vector<float> scores;
   std::vector<int32_t> types;
   MakeTestVocab(s.vocab_size, &tokens, &scores, &types);
+  SetArchMetadata(s, w);
   w->SetString("tokenizer.ggml.model", "llama");
   w->SetString("tokenizer.ggml.pre", "default");
   w->SetStringArray("tokenizer.ggml.tokens", tokens);

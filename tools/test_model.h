@@ -40,6 +40,23 @@ struct TestModelSpec {
   float logit_gain = 1.0f;   // output weight scale: larger spreads logits apart (and amplifies
                              // activation-quantization noise in log-probs)
   uint64_t seed = 1;
+  DType expert_type = DType::kF32;  // routed experts when set_expert_type (gpt-oss: MXFP4)
+  bool set_expert_type = false;
+  // deepseek2 (MLA): q LoRA rank (0: plain attn_q), latent rank, per-head nope/rope/v dims
+  int q_lora_rank = 0, kv_lora_rank = 0, qk_nope_dim = 0, qk_rope_dim = 0, v_head_dim = 0;
+  int leading_dense = 0;       // leading dense layers (deepseek2)
+  int n_shared_experts = 0;    // deepseek2: shared experts of expert_ffn_dim each
+  int gating_func = 0;         // 0: arch default, 1 softmax, 2 sigmoid
+  bool weights_norm = false;
+  float weights_scale = 0.0f;  // 0: none
+  bool selection_bias = false; // exp_probs_b (DeepSeek-V3)
+  int expert_groups = 0, expert_groups_used = 0;
+  // RoPE scaling ("" none, "yarn", "linear")
+  std::string rope_scaling;
+  float rope_factor = 0.0f;
+  int rope_orig_ctx = 0;
+  float yarn_log_mul = 0.0f;   // as the GGUF stores it (deepseek2: 0.1 * mscale_all_dim)
+  int sliding_window = 0;      // gpt-oss: window of the even layers
 };
 
 // Presets: "tiny-<arch>" (tests), "default" (run.sh), "tinyllama-1b", "mixtral-16l" (benches).

@@ -23,7 +23,7 @@ const ArchSpec kArchTable[] = {
     // top-k renormalization and gating come from metadata (expert_weights_norm, gating_func).
     {"deepseek2", RopeStyle::kNorm, QkNorm::kNone, false, false, false, AttentionKind::kMla},
     {"gpt-oss", RopeStyle::kNeox, QkNorm::kNone, false, false, true, AttentionKind::kGqa, Gating::kSoftmaxSelected,
-     Activation::kSwigluOai, "attn_post_norm"},
+     Activation::kSwigluOai, "post_attention_norm"},
 };
 
 }  // namespace

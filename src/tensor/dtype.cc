@@ -28,6 +28,7 @@ const DTypeTraits kTraits[] = {
     OC_ROW(Q5_K, "Q5_K", kQKK, sizeof(BlockQ5_K), true),
     OC_ROW(Q6_K, "Q6_K", kQKK, sizeof(BlockQ6_K), true),
     OC_ROW(Q8_K, "Q8_K", kQKK, sizeof(BlockQ8_K), true),
+    OC_ROW(MXFP4, "MXFP4", kQK, sizeof(BlockMxfp4), true),
 };
 
 #undef OC_ROW

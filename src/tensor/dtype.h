@@ -24,6 +24,7 @@ enum class DType : uint32_t {
   kQ6_K = 14,
   kQ8_K = 15,
   kBF16 = 30,
+  kMXFP4 = 39,  // OCP microscaling FP4 (E2M1 values, E8M0 scale per 32): gpt-oss experts
 };
 constexpr uint32_t kDTypeIdLimit = 40;  // ids are < this
 

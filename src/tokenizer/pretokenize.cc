@@ -19,6 +19,11 @@ constexpr const char* kQwen35 =
 constexpr const char* kQwen2 =
     R"((?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
 
+// o200k (gpt-4o, gpt-oss): camel-case aware words, digits in threes. llama.cpp's form of
+// the tokenizer.json regex (lookaheads instead of case classes), so splits match it.
+constexpr const char* kGpt4o =
+    R"([^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))*((?=[\p{L}])([^A-Z]))+(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?|[^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))+((?=[\p{L}])([^A-Z]))*(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+
 struct Family {
   std::vector<std::string_view> names;
   std::vector<const char*> regexes;
@@ -31,6 +36,7 @@ const std::vector<Family>& Families() {
       {{"llama3", "llama-v3", "llama-bpe", "falcon3", "pixtral", "smaug-bpe", "dbrx"}, {kLlama3}, true, true},
       {{"qwen2", "deepseek-r1-qwen", "stablelm2"}, {kQwen2}, false, false},
       {{"qwen35"}, {kQwen35}, false, false},
+      {{"gpt-4o", "llama4", "kanana2", "talkie"}, {kGpt4o}, false, false},
       {{"falcon"}, {R"([\p{P}\$\+<=>\^~\|`]+)", kGpt2, R"([0-9][0-9][0-9])"}, false, false},
       {{"gpt-2", "phi-2", "mpt", "olmo", "jina-es", "jina-de", "jina-v2-es", "jina-v2-de", "roberta-bpe"},
        {kGpt2}, false, false},

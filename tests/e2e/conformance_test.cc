@@ -93,7 +93,9 @@ TEST_P(Conformance, MatchesLlamaCpp) {
   ASSERT_TRUE(WriteTestModel(spec, path, 2).ok());
   ASSERT_EQ(Fnv64(path), g.fnv) << "the generator no longer writes the file the golden was made from";
   const bool exact_type = type == DType::kF32 || type == DType::kF16 || type == DType::kBF16;
-  const double tol = exact_type ? 0.01 : 0.05;
+  // BF16: llama.cpp and we round the same activations to BF16 (8-bit mantissa), but sums
+  // differ in order; on MLA models that gives up to ~0.011 (measured).
+  const double tol = type == DType::kBF16 ? 0.02 : exact_type ? 0.01 : 0.05;
   for (const Golden::Seq& s : g.seqs) {
     testing::EvalOptions eval;
     eval.ctx_len = 1024;
@@ -109,8 +111,11 @@ TEST_P(Conformance, MatchesLlamaCpp) {
     // Our default F16 KV cache stays close to the f32 one.
     if (s.tokens.size() == 7) {
       const std::vector<float> f16 = testing::EngineLogits(path, s.tokens, 2, "f16");
-      // (Random tiny models have large attention scores: F16 keys move log-probs ~0.1.)
-      EXPECT_LE(testing::KlDivergence(f16, logits), 0.01) << g.arch << " " << g.type;
+      // (Random tiny models have large attention scores: F16 keys move log-probs ~0.1. With
+      // gpt-oss's YaRN magnitude (x1.21 on q and k) llama.cpp's own F16 cache moves the
+      // Q4_K model by KL 0.106 on this sequence; ours by 0.107, within 1.3e-4 of it.)
+      const double kl_max = g.arch == "gpt-oss" ? 0.15 : 0.01;
+      EXPECT_LE(testing::KlDivergence(f16, logits), kl_max) << g.arch << " " << g.type;
     }
   }
   std::remove(path.c_str());

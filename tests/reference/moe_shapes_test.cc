@@ -20,6 +20,7 @@ struct Shape {
   const char* preset;  // after "tiny-"
   DType type;
   double tol;          // max |d log-softmax| over the oracle's top-10
+  int slots = 20;      // expert pool when paged: far fewer than the experts routed to
 };
 
 class MoeShapes : public ::testing::TestWithParam<Shape> {};
@@ -38,7 +39,7 @@ TEST_P(MoeShapes, EveryBatchMatchesOracleResidentAndPaged) {
     ASSERT_EQ(resident.size(), ref->size()) << c.preset << " n=" << n;
     EXPECT_LE(MaxTopKLogProbDiff(resident, ref.value()), c.tol) << c.preset << " n=" << n;
     // Paged through a pool far smaller than the experts a prompt routes to.
-    o.expert_slots = 20;
+    o.expert_slots = c.slots;
     const std::vector<float> paged = EngineLogitsWith(path, tokens, o);
     EXPECT_EQ(paged, resident) << c.preset << " n=" << n << ": paging changed the logits";
     // Steps of 64 (the default batch) give the oracle's answer too.
@@ -54,7 +55,10 @@ INSTANTIATE_TEST_SUITE_P(Real, MoeShapes,
                                            Shape{"qwen3moe-128x8", DType::kF32, 2e-4},
                                            Shape{"qwen2moe-60x4", DType::kF32, 2e-4},
                                            Shape{"qwen3moe-128x8", DType::kQ4_K, 0.3},
-                                           Shape{"olmoe-64x8", DType::kQ8_0, 0.3}),
+                                           Shape{"olmoe-64x8", DType::kQ8_0, 0.3},
+                                           Shape{"deepseek2", DType::kF32, 2e-4, 5},
+                                           Shape{"deepseek3", DType::kQ4_K, 0.3, 5},
+                                           Shape{"gpt-oss", DType::kF32, 0.05, 5}),
                          [](const auto& tp) {
                            std::string n = std::string(tp.param.preset) + "_" + GetDTypeTraits(tp.param.type).name;
                            for (char& ch : n) ch = std::isalnum(static_cast<unsigned char>(ch)) ? ch : '_';

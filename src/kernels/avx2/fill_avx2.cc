@@ -26,6 +26,7 @@ void FillAvx2Kernels(KernelTable* t) {
   set(DType::kQ5_0, &Q8MatMul<Q5_0Reader>, &QuantizeActQ8X86);
   set(DType::kQ5_1, &Q8MatMul<Q5_1Reader>, &QuantizeActQ8X86);
   set(DType::kQ8_0, &Q8MatMul<Q8_0Reader>, &QuantizeActQ8X86);
+  set(DType::kMXFP4, &Q8MatMul<Mxfp4Reader>, &QuantizeActQ8X86);
   set(DType::kQ4_K, &KMatMul<Q4KRow>, &QuantizeActQ8KX86);
   set(DType::kQ5_K, &KMatMul<Q5KRow>, &QuantizeActQ8KX86);
   set(DType::kQ6_K, &KMatMul<Q6KRow>, &QuantizeActQ8KX86);

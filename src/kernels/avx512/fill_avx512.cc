@@ -19,6 +19,7 @@ void FillAvx512Kernels(KernelTable* t) {
   set(DType::kQ5_0, &Q8MatMul<Q5_0Reader>);
   set(DType::kQ5_1, &Q8MatMul<Q5_1Reader>);
   set(DType::kQ8_0, &Q8MatMul<Q8_0Reader>);
+  set(DType::kMXFP4, &Q8MatMul<Mxfp4Reader>);
   SetX86InterleavedKernels(t);
   set(DType::kQ4_K, &KMatMul<Q4KRow>);
   set(DType::kQ5_K, &KMatMul<Q5KRow>);

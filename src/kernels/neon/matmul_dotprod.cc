@@ -61,6 +61,12 @@ float RowDot(const uint8_t* w, const uint8_t* xr, int n) {
     } else if constexpr (kType == DType::kQ5_1) {
       const BlockQ5_1& k = reinterpret_cast<const BlockQ5_1*>(w)[b];
       sum += static_cast<float>(Dot32(Fives(k.qs, k.qh, 0), xq)) * (F16ToF32(k.d) * x.d[b]) + F16ToF32(k.m) * x.s[b];
+    } else if constexpr (kType == DType::kMXFP4) {
+      const BlockMxfp4& k = reinterpret_cast<const BlockMxfp4*>(w)[b];
+      const int8x16_t levels = vld1q_s8(kMxfp4Levels);
+      const uint8x16_t q = vld1q_u8(k.qs);
+      const Block32 v{vqtbl1q_s8(levels, vandq_u8(q, vdupq_n_u8(0x0F))), vqtbl1q_s8(levels, vshrq_n_u8(q, 4))};
+      sum += static_cast<float>(Dot32(v, xq)) * (Mxfp4HalfScale(k.e) * x.d[b]);
     } else {
       const BlockQ8_0& k = reinterpret_cast<const BlockQ8_0*>(w)[b];
       const Block32 q{vld1q_s8(k.qs), vld1q_s8(k.qs + 16)};
@@ -209,6 +215,7 @@ void FillNeonDotprodKernels(KernelTable* t) {
   set(DType::kQ5_0, &RowMatMul<&RowDot<DType::kQ5_0>>);
   set(DType::kQ5_1, &RowMatMul<&RowDot<DType::kQ5_1>>);
   set(DType::kQ8_0, &RowMatMul<&RowDot<DType::kQ8_0>>);
+  set(DType::kMXFP4, &RowMatMul<&RowDot<DType::kMXFP4>>);
   set(DType::kQ4_K, &RowMatMul<&RowDotQ45K<false>>);
   set(DType::kQ5_K, &RowMatMul<&RowDotQ45K<true>>);
   set(DType::kQ6_K, &RowMatMul<&RowDotQ6K>);

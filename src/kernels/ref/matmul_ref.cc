@@ -117,6 +117,20 @@ float DotQ5_1(const uint8_t* w, const uint8_t* xr, int n) {
   return sum;
 }
 
+float DotMxfp4(const uint8_t* w, const uint8_t* xr, int n) {
+  const BlockMxfp4* b = reinterpret_cast<const BlockMxfp4*>(w);
+  ActQ8View x = ViewActQ8(xr, n);
+  float sum = 0.0f;
+  for (int i = 0; i < n / 32; ++i) {
+    int isum = 0;
+    for (int j = 0; j < 16; ++j) {
+      isum += kMxfp4Levels[b[i].qs[j] & 0x0F] * x.qs[32 * i + j] + kMxfp4Levels[b[i].qs[j] >> 4] * x.qs[32 * i + j + 16];
+    }
+    sum += static_cast<float>(isum) * (Mxfp4HalfScale(b[i].e) * x.d[i]);
+  }
+  return sum;
+}
+
 float DotQ8_0(const uint8_t* w, const uint8_t* xr, int n) {
   const BlockQ8_0* b = reinterpret_cast<const BlockQ8_0*>(w);
   ActQ8View x = ViewActQ8(xr, n);
@@ -204,6 +218,7 @@ float DotRow(DType type, const uint8_t* w, const uint8_t* x, int n) {
     case DType::kQ5_0: return DotQ5_0(w, x, n);
     case DType::kQ5_1: return DotQ5_1(w, x, n);
     case DType::kQ8_0: return DotQ8_0(w, x, n);
+    case DType::kMXFP4: return DotMxfp4(w, x, n);
     case DType::kQ4_K: return DotQ45K(w, x, n, false);
     case DType::kQ5_K: return DotQ45K(w, x, n, true);
     case DType::kQ6_K: return DotQ6_K(w, x, n);

@@ -116,6 +116,7 @@ void FillRefKernels(KernelTable* t) {
   Set<DType::kQ5_0>(t, ActFormat::kQ8, &QuantizeActQ8);
   Set<DType::kQ5_1>(t, ActFormat::kQ8, &QuantizeActQ8);
   Set<DType::kQ8_0>(t, ActFormat::kQ8, &QuantizeActQ8);
+  Set<DType::kMXFP4>(t, ActFormat::kQ8, &QuantizeActQ8);
   Set<DType::kQ4_K>(t, ActFormat::kQ8K, &QuantizeActQ8K);
   Set<DType::kQ5_K>(t, ActFormat::kQ8K, &QuantizeActQ8K);
   Set<DType::kQ6_K>(t, ActFormat::kQ8K, &QuantizeActQ8K);

@@ -24,6 +24,7 @@ struct Q4_0Reader {
   static constexpr bool kHasMin = false, kSigned = false;
   static __m256i Weights(const uint8_t* b) { return UnpackNibbles(b + 2); }
   static float Min(const uint8_t*) { return 0.0f; }
+  static float Scale(const uint8_t* b) { return HalfToFloat(b); }
 };
 struct Q4_1Reader {
   static constexpr size_t kBytes = sizeof(BlockQ4_1);
@@ -31,6 +32,7 @@ struct Q4_1Reader {
   static constexpr bool kHasMin = true, kSigned = false;
   static __m256i Weights(const uint8_t* b) { return UnpackNibbles(b + 4); }
   static float Min(const uint8_t* b) { return HalfToFloat(b + 2); }
+  static float Scale(const uint8_t* b) { return HalfToFloat(b); }
 };
 struct Q5_0Reader {
   static constexpr size_t kBytes = sizeof(BlockQ5_0);
@@ -43,6 +45,7 @@ struct Q5_0Reader {
     return _mm256_or_si256(UnpackNibbles(b + 6), hi);
   }
   static float Min(const uint8_t*) { return 0.0f; }
+  static float Scale(const uint8_t* b) { return HalfToFloat(b); }
 };
 struct Q5_1Reader {
   static constexpr size_t kBytes = sizeof(BlockQ5_1);
@@ -55,6 +58,7 @@ struct Q5_1Reader {
     return _mm256_or_si256(UnpackNibbles(b + 8), hi);
   }
   static float Min(const uint8_t* b) { return HalfToFloat(b + 2); }
+  static float Scale(const uint8_t* b) { return HalfToFloat(b); }
 };
 struct Q8_0Reader {
   static constexpr size_t kBytes = sizeof(BlockQ8_0);
@@ -62,6 +66,21 @@ struct Q8_0Reader {
   static constexpr bool kHasMin = false, kSigned = true;
   static __m256i Weights(const uint8_t* b) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 2)); }
   static float Min(const uint8_t*) { return 0.0f; }
+  static float Scale(const uint8_t* b) { return HalfToFloat(b); }
+};
+// MXFP4: nibbles looked up into the doubled E2M1 levels (signed bytes); the E8M0 byte
+// gives half the scale.
+struct Mxfp4Reader {
+  static constexpr size_t kBytes = sizeof(BlockMxfp4);
+  static constexpr int kOffsetShift = -1;
+  static constexpr bool kHasMin = false, kSigned = true;
+  static __m256i Weights(const uint8_t* b) {
+    const __m256i levels = _mm256_setr_epi8(0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12, 0, 1, 2, 3, 4, 6, 8,
+                                            12, 0, -1, -2, -3, -4, -6, -8, -12);
+    return _mm256_shuffle_epi8(levels, UnpackNibbles(b + 1));
+  }
+  static float Min(const uint8_t*) { return 0.0f; }
+  static float Scale(const uint8_t* b) { return Mxfp4HalfScale(b[0]); }
 };
 
 template <class B>
@@ -101,7 +120,7 @@ __attribute__((always_inline)) inline void Q8Tile(const MatMulArgs& a, int r0) {
     for (int r = 0; r < R; ++r) {
       const uint8_t* blk = w0 + r * ws + b * B::kBytes;
       const __m256i wv = B::Weights(blk);
-      const float dw = HalfToFloat(blk);
+      const float dw = B::Scale(blk);
 #pragma GCC unroll 16
       for (int t = 0; t < T; ++t) {
         const uint8_t* xt = reinterpret_cast<const uint8_t*>(xq) + t * xs;
@@ -135,7 +154,7 @@ inline float Q8RowDot(const uint8_t* w, const uint8_t* xrow, int in_dim) {
   auto step = [&](int blk_idx, __m256& a) {
     const uint8_t* blk = w + blk_idx * B::kBytes;
     const __m256i isum = BlockDot<B>(B::Weights(blk), x.qs + 32 * blk_idx, x.neg_sum4 + 8 * blk_idx);
-    a = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(HalfToFloat(blk) * x.d[blk_idx]), a);
+    a = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(B::Scale(blk) * x.d[blk_idx]), a);
     if constexpr (B::kHasMin) macc += B::Min(blk) * x.s[blk_idx];
   };
   for (; b + 4 <= nb; b += 4) {

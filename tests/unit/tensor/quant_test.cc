@@ -60,7 +60,9 @@ TEST_P(QuantRoundTrip, ZerosAndConstantsStayFinite) {
     t.dequantize(q.data(), y.data(), n);
     for (int i = 0; i < n; ++i) {
       ASSERT_TRUE(std::isfinite(y[i])) << t.name;
-      EXPECT_NEAR(y[i], v, std::fabs(v) * 0.02 + 1e-6) << t.name << " value " << v;
+      // MXFP4's shared exponent (OCP MX: floor(log2 amax) - 2) clips 3.5 to 3: 15%.
+      const double tol = c.type == DType::kMXFP4 ? 0.15 : 0.02;
+      EXPECT_NEAR(y[i], v, std::fabs(v) * tol + 1e-6) << t.name << " value " << v;
     }
   }
 }
@@ -71,7 +73,8 @@ INSTANTIATE_TEST_SUITE_P(AllTypes, QuantRoundTrip,
                                            Case{DType::kQ5_0, 0.05}, Case{DType::kQ5_1, 0.05},
                                            Case{DType::kQ4_0, 0.11}, Case{DType::kQ4_1, 0.10},
                                            Case{DType::kQ6_K, 0.02}, Case{DType::kQ5_K, 0.04},
-                                           Case{DType::kQ4_K, 0.08}, Case{DType::kQ8_K, 0.01}),
+                                           Case{DType::kQ4_K, 0.08}, Case{DType::kQ8_K, 0.01},
+                                           Case{DType::kMXFP4, 0.2}),
                          [](const auto& tp) { return std::string(GetDTypeTraits(tp.param.type).name); });
 
 TEST(QuantLayout, Q4_0DecodesNibblesLowFirst) {
@@ -84,6 +87,22 @@ TEST(QuantLayout, Q4_0DecodesNibblesLowFirst) {
     EXPECT_EQ(y[j], (j - 8) * 0.5f);
     EXPECT_EQ(y[j + 16], (15 - j - 8) * 0.5f);
   }
+}
+
+TEST(QuantLayout, Mxfp4LevelsAndE8M0Scale) {
+  BlockMxfp4 b{};
+  b.e = 127;  // scale 2^0: doubled levels times 1/2
+  for (int j = 0; j < 16; ++j) b.qs[j] = static_cast<uint8_t>(j | ((15 - j) << 4));
+  float y[32];
+  GetDTypeTraits(DType::kMXFP4).dequantize(&b, y, 32);
+  const float e2m1[16] = {0, 0.5f, 1, 1.5f, 2, 3, 4, 6, 0, -0.5f, -1, -1.5f, -2, -3, -4, -6};
+  for (int j = 0; j < 16; ++j) {
+    EXPECT_EQ(y[j], e2m1[j]);
+    EXPECT_EQ(y[j + 16], e2m1[15 - j]);
+  }
+  EXPECT_EQ(Mxfp4HalfScale(0), std::ldexp(1.0f, -128));  // subnormal end of the range
+  EXPECT_EQ(Mxfp4HalfScale(1), std::ldexp(1.0f, -127));
+  EXPECT_EQ(Mxfp4HalfScale(254), std::ldexp(1.0f, 126));
 }
 
 TEST(QuantLayout, Q6_KScalesAndHighBits) {

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "omnicoder/omnicoder.h"
+#include "tokenizer/pretokenize.h"
 #include "tools/test_model.h"
 
 namespace omnicoder {
@@ -131,6 +132,36 @@ TEST(GeneratedVocab, ByteFallbackAndSpecials) {
   EXPECT_TRUE(model.IsEndOfGeneration(2));
   EXPECT_EQ(model.TokenToPiece(2), "");
   std::remove(path.c_str());
+}
+
+}  // namespace
+}  // namespace omnicoder
+
+namespace omnicoder {
+namespace {
+
+// gpt-oss's o200k pre-tokenizer ("gpt-4o"): camel case, contractions, digit triples, the
+// slash rule; cases worked out from the regex by hand.
+TEST(PreTokenizer, Gpt4oSplits) {
+  PreTokenizerSpec spec;
+  auto p = PreTokenizer::Create("gpt-4o", &spec);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
+      {"Hello World", {"Hello", " World"}},
+      {"helloWorld HTTPServer", {"hello", "World", " HTTPServer"}},
+      {"don't I'LL", {"don't", " I'LL"}},  // contractions stay on their word
+      {"12345", {"123", "45"}},
+      {"  foo", {" ", " foo"}},
+      {"a\n\nb", {"a", "\n\n", "b"}},
+      {"x/y", {"x", "/y"}},
+      {"a = b;\n", {"a", " =", " b", ";\n"}},
+  };
+  for (const auto& [text, want] : cases) {
+    std::vector<std::string_view> got;
+    p.value()->Split(text, &got);
+    std::vector<std::string> s(got.begin(), got.end());
+    EXPECT_EQ(s, want) << "'" << text << "'";
+  }
 }
 
 }  // namespace
