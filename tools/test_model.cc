@@ -106,7 +106,8 @@ Result<TestModelSpec> TestModelPreset(const std::string& name) {
     if (s.shared_ffn_dim > 0) s.shared_ffn_dim = 512;
     return s;
   }
-  if (name == "tiny-deepseek2" || name == "tiny-deepseek3" || name == "tiny-gpt-oss") {
+  if (name == "tiny-deepseek2" || name == "tiny-deepseek3" || name == "tiny-gpt-oss" ||
+      name == "deepseek-v2-lite-8l" || name == "gpt-oss-20b-6l") {
     return ArchPreset(name, s);
   }
   if (name.rfind("tiny-", 0) == 0) {

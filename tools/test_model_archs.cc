@@ -70,6 +70,27 @@ void PlanMoe(const TestModelSpec& s, int il, std::vector<TensorPlan>* t) {
 }  // namespace
 
 Result<TestModelSpec> ArchPreset(const std::string& name, TestModelSpec s) {
+  if (name == "deepseek-v2-lite-8l") {  // DeepSeek-V2-Lite's dims, 8 of its 27 layers
+    s.arch = "deepseek2";
+    s.dim = 2048, s.n_layers = 8, s.n_heads = 16, s.n_kv_heads = 1;
+    s.kv_lora_rank = 512, s.qk_nope_dim = 128, s.qk_rope_dim = 64, s.v_head_dim = 128;
+    s.leading_dense = 1, s.ffn_dim = 10944;
+    s.n_experts = 64, s.n_experts_active = 6, s.expert_ffn_dim = 1408, s.n_shared_experts = 2;
+    s.vocab_size = 102400, s.ctx_len = 163840, s.gating_func = 1;
+    s.rope_scaling = "yarn", s.rope_factor = 40.0f, s.rope_orig_ctx = 4096, s.yarn_log_mul = 0.0707f;
+    s.type = s.embd_type = DType::kQ4_K, s.output_type = DType::kQ6_K;
+    return s;
+  }
+  if (name == "gpt-oss-20b-6l") {  // gpt-oss-20b's dims, 6 of its 24 layers
+    s.arch = "gpt-oss";
+    s.dim = 2880, s.n_layers = 6, s.n_heads = 64, s.n_kv_heads = 8, s.head_dim = 64;
+    s.n_experts = 32, s.n_experts_active = 4, s.expert_ffn_dim = 2880;
+    s.vocab_size = 201088, s.ctx_len = 131072, s.sliding_window = 128;
+    s.rope_base = 150000.0f, s.rope_scaling = "yarn", s.rope_factor = 32.0f, s.rope_orig_ctx = 4096;
+    s.set_expert_type = true, s.expert_type = DType::kMXFP4;
+    s.type = s.embd_type = s.output_type = DType::kQ8_0;
+    return s;
+  }
   if (name == "tiny-gpt-oss") {
     s.arch = "gpt-oss";
     s.dim = 256, s.n_layers = 2, s.n_heads = 8, s.n_kv_heads = 2, s.head_dim = 32;

@@ -95,6 +95,17 @@ struct QuantizeCliOptions {
 };
 int QuantizeCommand(const QuantizeCliOptions& o);
 
+struct PerplexityCliOptions {
+  CommonOptions common;
+  std::string file;
+  int n_ctx = 512;
+  int n_batch = 2048;
+  int n_chunks = 0;
+  std::string kv_type = "f16";
+  bool allow_long_ctx = false;
+};
+int PerplexityCommand(const PerplexityCliOptions& o);
+
 struct CorpusCliOptions {
   std::string sources = "train/corpus-sources.txt";
   std::string output = "data/corpus.tsv";

@@ -111,6 +111,18 @@ CLI::App* AddQuantize(CLI::App& app, QuantizeCliOptions* qo) {
   return q;
 }
 
+CLI::App* AddPerplexity(CLI::App& app, PerplexityCliOptions* pp) {
+  CLI::App* p = app.add_subcommand("perplexity", "perplexity of a text file (llama-perplexity's method) and bits per byte");
+  AddCommon(p, &pp->common);
+  p->add_option("-f,--file", pp->file, "text file")->required();
+  p->add_option("-c,--ctx-size", pp->n_ctx, "tokens per chunk (default 512); the second half is scored");
+  p->add_option("-b,--batch-size", pp->n_batch, "tokens per forward step (default 2048)");
+  p->add_option("--chunks", pp->n_chunks, "score at most N chunks");
+  p->add_option("--kv-type", pp->kv_type, "KV cache type: f16 (default), f32");
+  p->add_flag("--allow-ctx-beyond-train", pp->allow_long_ctx, "allow -c above the model's trained context");
+  return p;
+}
+
 struct TrainCli {
   CorpusCliOptions corpus;
   TokenizerTrainOptions tokenizer;
@@ -182,11 +194,14 @@ int main(int argc, char** argv) {
   i->add_option("file", inspect_path, "GGUF file")->required();
   CLI::App* q = AddQuantize(app, &qo);
   CLI::App* p = AddPagerSim(app, &ps);
+  PerplexityCliOptions pp;
+  CLI::App* pc = AddPerplexity(app, &pp);
   TrainCli tc;
   AddTrain(app, &tc);
   if (!KnownCommand(app, argc, argv)) return 2;
   CLI11_PARSE(app, argc, argv);
   InstallSignalHandlers(/*graceful=*/r->parsed() || tc.tr->parsed());
+  if (pc->parsed()) return PerplexityCommand(pp);
   if (tc.c->parsed()) return CorpusCommand(tc.corpus);
   if (tc.tt->parsed()) return TrainTokenizerCommand(tc.tokenizer);
   if (tc.tc->parsed()) return TokenizeCorpusCommand(tc.shards);

@@ -205,6 +205,26 @@ Result<std::vector<PagerSimResult>> SimulatePagerTrace(const std::string& trace_
 Status WriteSyntheticTrace(const std::string& path, int tokens, int layers, int experts, int k, double zipf_s,
                            double stickiness, uint64_t seed);
 
+// Perplexity with llama-perplexity's method (chunks of n_ctx, each from an empty context
+// with BOS first, the second half scored), plus bits per byte of the scored tokens.
+struct PerplexityOptions {
+  int n_ctx = 512;
+  int n_batch = 2048;
+  int n_chunks = 0;  // 0: every whole chunk of the text
+  std::string kv_type = "f16";
+  bool allow_beyond_trained_ctx = false;
+  std::function<void(int chunk, int n_chunks, double running_ppl)> progress;
+};
+struct PerplexityResult {
+  double ppl = 0, ppl_error = 0, nll = 0, bits_per_byte = 0;
+  int n_tokens = 0, n_chunks = 0;
+  int64_t count = 0;          // tokens scored
+  uint64_t scored_bytes = 0;  // UTF-8 bytes of the scored tokens
+  std::vector<double> running;  // perplexity after each chunk
+};
+Result<PerplexityResult> ComputePerplexity(Engine& engine, Model& model, std::string_view text,
+                                           const PerplexityOptions& options);
+
 std::string Version();
 
 }  // namespace omnicoder

@@ -146,3 +146,39 @@ TEST(HostileFiles, EachRejectedWithItsMessageQuickly) {
 
 }  // namespace
 }  // namespace omnicoder
+
+namespace omnicoder {
+namespace {
+
+TEST(Cli, PerplexityMatchesLlamaPerplexity) {
+  const std::string model = std::string(OC_SHARED_MODELS) + "/aidreams260K-F32.gguf";
+  if (!std::ifstream(model).good()) GTEST_SKIP() << "shared models absent";
+  std::ifstream golden(OC_GOLDEN_DIR "/perplexity/aidreams-ppl_text-c128.txt");
+  std::string line, tag;
+  double want = 0, want_err = 0;
+  while (std::getline(golden, line)) {
+    if (line.rfind("ppl ", 0) == 0) std::sscanf(line.c_str(), "ppl %lf error %lf", &want, &want_err);
+  }
+  ASSERT_GT(want, 0.0);
+  FILE* p = popen((std::string(OC_BIN_DIR) + "/omnicoder perplexity -m " + model + " -f " OC_TEST_DATA
+                   "/ppl_text.txt -c 128 2>/dev/null").c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  char buf[65536];
+  std::string out;
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+  EXPECT_EQ(pclose(p), 0);
+  double got = 0, got_err = 0, bpb = 0;
+  const size_t at = out.find("Final estimate: PPL = ");
+  ASSERT_NE(at, std::string::npos) << out;
+  std::sscanf(out.c_str() + at, "Final estimate: PPL = %lf +/- %lf", &got, &got_err);
+  EXPECT_NEAR(got, want, 0.01 * want);  // within 1% (measured: 0.001%)
+  EXPECT_NEAR(got_err, want_err, 0.01 * want_err);
+  const size_t b = out.find("bits per byte: ");
+  ASSERT_NE(b, std::string::npos);
+  std::sscanf(out.c_str() + b, "bits per byte: %lf", &bpb);
+  EXPECT_GT(bpb, 0.0);
+}
+
+}  // namespace
+}  // namespace omnicoder
