@@ -24,8 +24,28 @@ double Median(std::vector<double> v) {
 }
 
 struct Runs {
-  std::vector<double> pp, tg;
+  std::vector<double> pp, tg, par;  // par: aggregate tok/s of --parallel sequences
 };
+
+// n_gen steps of `par` sequences decoded together (one token each per step), from a
+// one-token start: aggregate generated tokens per second.
+bool MeasureParallel(const BenchOptions& o, Model& model, Session& session, std::mt19937& rng, double* tps) {
+  session.Reset();
+  const int vocab = session.vocab_size();
+  std::vector<BatchToken> batch(o.parallel);
+  for (int q = 0; q < o.parallel; ++q) batch[q] = {model.bos() >= 0 ? model.bos() : 0, q, 0, true};
+  const double a = Now();
+  for (int i = 0; i < o.n_gen; ++i) {
+    Status s = session.Decode(batch);
+    if (!s.ok()) {
+      PrintError("bench parallel generation", s);
+      return false;
+    }
+    for (int q = 0; q < o.parallel; ++q) batch[q] = {static_cast<int32_t>(rng() % vocab), q, i + 1, true};
+  }
+  *tps = static_cast<double>(o.parallel) * o.n_gen / (Now() - a);
+  return true;
+}
 
 // Warm-up then o.reps measured repetitions of pp (one batch) and tg (single tokens).
 bool Measure(const BenchOptions& o, Model& model, Session& session, Runs* runs) {
@@ -60,6 +80,11 @@ bool Measure(const BenchOptions& o, Model& model, Session& session, Runs* runs) 
       }
       if (rep >= 0) runs->tg.push_back(o.n_gen / (Now() - a));
     }
+    if (o.parallel > 1 && o.n_gen > 0) {
+      double tps = 0;
+      if (!MeasureParallel(o, model, session, rng, &tps)) return false;
+      if (rep >= 0) runs->par.push_back(tps);
+    }
   }
   return true;
 }
@@ -74,10 +99,10 @@ void Print(const BenchOptions& o, const Engine& engine, const ModelInfo& info, c
     std::printf(
         "{\"model\": \"%s\", \"arch\": \"%s\", \"file_bytes\": %llu, \"threads\": %d, \"isa\": \"%s\", "
         "\"n_prompt\": %d, \"n_gen\": %d, \"reps\": %d, \"pp_tps\": %.3f, \"tg_tps\": %.3f, \"pp_runs\": %s, "
-        "\"tg_runs\": %s}\n",
+        "\"tg_runs\": %s, \"parallel\": %d, \"parallel_tg_tps\": %.3f}\n",
         info.path.c_str(), info.arch.c_str(), static_cast<unsigned long long>(info.file_bytes), engine.n_threads(),
         engine.isa().c_str(), o.n_prompt, o.n_gen, o.reps, Median(r.pp), Median(r.tg), list(r.pp).c_str(),
-        list(r.tg).c_str());
+        list(r.tg).c_str(), o.parallel, Median(r.par));
     return;
   }
   std::printf("| model | size | threads | isa | test | t/s (median of %d) |\n|---|---|---|---|---|---|\n", o.reps);
@@ -90,6 +115,11 @@ void Print(const BenchOptions& o, const Engine& engine, const ModelInfo& info, c
     std::printf("| %s | %.2f GiB | %d | %s | tg%d | %.2f |\n", info.name.c_str(), gib, engine.n_threads(),
                 engine.isa().c_str(), o.n_gen, Median(r.tg));
   }
+  if (o.parallel > 1 && o.n_gen > 0) {
+    std::printf("| %s | %.2f GiB | %d | %s | tg%d x %d seqs (aggregate) | %.2f (%.2fx one sequence) |\n",
+                info.name.c_str(), gib, engine.n_threads(), engine.isa().c_str(), o.n_gen, o.parallel, Median(r.par),
+                Median(r.tg) > 0 ? Median(r.par) / Median(r.tg) : 0.0);
+  }
 }
 
 }  // namespace
@@ -99,8 +129,13 @@ int BenchCommand(const BenchOptions& o) {
     std::fprintf(stderr, "omnicoder: bench needs -p >= 0, -n >= 0, -r >= 1\n");
     return 1;
   }
+  if (o.parallel < 1 || o.parallel > 256) {
+    std::fprintf(stderr, "omnicoder: --parallel must be in [1, 256]\n");
+    return 1;
+  }
   SessionOptions so;
   so.ctx_len = std::max(o.n_prompt, o.n_gen) + 16;
+  so.n_seq = o.parallel;
   so.batch = std::max(1, std::min(o.n_prompt, 512));
   so.allow_beyond_trained_ctx = true;  // speed, not text quality
   Loaded l;

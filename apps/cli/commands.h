@@ -70,6 +70,7 @@ struct BenchOptions {
   int n_gen = 32;
   int reps = 3;
   bool json = false;
+  int parallel = 1;  // also decode this many sequences together (aggregate tok/s)
 };
 int BenchCommand(const BenchOptions& o);
 

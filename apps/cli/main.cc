@@ -81,6 +81,7 @@ CLI::App* AddBench(CLI::App& app, BenchOptions* bn) {
   b->add_option("-n,--n-gen", bn->n_gen, "generated tokens (default 32)");
   b->add_option("-r,--repetitions", bn->reps, "repetitions (default 3)");
   b->add_flag("--json", bn->json, "print JSON with pp_tps and tg_tps (medians)");
+  b->add_option("--parallel", bn->parallel, "also decode N sequences together; reports aggregate tok/s");
   return b;
 }
 

@@ -128,15 +128,37 @@ struct SessionOptions {
   int batch = 64;            // prompt tokens per forward step
   std::string kv_type = "f16";  // "f16" or "f32"
   bool allow_beyond_trained_ctx = false;  // ctx_len may exceed the model's trained context
+  int n_seq = 1;             // sequences decoded together: ids [0, n_seq)
+  int n_cells = 0;           // KV positions of all sequences together (0: n_seq * ctx_len)
+};
+
+// One token of a multi-sequence batch: its sequence, its position (continuing what the
+// sequence holds) and whether its next-token logits are wanted.
+struct BatchToken {
+  int32_t token = 0;
+  int32_t seq = 0;
+  int32_t pos = 0;
+  bool logits = false;
 };
 
 class Session {
  public:
   static Result<std::unique_ptr<Session>> Create(Engine& engine, Model& model, const SessionOptions& options);
   ~Session();
-  // Appends tokens to the context and computes the next-token logits.
+  // Appends tokens to sequence 0 and computes the next-token logits.
   // all_logits: keep the logits of every evaluated token (for scoring).
   Status Eval(const std::vector<int32_t>& tokens, bool all_logits = false);
+  // Evaluates tokens of several sequences in shared forward steps (experts and weights are
+  // read once per step for all of them). Logits(i) is then the i-th token that asked.
+  Status Decode(const std::vector<BatchToken>& batch);
+  int n_outputs() const;
+  int n_seq() const;
+  int SeqLength(int seq) const;
+  Status SeqRemove(int seq);
+  Status SeqTruncate(int seq, int n_tokens);
+  // dst becomes the first n_tokens of src, sharing their KV (no recompute, no copy until
+  // one of them writes into a shared block).
+  Status SeqCopy(int src, int dst, int n_tokens);
   // vocab_size floats: the last row (index < 0) or row `index` of an all_logits Eval;
   // nullptr for a row that was not evaluated.
   const float* Logits(int index = -1) const;

@@ -29,6 +29,7 @@ struct Model::Impl {
 
 struct Session::Impl {
   std::unique_ptr<SessionState> state;
+  std::vector<BatchEntry> batch;  // reused: Decode's conversion allocates only when it grows
 };
 
 // Reads tokenizer.ggml.* metadata into plain data for the tokenizer layer.

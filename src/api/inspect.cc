@@ -74,7 +74,9 @@ Result<std::string> DescribeModelFile(const std::string& path) {
                      c.layers.back().expert_ffn_dim, c.layers.back().shared_ffn_dim ? ", shared expert" : "");
   }
   out << KvCache::Describe(c);
-  const uint64_t kv = KvCache::BytesFor(c, ctx, DType::kF16, 64);
+  KvOptions kvo;
+  kvo.seq_ctx = ctx;
+  const uint64_t kv = KvCache::BytesFor(c, kvo);
   const uint64_t scratch = ForwardScratchBytes(c, 64, ctx, 2);
   out << "memory estimate (context " << ctx << ", f16 KV, batch 64):\n";
   out << "  non-expert weights " << HumanBytes(w->non_expert_bytes) << "\n";

@@ -39,6 +39,8 @@ Result<std::unique_ptr<Session>> Session::Create(Engine& engine, Model& model, c
   } else {
     return InvalidArgument("KV cache type '" + options.kv_type + "' is not supported (f16, f32)");
   }
+  c.n_seq = options.n_seq;
+  c.n_cells = options.n_cells;
   auto impl = std::make_unique<Impl>();
   OC_ASSIGN_OR_RETURN(impl->state,
                       SessionState::Create(*loaded, *engine.impl().kernels, *engine.impl().pool, c));
@@ -49,6 +51,19 @@ Status Session::Eval(const std::vector<int32_t>& tokens, bool all_logits) {
   return impl_->state->Eval(tokens.data(), static_cast<int>(tokens.size()), all_logits);
 }
 const float* Session::Logits(int index) const { return impl_->state->Logits(index); }
+
+Status Session::Decode(const std::vector<BatchToken>& batch) {
+  std::vector<BatchEntry>& b = impl_->batch;
+  b.clear();
+  for (const BatchToken& t : batch) b.push_back({t.token, t.seq, t.pos, t.logits});
+  return impl_->state->Decode(b.data(), static_cast<int>(b.size()));
+}
+int Session::n_outputs() const { return impl_->state->n_outputs(); }
+int Session::n_seq() const { return impl_->state->n_seq(); }
+int Session::SeqLength(int seq) const { return impl_->state->SeqLength(seq); }
+Status Session::SeqRemove(int seq) { return impl_->state->SeqRemove(seq); }
+Status Session::SeqTruncate(int seq, int n_tokens) { return impl_->state->SeqTruncate(seq, n_tokens); }
+Status Session::SeqCopy(int src, int dst, int n_tokens) { return impl_->state->SeqCopy(src, dst, n_tokens); }
 int Session::vocab_size() const { return impl_->state->vocab_size(); }
 int Session::position() const { return impl_->state->position(); }
 int Session::capacity() const { return impl_->state->capacity(); }

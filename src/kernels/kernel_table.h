@@ -51,6 +51,7 @@ struct AttnArgs {
   int head_dim = 0;
   int n_pos = 0;
   float scale = 1.0f;
+  bool accumulate = false;  // attn_values adds to `out` (continuing a sum over earlier rows)
 };
 
 // C[i, j] (+)= sum_p A[i, p] * B[p, j], with A and B addressed through strides so a
@@ -90,7 +91,8 @@ struct KernelTable {
   void (*axpy)(float* y, const float* x, float s, int n) = nullptr;
   // scores[p] = scale * dot(q, K[p]) for p < n_pos
   void (*attn_scores)(const AttnArgs& a, float* scores) = nullptr;
-  // out[d] = sum_p probs[p] * V[p][d]
+  // out[d] = sum_p probs[p] * V[p][d], positions in order (or out[d] += ... with
+  // a.accumulate: a sum split over runs of rows equals the sum in one pass, bit for bit)
   void (*attn_values)(const AttnArgs& a, const float* probs, float* out) = nullptr;
   // in-place softmax of n values; returns nothing (max-subtracted, sum in double)
   void (*softmax)(float* x, int n) = nullptr;

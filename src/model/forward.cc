@@ -58,14 +58,9 @@ void PlanMla(const ModelConfig& c, int T, ForwardScratch* s, ScratchPlan* p) {
 void PlanScratch(const ModelConfig& c, int T, int capacity, int n_threads, ForwardScratch* s, ScratchPlan* p) {
   const size_t f = sizeof(float);
   int width = std::max({c.dim, c.MaxQDim(), c.MaxFfnDim(), c.MaxAttnOutDim()});
-  int head_width = 0;
-  for (const LayerSpec& l : c.layers) {
-    width = std::max({width, l.q_lora_rank, l.kv_lora_rank});
-    head_width = std::max({head_width, l.v_head_dim, l.kv_lora_rank});
-  }
+  for (const LayerSpec& l : c.layers) width = std::max({width, l.q_lora_rank, l.kv_lora_rank});
   s->act_row_bytes = MaxActRowBytes(width);
   s->act_ffn_row_bytes = MaxActRowBytes(c.MaxFfnDim());
-  s->head_out_floats = static_cast<size_t>(head_width + 15) / 16 * 16;
   p->Add(&s->x, f * T * c.dim);
   p->Add(&s->xn, f * T * c.dim);
   p->Add(&s->q, f * T * c.MaxQDim());
@@ -79,8 +74,8 @@ void PlanScratch(const ModelConfig& c, int T, int capacity, int n_threads, Forwa
   p->Add(&s->act_b, s->act_row_bytes * T);
   p->Add(&s->act_h, s->act_row_bytes * T);
   p->Add(&s->scores, f * n_threads * (static_cast<size_t>(capacity) + 1));
-  p->Add(&s->head_out, f * n_threads * s->head_out_floats);
   p->Add(&s->rope, f * T * c.rope.dims);
+  p->Add(&s->seq_ids, 4 * T);
   if (c.HasMla()) PlanMla(c, T, s, p);
   if (!c.HasMoe()) return;
   MoeScratch& m = s->moe;
@@ -156,14 +151,23 @@ Status CheckRequest(const ModelRef& m, const KvView& kv, const ForwardScratch& s
   if (r.n_tokens <= 0 || r.n_tokens > s.max_tokens) {
     return InvalidArgument(StrFormat("batch of %d tokens (limit %d)", r.n_tokens, s.max_tokens));
   }
-  if (r.pos < 0 || r.pos + r.n_tokens > kv.capacity) {
-    return InvalidArgument(StrFormat("context is full: %d + %d tokens exceed the context size %d", r.pos, r.n_tokens,
-                                     kv.capacity));
-  }
   for (int t = 0; t < r.n_tokens; ++t) {
     if (r.tokens[t] < 0 || r.tokens[t] >= m.config->vocab_size) {
       return InvalidArgument(StrFormat("token id %d is outside the vocabulary [0, %d)", r.tokens[t],
                                        m.config->vocab_size));
+    }
+    const int seq = r.seq ? r.seq[t] : 0;
+    if (seq < 0 || seq >= static_cast<int>(kv.seqs.size())) {
+      return InvalidArgument(StrFormat("sequence id %d is outside [0, %zu)", seq, kv.seqs.size()));
+    }
+    if (r.pos[t] < 0 || r.pos[t] >= kv.seq_ctx) {
+      return InvalidArgument(StrFormat("context is full: position %d exceeds the context size %d", r.pos[t],
+                                       kv.seq_ctx));
+    }
+  }
+  for (int i = 0; i < r.n_out; ++i) {
+    if (r.out_rows[i] < 0 || r.out_rows[i] >= r.n_tokens || (i > 0 && r.out_rows[i] <= r.out_rows[i - 1])) {
+      return InvalidArgument("output rows must be ascending token indices of the batch");
     }
   }
   return Status::Ok();
@@ -194,6 +198,35 @@ void PrefetchNextLayer(const ForwardContext& ctx, const ModelRef& m, ForwardScra
 
 }  // namespace
 
+namespace {
+
+// Final norm and output projection for the requested rows.
+Status OutputLogits(const ForwardContext& ctx, const ModelRef& m, ForwardScratch& s, const ForwardRequest& r) {
+  const ModelConfig& c = *m.config;
+  const int dim = c.dim;
+  float* x = s.x.as<float>();
+  float* xn = s.xn.as<float>();
+  for (int i = 0; i < r.n_out; ++i) {
+    ctx.kernels->rms_norm(x + static_cast<size_t>(r.out_rows[i]) * dim, m.weights->output_norm, c.rms_eps,
+                          xn + static_cast<size_t>(i) * dim, dim);
+  }
+  ActSlots in(xn, dim, r.n_out, dim, s.act_a.data(), s.act_b.data(), s.act_h.data());
+  LinearJob job;
+  in.Bind(ctx, m.weights->output, &job);
+  job.y = r.logits;
+  job.y_stride = c.vocab_size;
+  RunLinear(ctx, &job, 1);
+  const size_t n_logits = static_cast<size_t>(r.n_out) * c.vocab_size;
+  for (size_t i = 0; i < n_logits; ++i) {
+    if (!std::isfinite(r.logits[i])) {
+      return CorruptFile("the model produced a non-finite logit (NaN/Inf); its weights are probably corrupt");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status Forward(const ForwardContext& ctx, const ModelRef& m, KvView& kv, ForwardScratch& s, const ForwardRequest& r) {
   OC_RETURN_IF_ERROR(CheckRequest(m, kv, s, r));
   const ModelConfig& c = *m.config;
@@ -202,15 +235,17 @@ Status Forward(const ForwardContext& ctx, const ModelRef& m, KvView& kv, Forward
   float* xn = s.xn.as<float>();
   float* proj = s.proj.as<float>();
   Embed(m, r, x);
-  BlockArgs b{&c, 0, T, r.pos, &s};
+  int32_t* seq = s.seq_ids.as<int32_t>();
+  for (int t = 0; t < T; ++t) seq[t] = r.seq ? r.seq[t] : 0;
+  BlockArgs b{&c, 0, T, r.pos, seq, &s};
   for (int il = 0; il < c.n_layers; ++il) {
     b.layer_idx = il;
     const LayerWeights& lw = m.weights->layers[il];
     RmsNormRows(ctx, x, lw.attn_norm, c.rms_eps, T, dim, xn);
     if (c.layers[il].attention == AttentionKind::kMla) {
-      MlaBlock(ctx, b, lw.attn, kv.layers[il], kv.type, proj);
+      MlaBlock(ctx, b, lw.attn, kv, proj);
     } else {
-      AttentionBlock(ctx, b, lw.attn, kv.layers[il], kv.type, proj);
+      AttentionBlock(ctx, b, lw.attn, kv, proj);
     }
     AddRows(ctx, x, proj, static_cast<size_t>(T) * dim);
     RmsNormRows(ctx, x, lw.ffn_norm, c.rms_eps, T, dim, xn);
@@ -224,23 +259,8 @@ Status Forward(const ForwardContext& ctx, const ModelRef& m, KvView& kv, Forward
     }
     AddRows(ctx, x, proj, static_cast<size_t>(T) * dim);
   }
-  if (r.logits == nullptr) return Status::Ok();  // a prompt batch whose logits nobody reads
-  const int first_out = r.all_logits ? 0 : T - 1;
-  const int n_out = T - first_out;
-  RmsNormRows(ctx, x + static_cast<size_t>(first_out) * dim, m.weights->output_norm, c.rms_eps, n_out, dim, xn);
-  ActSlots in(xn, dim, n_out, dim, s.act_a.data(), s.act_b.data(), s.act_h.data());
-  LinearJob job;
-  in.Bind(ctx, m.weights->output, &job);
-  job.y = r.logits;
-  job.y_stride = c.vocab_size;
-  RunLinear(ctx, &job, 1);
-  const size_t n_logits = static_cast<size_t>(n_out) * c.vocab_size;
-  for (size_t i = 0; i < n_logits; ++i) {
-    if (!std::isfinite(r.logits[i])) {
-      return CorruptFile("the model produced a non-finite logit (NaN/Inf); its weights are probably corrupt");
-    }
-  }
-  return Status::Ok();
+  if (r.logits == nullptr || r.n_out == 0) return Status::Ok();  // a prompt batch whose logits nobody reads
+  return OutputLogits(ctx, m, s, r);
 }
 
 }  // namespace omnicoder

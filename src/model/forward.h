@@ -27,21 +27,30 @@ struct ForwardContext {
   ThreadPool* pool = nullptr;
 };
 
-// The KV cache as the forward pass sees it: per layer, `rows` rows of K (and V) values.
-// Position p lives in row p % rows: full-attention layers have rows = the context, so the
-// map is the identity; sliding-window layers keep a ring of window + batch - 1 rows.
+// The KV cache as the forward pass sees it: per layer, a pool of blocks of kKvBlock
+// positions; each sequence has a block table per pool (full-attention layers; sliding-
+// window layers, whose old blocks are dropped). Position p of sequence s in layer l lives
+// in row table[p / kKvBlock] * kKvBlock + p % kKvBlock of l's storage.
+constexpr int kKvBlock = 64;
 struct KvLayerView {
   uint8_t* k = nullptr;
   uint8_t* v = nullptr;        // nullptr for MLA (V is the latent part of each K row)
   size_t k_row_bytes = 0;      // KvKDim * element size
   size_t v_row_bytes = 0;
-  int rows = 0;
   int window = 0;              // > 0: attend the last `window` positions only
+  int pool = 0;                // 0: full-attention pool, 1: sliding-window pool
+};
+struct KvSeqView {
+  const int32_t* table[2] = {nullptr, nullptr};  // block ids per pool (-1: dropped)
 };
 struct KvView {
-  DType type = DType::kF16;  // kF16 or kF32
-  int capacity = 0;          // positions a session can hold
+  DType type = DType::kF16;    // kF16 or kF32
+  int seq_ctx = 0;             // positions one sequence can hold
   std::vector<KvLayerView> layers;
+  std::vector<KvSeqView> seqs;
+  size_t Row(const KvLayerView& l, int seq, int pos) const {
+    return static_cast<size_t>(seqs[seq].table[l.pool][pos / kKvBlock]) * kKvBlock + pos % kKvBlock;
+  }
 };
 
 // One matrix of a linear region: y[t * y_stride + r] = W[r] . act_t (see blocks/linear.h).
@@ -81,16 +90,14 @@ struct MoeScratch {
 
 struct ForwardScratch {
   int max_tokens = 0;
-  int capacity = 0;
+  int capacity = 0;            // positions one sequence can hold (scores rows)
   int n_threads = 0;
-  size_t head_out_floats = 0;  // per thread in head_out
   size_t act_row_bytes = 0;    // largest act row for dim-sized inputs
   size_t act_ffn_row_bytes = 0;
   AlignedBuffer x, xn, q, k, v, attn_out, proj;  // [T, *] f32
   AlignedBuffer h1, h3;                          // [T, ffn] f32
   AlignedBuffer act_a, act_b, act_h;             // act rows
   AlignedBuffer scores;                          // [n_threads, capacity + 1] f32 (+1: a sink logit)
-  AlignedBuffer head_out;                        // [n_threads, max head width] f32 (ring attention)
   // MLA: per-head absorbed queries and latent outputs, and their act rows
   AlignedBuffer mla_q;                           // [T, n_heads, kv_lora_rank + qk_rope_dim]
   AlignedBuffer mla_lat;                         // [T, n_heads, kv_lora_rank]
@@ -98,6 +105,7 @@ struct ForwardScratch {
   AlignedBuffer mla_tmp;                         // [T, q_lora_rank] q before its up-projection
   std::vector<LinearJob> head_jobs;              // [max heads] one job per head
   AlignedBuffer rope;                            // [T, rope_dims] cos/sin pairs
+  AlignedBuffer seq_ids;                         // [T] int32 sequence of each token
   MoeScratch moe;
 };
 
@@ -106,12 +114,18 @@ Result<std::unique_ptr<ForwardScratch>> CreateForwardScratch(const ModelConfig& 
 // Bytes CreateForwardScratch would allocate (for memory plans).
 uint64_t ForwardScratchBytes(const ModelConfig& config, int max_tokens, int capacity, int n_threads);
 
+// One forward step over tokens of one or more sequences. Each token carries its sequence
+// and position; a sequence's tokens in a step have consecutive positions following what
+// its KV already holds (KvCache::Reserve made room). Logits are computed for the tokens
+// listed in out_rows (ascending indices), in that order.
 struct ForwardRequest {
   const int32_t* tokens = nullptr;
-  int n_tokens = 0;   // <= scratch.max_tokens
-  int pos = 0;        // position of tokens[0]; pos + n_tokens <= kv.capacity
-  bool all_logits = false;
-  float* logits = nullptr;  // [all_logits ? n_tokens : 1, vocab]; nullptr: skip the output layer
+  int n_tokens = 0;           // <= scratch.max_tokens
+  const int32_t* seq = nullptr;  // [n_tokens]; nullptr: all in sequence 0
+  const int32_t* pos = nullptr;  // [n_tokens]
+  const int32_t* out_rows = nullptr;
+  int n_out = 0;
+  float* logits = nullptr;    // [n_out, vocab]; nullptr or n_out == 0: skip the output layer
 };
 
 struct ModelRef {

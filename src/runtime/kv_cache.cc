@@ -1,54 +1,224 @@
-// KvCache allocation.
+// KvCache: pools of KV blocks, block tables, copy on write (see kv_cache.h).
 #include "runtime/kv_cache.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "base/strings.h"
 
 namespace omnicoder {
 
-int KvCache::RowsFor(const LayerSpec& l, int capacity, int max_batch) {
-  if (l.sliding_window <= 0) return capacity;
-  return std::min(capacity, l.sliding_window + std::max(1, max_batch) - 1);
+namespace {
+
+int DivUp(int a, int b) { return (a + b - 1) / b; }
+
+// Blocks each pool needs: the full pool holds n_cells positions plus one partial block per
+// sequence; the window pool what a window plus a batch spans, per sequence.
+void PoolBlocks(const ModelConfig& c, const KvOptions& o, int blocks[2]) {
+  int window = 0;
+  for (const LayerSpec& l : c.layers) window = std::max(window, l.sliding_window);
+  const int cells = o.n_cells > 0 ? o.n_cells : o.n_seq * o.seq_ctx;
+  blocks[0] = DivUp(cells, kKvBlock) + o.n_seq;
+  blocks[1] = window > 0 ? o.n_seq * (DivUp(window + std::max(1, o.max_batch) - 1, kKvBlock) + 2) : 0;
 }
 
-uint64_t KvCache::BytesFor(const ModelConfig& c, int capacity, DType type, int max_batch) {
-  const uint64_t elem = type == DType::kF16 ? 2 : 4;
+size_t ElemBytes(DType t) { return t == DType::kF16 ? 2 : 4; }
+
+}  // namespace
+
+uint64_t KvCache::BytesFor(const ModelConfig& c, const KvOptions& o) {
+  int blocks[2];
+  PoolBlocks(c, o, blocks);
   uint64_t total = 0;
   for (const LayerSpec& l : c.layers) {
-    total += elem * static_cast<uint64_t>(l.KvKDim() + l.KvVDim()) * RowsFor(l, capacity, max_batch);
+    const int pool = l.sliding_window > 0 ? 1 : 0;
+    total += ElemBytes(o.type) * static_cast<uint64_t>(l.KvKDim() + l.KvVDim()) * blocks[pool] * kKvBlock;
   }
   return total;
 }
 
-Result<std::unique_ptr<KvCache>> KvCache::Create(const ModelConfig& c, int capacity, DType type, int max_batch) {
-  if (type != DType::kF16 && type != DType::kF32) return InvalidArgument("KV cache type must be f16 or f32");
-  if (capacity <= 0) return InvalidArgument("context size must be positive");
+Result<std::unique_ptr<KvCache>> KvCache::Create(const ModelConfig& c, const KvOptions& o) {
+  if (o.type != DType::kF16 && o.type != DType::kF32) return InvalidArgument("KV cache type must be f16 or f32");
+  if (o.seq_ctx <= 0 || o.n_seq <= 0 || o.n_seq > 4096) {
+    return InvalidArgument("context size and sequence count must be positive (at most 4096 sequences)");
+  }
   std::unique_ptr<KvCache> kv(new KvCache());
-  const size_t elem = type == DType::kF16 ? 2 : 4;
-  kv->view_.type = type;
-  kv->view_.capacity = capacity;
-  kv->k_.resize(c.n_layers);
-  kv->v_.resize(c.n_layers);
+  int blocks[2];
+  PoolBlocks(c, o, blocks);
+  kv->specs_ = c.layers;
+  kv->max_batch_ = std::max(1, o.max_batch);
+  kv->view_.type = o.type;
+  kv->view_.seq_ctx = o.seq_ctx;
   kv->view_.layers.resize(c.n_layers);
+  kv->seqs_.resize(o.n_seq);
+  kv->view_.seqs.resize(o.n_seq);
+  const size_t elem = ElemBytes(o.type);
   for (int il = 0; il < c.n_layers; ++il) {
     const LayerSpec& l = c.layers[il];
-    const int rows = RowsFor(l, capacity, max_batch);
-    const size_t k_row = elem * l.KvKDim(), v_row = elem * l.KvVDim();
-    if (!kv->k_[il].Allocate(k_row * rows) || (v_row > 0 && !kv->v_[il].Allocate(v_row * rows))) {
-      return OutOfMemory("cannot allocate the KV cache (" + HumanBytes(BytesFor(c, capacity, type, max_batch)) +
-                         "); use a smaller context size");
+    const int pool = l.sliding_window > 0 ? 1 : 0;
+    kv->window_ = std::max(kv->window_, l.sliding_window);
+    Pool& p = kv->pools_[pool];
+    const size_t k_row = elem * l.KvKDim(), v_row = elem * l.KvVDim(), rows = static_cast<size_t>(blocks[pool]) * kKvBlock;
+    p.layers.push_back(il);
+    p.k.emplace_back();
+    p.v.emplace_back();
+    if (!p.k.back().Allocate(k_row * rows) || (v_row > 0 && !p.v.back().Allocate(v_row * rows))) {
+      return OutOfMemory("cannot allocate the KV cache (" + HumanBytes(BytesFor(c, o)) +
+                         "); use a smaller context size or fewer sequences");
     }
     KvLayerView& view = kv->view_.layers[il];
-    view.k = kv->k_[il].data();
-    view.v = v_row > 0 ? kv->v_[il].data() : nullptr;
+    view.k = p.k.back().data();
+    view.v = v_row > 0 ? p.v.back().data() : nullptr;
     view.k_row_bytes = k_row;
     view.v_row_bytes = v_row;
-    view.rows = rows;
     view.window = l.sliding_window;
+    view.pool = pool;
     kv->bytes_ += (k_row + v_row) * rows;
   }
+  for (int pool = 0; pool < 2; ++pool) {
+    Pool& p = kv->pools_[pool];
+    p.n_blocks = p.layers.empty() ? 0 : blocks[pool];
+    p.refs.assign(p.n_blocks, 0);
+    for (int b = p.n_blocks - 1; b >= 0; --b) p.free.push_back(b);
+  }
   return kv;
+}
+
+int32_t KvCache::Allocate(Pool& p) {
+  const int32_t b = p.free.back();
+  p.free.pop_back();
+  p.refs[b] = 1;
+  return b;
+}
+
+void KvCache::Release(Pool& p, int32_t block) {
+  if (block < 0) return;
+  if (--p.refs[block] == 0) p.free.push_back(block);
+}
+
+void KvCache::CopyBlock(int pool, int32_t from, int32_t to, int rows) {
+  Pool& p = pools_[pool];
+  for (size_t i = 0; i < p.layers.size(); ++i) {
+    const KvLayerView& l = view_.layers[p.layers[i]];
+    std::memcpy(l.k + static_cast<size_t>(to) * kKvBlock * l.k_row_bytes,
+                l.k + static_cast<size_t>(from) * kKvBlock * l.k_row_bytes, rows * l.k_row_bytes);
+    if (l.v) {
+      std::memcpy(l.v + static_cast<size_t>(to) * kKvBlock * l.v_row_bytes,
+                  l.v + static_cast<size_t>(from) * kKvBlock * l.v_row_bytes, rows * l.v_row_bytes);
+    }
+  }
+}
+
+int KvCache::NeededBlocks(int pool, const Seq& s, int n) const {
+  if (pools_[pool].layers.empty()) return 0;
+  const std::vector<int32_t>& t = s.table[pool];
+  int need = DivUp(s.len + n, kKvBlock) - static_cast<int>(t.size());
+  // Writing into a shared partial last block copies it first.
+  if (s.len % kKvBlock != 0 && pools_[pool].refs[t[s.len / kKvBlock]] > 1) ++need;
+  return std::max(0, need);
+}
+
+int KvCache::WindowStart(int len) const { return std::max(0, len - window_ + 1); }
+
+Status KvCache::Reserve(int seq, int n, int pool) {
+  if (seq < 0 || seq >= n_seq()) return InvalidArgument(StrFormat("sequence id %d is outside [0, %d)", seq, n_seq()));
+  Seq& s = seqs_[seq];
+  if (s.len + n > view_.seq_ctx) {
+    return InvalidArgument(StrFormat("context is full: %d + %d tokens exceed the context size %d", s.len, n,
+                                     view_.seq_ctx));
+  }
+  Pool& p = pools_[pool];
+  if (p.layers.empty()) return Status::Ok();
+  if (NeededBlocks(pool, s, n) > static_cast<int>(p.free.size())) {
+    return OutOfMemory(StrFormat("the KV cache is full (%d blocks of %d positions in use); remove or shorten "
+                                 "sequences, or create the session with more cells",
+                                 p.n_blocks - static_cast<int>(p.free.size()), kKvBlock));
+  }
+  std::vector<int32_t>& t = s.table[pool];
+  if (s.len % kKvBlock != 0 && p.refs[t[s.len / kKvBlock]] > 1) {
+    const int32_t fresh = Allocate(p), old = t[s.len / kKvBlock];
+    CopyBlock(pool, old, fresh, s.len % kKvBlock);
+    Release(p, old);
+    t[s.len / kKvBlock] = fresh;
+  }
+  while (static_cast<int>(t.size()) < DivUp(s.len + n, kKvBlock)) t.push_back(Allocate(p));
+  return Status::Ok();
+}
+
+void KvCache::Advance(int seq, int n) {
+  Seq& s = seqs_[seq];
+  s.len += n;
+  if (pools_[1].layers.empty()) return;
+  // Blocks whose last position is before the window of any later query are released.
+  std::vector<int32_t>& t = s.table[1];
+  const int keep_from = WindowStart(s.len) / kKvBlock;
+  for (int b = 0; b < keep_from && b < static_cast<int>(t.size()); ++b) {
+    Release(pools_[1], t[b]);
+    t[b] = -1;
+  }
+}
+
+void KvCache::Remove(int seq) {
+  Seq& s = seqs_[seq];
+  for (int pool = 0; pool < 2; ++pool) {
+    for (int32_t b : s.table[pool]) Release(pools_[pool], b);
+    s.table[pool].clear();
+  }
+  s.len = 0;
+}
+
+Status KvCache::Truncate(int seq, int len) {
+  Seq& s = seqs_[seq];
+  if (len < 0 || len > s.len) return InvalidArgument(StrFormat("cannot truncate a sequence of %d to %d", s.len, len));
+  if (len == 0) {
+    Remove(seq);
+    return Status::Ok();
+  }
+  const std::vector<int32_t>& w = s.table[1];
+  if (!w.empty() && w[WindowStart(len) / kKvBlock] < 0) {
+    int first = 0;
+    while (first < static_cast<int>(w.size()) && w[first] < 0) ++first;
+    return InvalidArgument(StrFormat("the sliding-window layers released the positions a length of %d would need; "
+                                     "the shortest length this sequence can be truncated to is %d",
+                                     len, first * kKvBlock + window_ - 1));
+  }
+  for (int pool = 0; pool < 2; ++pool) {
+    std::vector<int32_t>& t = s.table[pool];
+    while (static_cast<int>(t.size()) > DivUp(len, kKvBlock)) {
+      Release(pools_[pool], t.back());
+      t.pop_back();
+    }
+  }
+  s.len = len;
+  return Status::Ok();
+}
+
+Status KvCache::Copy(int src, int dst, int len) {
+  if (src < 0 || src >= n_seq() || dst < 0 || dst >= n_seq()) return InvalidArgument("sequence id out of range");
+  if (src == dst) return Truncate(src, len);
+  const Seq& s = seqs_[src];
+  if (len < 0 || len > s.len) return InvalidArgument(StrFormat("sequence %d holds %d tokens, not %d", src, s.len, len));
+  if (!s.table[1].empty() && len > 0 && s.table[1][WindowStart(len) / kKvBlock] < 0) {
+    return InvalidArgument("the sliding-window layers no longer hold that prefix; copy a longer one");
+  }
+  Remove(dst);
+  Seq& d = seqs_[dst];
+  for (int pool = 0; pool < 2; ++pool) {
+    for (int b = 0; b < DivUp(len, kKvBlock) && b < static_cast<int>(s.table[pool].size()); ++b) {
+      const int32_t id = s.table[pool][b];
+      if (id >= 0) ++pools_[pool].refs[id];
+      d.table[pool].push_back(id);
+    }
+  }
+  d.len = len;
+  return Status::Ok();
+}
+
+KvView& KvCache::view() {
+  for (size_t i = 0; i < seqs_.size(); ++i) {
+    for (int pool = 0; pool < 2; ++pool) view_.seqs[i].table[pool] = seqs_[i].table[pool].data();
+  }
+  return view_;
 }
 
 std::string KvCache::Describe(const ModelConfig& c) {
@@ -77,7 +247,9 @@ std::string KvCache::Describe(const ModelConfig& c) {
                    windowed, c.n_layers);
   }
   for (int ctx : {4096, 32768}) {
-    s += StrFormat("KV at %dk context (f16, batch 64): %s", ctx / 1024, HumanBytes(BytesFor(c, ctx, DType::kF16, 64)).c_str());
+    KvOptions o;
+    o.seq_ctx = ctx;
+    s += StrFormat("KV at %dk context (f16, batch 64): %s", ctx / 1024, HumanBytes(BytesFor(c, o)).c_str());
     if (mla > 0) s += StrFormat(" (expanded: %s)", HumanBytes(expanded * static_cast<uint64_t>(ctx)).c_str());
     s += "\n";
   }

@@ -121,7 +121,11 @@ Status LoadWithBudget(LoadedModel* m, const ModelLoadOptions& o) {
     if (!is_expert[i]) in.non_expert += Align(m->file->tensors()[i].n_bytes);
   }
   const int ctx = po.ctx_len > 0 ? po.ctx_len : std::min(c.ctx_len, 4096);  // as Session::Create
-  in.session = KvCache::BytesFor(c, ctx, po.kv_type, po.max_batch) + ForwardScratchBytes(c, po.max_batch, ctx, po.n_threads) +
+  KvOptions kvo;
+  kvo.seq_ctx = ctx;
+  kvo.type = po.kv_type;
+  kvo.max_batch = po.max_batch;
+  in.session = KvCache::BytesFor(c, kvo) + ForwardScratchBytes(c, po.max_batch, ctx, po.n_threads) +
                4ull * c.vocab_size;
   if (c.HasMoe()) {
     in.slot_bytes = ExpertPager::SlotBytes(m->weights.experts, m->file->file().data());

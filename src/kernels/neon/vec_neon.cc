@@ -126,7 +126,9 @@ void SoftmaxNeon(float* x, int n) {
 template <class L>
 void ValuesT(const AttnArgs& a, const float* probs, float* out) {
   const int hd = a.head_dim, h4 = hd / 4 * 4;
-  for (int d = 0; d < hd; ++d) out[d] = 0.0f;
+  if (!a.accumulate) {
+    for (int d = 0; d < hd; ++d) out[d] = 0.0f;
+  }
   for (int p = 0; p < a.n_pos; ++p) {
     const uint8_t* v = a.v + static_cast<size_t>(p) * a.kv_row_bytes;
     for (int d = 0; d < h4; d += 4) vst1q_f32(out + d, vfmaq_n_f32(vld1q_f32(out + d), L::Load(v + d * L::kElem), probs[p]));

@@ -42,7 +42,9 @@ void AttnScores(const AttnArgs& a, float* scores) {
 }
 
 void AttnValues(const AttnArgs& a, const float* probs, float* out) {
-  for (int d = 0; d < a.head_dim; ++d) out[d] = 0.0f;
+  if (!a.accumulate) {
+    for (int d = 0; d < a.head_dim; ++d) out[d] = 0.0f;
+  }
   for (int p = 0; p < a.n_pos; ++p) {
     for (int d = 0; d < a.head_dim; ++d) out[d] += probs[p] * KvAt(a, a.v, p, d);
   }

@@ -156,7 +156,9 @@ void AttnScoresT(const AttnArgs& a, float* scores) {
 template <class L>
 void AttnValuesT(const AttnArgs& a, const float* probs, float* out) {
   const int hd = a.head_dim, h8 = hd / 8 * 8;
-  for (int d = 0; d < hd; ++d) out[d] = 0.0f;
+  if (!a.accumulate) {
+    for (int d = 0; d < hd; ++d) out[d] = 0.0f;
+  }
   for (int p = 0; p < a.n_pos; ++p) {
     const uint8_t* v = a.v + static_cast<size_t>(p) * a.kv_row_bytes;
     const __m256 pv = _mm256_set1_ps(probs[p]);

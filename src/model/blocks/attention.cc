@@ -2,6 +2,7 @@
 // sinks and sliding windows (a ring of rows in the KV cache).
 #include "model/blocks/attention.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -37,8 +38,8 @@ void QkNormRows(const ForwardContext& ctx, QkNorm kind, const float* w, float ep
 
 // q, k, v projections in one parallel region, sharing the prepared input; biases, q/k
 // norms and RoPE; then this step's K/V rows into the cache.
-void ProjectQkv(const ForwardContext& ctx, const BlockArgs& b, const AttentionWeights& w, const KvLayerView& kv,
-                DType kv_type) {
+void ProjectQkv(const ForwardContext& ctx, const BlockArgs& b, const AttentionWeights& w, const KvView& kv,
+                const KvLayerView& layer) {
   const ModelConfig& c = *b.config;
   const LayerSpec& l = c.layers[b.layer_idx];
   ForwardScratch& s = *b.scratch;
@@ -62,44 +63,44 @@ void ProjectQkv(const ForwardContext& ctx, const BlockArgs& b, const AttentionWe
   QkNormRows(ctx, c.arch->qk_norm, w.q_norm, c.rms_eps, T, l.n_heads, hd, q);
   QkNormRows(ctx, c.arch->qk_norm, w.k_norm, c.rms_eps, T, l.n_kv_heads, hd, k);
   float* table = s.rope.as<float>();
-  FillRopeTable(c.rope, l.sliding_window > 0 ? c.rope.base_swa : c.rope.base, b.pos, T, table);
+  FillRopeRows(c.rope, l.sliding_window > 0 ? c.rope.base_swa : c.rope.base, b.pos, T, table);
   for (int t = 0; t < T; ++t) {
     const float* cs = table + static_cast<size_t>(t) * c.rope.dims;
     ApplyRope(c.arch->rope, c.rope.dims, hd, l.n_heads, cs, q + static_cast<size_t>(t) * q_dim);
     ApplyRope(c.arch->rope, c.rope.dims, hd, l.n_kv_heads, cs, k + static_cast<size_t>(t) * kv_dim);
   }
   for (int t = 0; t < T; ++t) {
-    const size_t row = static_cast<size_t>((b.pos + t) % kv.rows);
-    StoreKvRow(ctx, kv_type, k + static_cast<size_t>(t) * kv_dim, kv_dim, kv.k + row * kv.k_row_bytes);
-    StoreKvRow(ctx, kv_type, v + static_cast<size_t>(t) * v_dim, v_dim, kv.v + row * kv.v_row_bytes);
+    const size_t row = kv.Row(layer, b.seq[t], b.pos[t]);
+    StoreKvRow(ctx, kv.type, k + static_cast<size_t>(t) * kv_dim, kv_dim, layer.k + row * layer.k_row_bytes);
+    StoreKvRow(ctx, kv.type, v + static_cast<size_t>(t) * v_dim, v_dim, layer.v + row * layer.v_row_bytes);
   }
 }
 
 // One (token, head) pair per work item over the positions its window sees.
-void Attend(const ForwardContext& ctx, const BlockArgs& b, const AttentionWeights& w, const KvLayerView& kv,
-            DType kv_type, float* att) {
+void Attend(const ForwardContext& ctx, const BlockArgs& b, const AttentionWeights& w, const KvView& kv,
+            const KvLayerView& layer, float* att) {
   const LayerSpec& l = b.config->layers[b.layer_idx];
   ForwardScratch& s = *b.scratch;
   const int hd = l.head_dim, vd = l.v_head_dim, q_dim = l.QDim(), out_dim = l.AttnOutDim();
   const int group = l.n_heads / l.n_kv_heads;
-  const size_t elem = kv_type == DType::kF16 ? 2 : 4;
+  const size_t elem = kv.type == DType::kF16 ? 2 : 4;
   const float* q = s.q.as<float>();
   ctx.pool->ParallelFor(int64_t{b.n_tokens} * l.n_heads, 1, [&](int64_t i0, int64_t i1, int thread) {
-    AttendScratch scratch{s.scores.as<float>() + static_cast<size_t>(thread) * (s.capacity + 1),
-                          s.head_out.as<float>() + static_cast<size_t>(thread) * s.head_out_floats};
+    AttendScratch scratch{s.scores.as<float>() + static_cast<size_t>(thread) * (s.capacity + 1)};
     for (int64_t i = i0; i < i1; ++i) {
       const int t = static_cast<int>(i / l.n_heads), h = static_cast<int>(i % l.n_heads);
       const int kvh = h / group;
       AttendQuery a;
       a.q = q + static_cast<size_t>(t) * q_dim + static_cast<size_t>(h) * hd;
-      a.k = kv.k + static_cast<size_t>(kvh) * hd * elem;
-      a.v = kv.v + static_cast<size_t>(kvh) * vd * elem;
+      a.k = layer.k + static_cast<size_t>(kvh) * hd * elem;
+      a.v = layer.v + static_cast<size_t>(kvh) * vd * elem;
       a.k_dim = hd;
       a.v_dim = vd;
-      a.pos = b.pos + t;
+      a.seq = b.seq[t];
+      a.pos = b.pos[t];
       a.scale = b.config->KqScale(l);
       a.sink = w.sinks ? w.sinks + h : nullptr;
-      AttendOne(ctx, kv, kv_type, a, scratch, att + static_cast<size_t>(t) * out_dim + static_cast<size_t>(h) * vd);
+      AttendOne(ctx, kv, layer, a, scratch, att + static_cast<size_t>(t) * out_dim + static_cast<size_t>(h) * vd);
     }
   });
 }
@@ -115,52 +116,72 @@ void StoreKvRow(const ForwardContext& ctx, DType kv_type, const float* src, int 
   }
 }
 
-void AttendOne(const ForwardContext& ctx, const KvLayerView& kv, DType kv_type, const AttendQuery& q,
+namespace {
+
+// Runs of consecutive rows holding positions [lo, pos] of a sequence in a layer's pool:
+// fn(first_row, first_position_index, n). Blocks with consecutive ids merge into one run.
+template <typename Fn>
+void ForEachRun(const KvView& kv, const KvLayerView& layer, int seq, int lo, int pos, Fn fn) {
+  const int32_t* table = kv.seqs[seq].table[layer.pool];
+  int p = lo;
+  while (p <= pos) {
+    const int blk = p / kKvBlock;
+    int end = std::min(pos, (blk + 1) * kKvBlock - 1);
+    while (end < pos && table[end / kKvBlock + 1] == table[end / kKvBlock] + 1) {
+      end = std::min(pos, end + kKvBlock);
+    }
+    fn(static_cast<size_t>(table[blk]) * kKvBlock + p % kKvBlock, p - lo, end - p + 1);
+    p = end + 1;
+  }
+}
+
+}  // namespace
+
+void FillRopeRows(const RopeParams& r, float base, const int32_t* pos, int n_tokens, float* table) {
+  for (int t = 0; t < n_tokens; ++t) FillRopeTable(r, base, pos[t], 1, table + static_cast<size_t>(t) * r.dims);
+}
+
+void AttendOne(const ForwardContext& ctx, const KvView& kv, const KvLayerView& layer, const AttendQuery& q,
                const AttendScratch& scratch, float* out) {
-  // Positions [lo, pos] map to rows lo % rows .. pos % rows, in at most two spans.
-  const int lo = kv.window > 0 && q.pos - kv.window + 1 > 0 ? q.pos - kv.window + 1 : 0;
+  const int lo = layer.window > 0 && q.pos - layer.window + 1 > 0 ? q.pos - layer.window + 1 : 0;
   const int n = q.pos - lo + 1;
-  const int first_row = lo % kv.rows;
-  const int span0 = first_row + n <= kv.rows ? n : kv.rows - first_row;
   AttnArgs a;
   a.q = q.q;
-  a.kv_row_bytes = kv.k_row_bytes;
-  a.kv_type = kv_type;
+  a.kv_row_bytes = layer.k_row_bytes;
+  a.kv_type = kv.type;
   a.head_dim = q.k_dim;
   a.scale = q.scale;
-  a.k = q.k + static_cast<size_t>(first_row) * kv.k_row_bytes;
-  a.n_pos = span0;
-  ctx.kernels->attn_scores(a, scratch.scores);
-  if (span0 < n) {
-    a.k = q.k;
-    a.n_pos = n - span0;
-    ctx.kernels->attn_scores(a, scratch.scores + span0);
-  }
+  ForEachRun(kv, layer, q.seq, lo, q.pos, [&](size_t row, int at, int count) {
+    a.k = q.k + row * layer.k_row_bytes;
+    a.n_pos = count;
+    ctx.kernels->attn_scores(a, scratch.scores + at);
+  });
   int n_soft = n;
   if (q.sink) scratch.scores[n_soft++] = *q.sink;  // an extra logit in the denominator only
   ctx.kernels->softmax(scratch.scores, n_soft);
   AttnArgs v = a;
   v.head_dim = q.v_dim;
-  v.kv_row_bytes = kv.v ? kv.v_row_bytes : kv.k_row_bytes;
-  v.v = q.v + static_cast<size_t>(first_row) * v.kv_row_bytes;
-  v.n_pos = span0;
-  ctx.kernels->attn_values(v, scratch.scores, out);
-  if (span0 < n) {
-    v.v = q.v;
-    v.n_pos = n - span0;
-    ctx.kernels->attn_values(v, scratch.scores + span0, scratch.head_out);
-    for (int d = 0; d < q.v_dim; ++d) out[d] += scratch.head_out[d];
-  }
+  v.kv_row_bytes = layer.v ? layer.v_row_bytes : layer.k_row_bytes;
+  // Runs after the first continue the same sum (accumulate): any block layout gives the
+  // bits of one pass over the positions in order.
+  v.accumulate = false;
+  ForEachRun(kv, layer, q.seq, lo, q.pos, [&](size_t row, int at, int count) {
+    v.v = q.v + row * v.kv_row_bytes;
+    v.n_pos = count;
+    ctx.kernels->attn_values(v, scratch.scores + at, out);
+    v.accumulate = true;
+  });
 }
 
-void AttentionBlock(const ForwardContext& ctx, const BlockArgs& b, const AttentionWeights& w, const KvLayerView& kv,
-                    DType kv_type, float* out) {
+void AttentionBlock(const ForwardContext& ctx, const BlockArgs& b, const AttentionWeights& w, const KvView& kv,
+                    float* out) {
   const LayerSpec& l = b.config->layers[b.layer_idx];
+  const KvLayerView& layer = kv.layers[b.layer_idx];
   ForwardScratch& s = *b.scratch;
   const int out_dim = l.AttnOutDim();
-  ProjectQkv(ctx, b, w, kv, kv_type);
+  ProjectQkv(ctx, b, w, kv, layer);
   float* att = s.attn_out.as<float>();
-  Attend(ctx, b, w, kv, kv_type, att);
+  Attend(ctx, b, w, kv, layer, att);
   ActSlots o(att, out_dim, b.n_tokens, out_dim, s.act_a.data(), s.act_b.data(), s.act_h.data());
   LinearJob job;
   o.Bind(ctx, w.wo, &job);

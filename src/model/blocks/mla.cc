@@ -64,8 +64,9 @@ void PerHeadLinear(const ForwardContext& ctx, const BlockArgs& b, const std::vec
 
 }  // namespace
 
-void MlaBlock(const ForwardContext& ctx, const BlockArgs& b, const AttentionWeights& w, const KvLayerView& kv,
-              DType kv_type, float* out) {
+void MlaBlock(const ForwardContext& ctx, const BlockArgs& b, const AttentionWeights& w, const KvView& kv,
+              float* out) {
+  const KvLayerView& layer = kv.layers[b.layer_idx];
   const ModelConfig& c = *b.config;
   const LayerSpec& l = c.layers[b.layer_idx];
   ForwardScratch& s = *b.scratch;
@@ -75,14 +76,14 @@ void MlaBlock(const ForwardContext& ctx, const BlockArgs& b, const AttentionWeig
   float* q = s.q.as<float>();
   float* kva = s.k.as<float>();
   float* table = s.rope.as<float>();
-  FillRopeTable(c.rope, c.rope.base, b.pos, T, table);
+  FillRopeRows(c.rope, c.rope.base, b.pos, T, table);
   for (int t = 0; t < T; ++t) {
     float* row = kva + static_cast<size_t>(t) * kv_width;
     const float* cs = table + static_cast<size_t>(t) * c.rope.dims;
     RmsNormRows(ctx, row, w.kv_a_norm, c.rms_eps, 1, rank, row);
     ApplyRope(c.arch->rope, rope, rope, 1, cs, row + rank);
     ApplyRope(c.arch->rope, rope, hd, H, cs, q + static_cast<size_t>(t) * q_dim + nope);
-    StoreKvRow(ctx, kv_type, row, kv_width, kv.k + static_cast<size_t>((b.pos + t) % kv.rows) * kv.k_row_bytes);
+    StoreKvRow(ctx, kv.type, row, kv_width, layer.k + kv.Row(layer, b.seq[t], b.pos[t]) * layer.k_row_bytes);
   }
   // Absorb: q_abs[t][h] = W_kb[h] . q_nope[t][h], next to q_pe[t][h].
   float* qa = s.mla_q.as<float>();
@@ -96,17 +97,17 @@ void MlaBlock(const ForwardContext& ctx, const BlockArgs& b, const AttentionWeig
   float* lat = s.mla_lat.as<float>();
   const float scale = c.KqScale(l);
   ctx.pool->ParallelFor(int64_t{T} * H, 1, [&](int64_t i0, int64_t i1, int thread) {
-    AttendScratch scratch{s.scores.as<float>() + static_cast<size_t>(thread) * (s.capacity + 1),
-                          s.head_out.as<float>() + static_cast<size_t>(thread) * s.head_out_floats};
+    AttendScratch scratch{s.scores.as<float>() + static_cast<size_t>(thread) * (s.capacity + 1)};
     for (int64_t i = i0; i < i1; ++i) {
       AttendQuery a;
       a.q = qa + static_cast<size_t>(i) * qa_width;
-      a.k = a.v = kv.k;
+      a.k = a.v = layer.k;
       a.k_dim = qa_width;
       a.v_dim = rank;
-      a.pos = b.pos + static_cast<int>(i / H);
+      a.seq = b.seq[i / H];
+      a.pos = b.pos[i / H];
       a.scale = scale;
-      AttendOne(ctx, kv, kv_type, a, scratch, lat + static_cast<size_t>(i) * rank);
+      AttendOne(ctx, kv, layer, a, scratch, lat + static_cast<size_t>(i) * rank);
     }
   });
   // Each head's latent output through its W_vb, then the output projection.

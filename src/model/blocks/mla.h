@@ -6,7 +6,7 @@
 
 namespace omnicoder {
 
-void MlaBlock(const ForwardContext& ctx, const BlockArgs& b, const AttentionWeights& w, const KvLayerView& kv,
-              DType kv_type, float* out);
+void MlaBlock(const ForwardContext& ctx, const BlockArgs& b, const AttentionWeights& w, const KvView& kv,
+              float* out);
 
 }  // namespace omnicoder

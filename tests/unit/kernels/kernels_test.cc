@@ -222,6 +222,16 @@ TEST(AttentionKernels, EveryIsaMatchesScalar) {
         r.attn_values(a, probs.data(), orr.data());
         k.attn_values(a, probs.data(), ok.data());
         for (int d = 0; d < hd; ++d) EXPECT_NEAR(orr[d], ok[d], 1e-4 * (1 + std::fabs(orr[d])));
+        // The sum split into runs (accumulate) equals one pass, bit for bit.
+        std::vector<float> split(hd);
+        AttnArgs run = a;
+        run.n_pos = 17;
+        k.attn_values(run, probs.data(), split.data());
+        run.v = a.v + 17 * a.kv_row_bytes;
+        run.n_pos = n_pos - 17;
+        run.accumulate = true;
+        k.attn_values(run, probs.data() + 17, split.data());
+        EXPECT_EQ(split, ok) << k.isa << " hd " << hd;
       }
     }
   }
