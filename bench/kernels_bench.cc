@@ -53,7 +53,7 @@ Fixture& Get(DType type, const MatMulKernel& k, int tokens) {
   return f;
 }
 
-void BM_MatMul(benchmark::State& state, DType type, IsaLevel level, int tokens, bool x8) {
+void BM_MatMul(benchmark::State& state, DType type, Isa level, int tokens, bool x8) {
   if (!IsaAvailable(level)) {
     state.SkipWithError("ISA not available");
     return;
@@ -91,12 +91,12 @@ void Register() {
   const std::pair<DType, const char*> types[] = {
       {DType::kQ4_0, "Q4_0"}, {DType::kQ8_0, "Q8_0"}, {DType::kQ4_K, "Q4_K"}, {DType::kQ5_K, "Q5_K"},
       {DType::kQ6_K, "Q6_K"}, {DType::kF16, "F16"},   {DType::kQ4_1, "Q4_1"}, {DType::kQ5_0, "Q5_0"}};
-  const std::pair<IsaLevel, const char*> levels[] = {{IsaLevel::kRef, "ref"}, {IsaLevel::kAvx2, "avx2"},
-                                                     {IsaLevel::kBest, "best"}};
+  const std::pair<Isa, const char*> levels[] = {{Isa::kRef, "ref"}, {Isa::kAvx2, "avx2"},
+                                                     {Isa::kAuto, "best"}};
   for (auto [type, tn] : types) {
     for (auto [level, ln] : levels) {
       for (int tokens : {1, 32}) {
-        if (level == IsaLevel::kRef && tokens > 1) continue;
+        if (level == Isa::kRef && tokens > 1) continue;
         std::string name = std::string("MatMul/") + tn + "/" + ln + "/t" + std::to_string(tokens);
         benchmark::RegisterBenchmark(name.c_str(), BM_MatMul, type, level, tokens, false)
             ->Unit(benchmark::kMicrosecond);

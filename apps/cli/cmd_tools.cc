@@ -132,8 +132,21 @@ bool PagerSimChecks(const PagerSimOptions& o, uint64_t* expert_bytes) {
 int PagerSimCommand(const PagerSimOptions& o) {
   uint64_t expert_bytes = 0;
   if (!PagerSimChecks(o, &expert_bytes)) return 1;
+  std::vector<PagerPolicy> policies = {PagerPolicy::kLru, PagerPolicy::kLru2, PagerPolicy::kLfu, PagerPolicy::kMin};
+  if (o.policy != "all") {
+    Result<PagerPolicy> one = ParsePagerPolicy(o.policy);
+    if (!one.ok()) {
+      PrintError("--policy", one.status());
+      return 1;
+    }
+    policies = {one.value()};
+    if (one.value() != PagerPolicy::kMin) policies.push_back(PagerPolicy::kMin);  // the yardstick
+  }
   if (o.synthetic) {
-    Status s = WriteSyntheticTrace(o.trace, o.tokens, o.layers, o.experts, o.k, o.zipf, o.stickiness, o.seed);
+    SyntheticTraceOptions so;
+    so.n_tokens = o.tokens, so.n_layers = o.layers, so.n_experts = o.experts, so.k = o.k;
+    so.zipf_s = o.zipf, so.stickiness = o.stickiness, so.seed = o.seed;
+    Status s = WriteSyntheticTrace(o.trace, so);
     if (!s.ok()) {
       PrintError("synthetic trace", s);
       return 1;
@@ -141,9 +154,6 @@ int PagerSimCommand(const PagerSimOptions& o) {
     std::printf("wrote synthetic trace %s: %d tokens, %d layers, %d experts, top-%d, zipf %.2f, stickiness %.2f\n",
                 o.trace.c_str(), o.tokens, o.layers, o.experts, o.k, o.zipf, o.stickiness);
   }
-  std::vector<std::string> policies = {o.policy};
-  if (o.policy == "all") policies = {"lru", "lru2", "lfu", "min"};
-  if (std::find(policies.begin(), policies.end(), "min") == policies.end()) policies.push_back("min");
   Result<std::vector<PagerSimResult>> r = SimulatePagerTrace(o.trace, o.slots, policies, expert_bytes);
   if (!r.ok()) {
     PrintError("pager-sim", r.status());
@@ -151,11 +161,11 @@ int PagerSimCommand(const PagerSimOptions& o) {
   }
   uint64_t min_misses = 0;
   for (const PagerSimResult& x : r.value()) {
-    if (x.policy == "min") min_misses = x.misses;
+    if (x.policy == PagerPolicy::kMin) min_misses = x.misses;
   }
   std::printf("| policy | accesses | misses | hit rate | bytes read | misses / MIN |\n|---|---|---|---|---|---|\n");
   for (const PagerSimResult& x : r.value()) {
-    std::printf("| %s | %llu | %llu | %.1f%% | %llu | %.3f |\n", x.policy.c_str(),
+    std::printf("| %s | %llu | %llu | %.1f%% | %llu | %.3f |\n", PagerPolicyName(x.policy),
                 static_cast<unsigned long long>(x.accesses), static_cast<unsigned long long>(x.misses),
                 x.accesses ? 100.0 * (1.0 - static_cast<double>(x.misses) / x.accesses) : 0.0,
                 static_cast<unsigned long long>(x.bytes),

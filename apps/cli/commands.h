@@ -14,13 +14,13 @@ namespace omnicoder::cli {
 struct CommonOptions {
   std::string model;
   int threads = 0;
-  std::string isa = "auto";
+  Isa isa = Isa::kAuto;
   bool verbose = false;
   bool check_tensors = false;
   bool use_mmap = false;
   std::string mem_budget;            // "" = none
   int expert_slots = 0;
-  std::string pager_policy = "lfu";
+  PagerPolicy pager_policy = PagerPolicy::kLfu;
   bool no_prefetch = false;
   bool pager_stats = false;
   std::string routing_trace;
@@ -33,7 +33,7 @@ struct RunOptions {
   int n_predict = 128;
   int ctx_len = 0;
   int batch = 64;
-  std::string kv_type = "f16";
+  KvType kv_type = KvType::kF16;
   SamplerOptions sampling;  // seed set from `seed` at run time
   std::string seed = "-1";  // -1: random; else [0, 2^64 - 1]
   bool ignore_eos = false;
@@ -58,7 +58,7 @@ struct LogitsOptions {
   std::string tokens_file;  // ids separated by commas or whitespace
   std::string output;
   bool allow_long_ctx = false;
-  std::string kv_type = "f16";
+  KvType kv_type = KvType::kF16;
   int batch = 64;
   bool all = false;
 };
@@ -102,7 +102,7 @@ struct PerplexityCliOptions {
   int n_ctx = 512;
   int n_batch = 2048;
   int n_chunks = 0;
-  std::string kv_type = "f16";
+  KvType kv_type = KvType::kF16;
   bool allow_long_ctx = false;
 };
 int PerplexityCommand(const PerplexityCliOptions& o);

@@ -12,17 +12,41 @@ using namespace omnicoder::cli;
 
 namespace {
 
+// An option whose text is parsed into an enum by the library's own parser: a bad value
+// is a usage error carrying the parser's message (which lists the valid names).
+template <typename E>
+CLI::Option* AddEnum(CLI::App* app, const std::string& name, E* value, Result<E> (*parse)(std::string_view),
+                     const std::string& help) {
+  return app->add_option_function<std::string>(
+      name,
+      [value, parse, name](const std::string& text) {
+        Result<E> r = parse(text);
+        if (!r.ok()) throw CLI::ValidationError(name, r.status().message());
+        *value = r.value();
+      },
+      help);
+}
+
+// Pager policies a live model can use (MIN needs the future: pager-sim only).
+Result<PagerPolicy> ParseLivePagerPolicy(std::string_view text) {
+  Result<PagerPolicy> p = ParsePagerPolicy(text);
+  if (!p.ok() || p.value() == PagerPolicy::kMin) {
+    return InvalidArgument("unknown pager policy '" + std::string(text) + "' (one of: lfu, lru2, lru)");
+  }
+  return p;
+}
+
 void AddCommon(CLI::App* app, CommonOptions* c, bool need_model = true) {
   auto* m = app->add_option("-m,--model", c->model, "GGUF model file");
   if (need_model) m->required();
   app->add_option("-t,--threads", c->threads, "threads (default: all available cores)");
-  app->add_option("--isa", c->isa, "kernels: auto, ref, avx2, avx512, neon");
+  AddEnum(app, "--isa", &c->isa, ParseIsa, "kernels: auto, ref, avx2, avx512, neon");
   app->add_flag("-v,--verbose", c->verbose, "log engine details to stderr");
   app->add_flag("--check-tensors", c->check_tensors, "scan all weights for NaN/Inf at load");
   app->add_flag("--mmap", c->use_mmap, "compute from the file mapping instead of copying weights to memory");
   app->add_option("--mem-budget", c->mem_budget, "memory budget for the process: 1G, 1.5G, 800M, auto (MoE experts are paged)");
   app->add_option("--expert-slots", c->expert_slots, "page MoE experts through exactly N slots");
-  app->add_option("--pager-policy", c->pager_policy, "expert eviction: lfu (default), lru2, lru");
+  AddEnum(app, "--pager-policy", &c->pager_policy, ParseLivePagerPolicy, "expert eviction: lfu (default), lru2, lru");
   app->add_flag("--no-prefetch", c->no_prefetch, "do not read the next layer's predicted experts ahead");
   app->add_flag("--pager-stats", c->pager_stats, "print expert pager counters at the end");
   app->add_option("--routing-trace", c->routing_trace, "record (token, layer, experts) to FILE");
@@ -36,7 +60,7 @@ CLI::App* AddRun(CLI::App& app, RunOptions* run) {
   r->add_option("-n,--n-predict", run->n_predict, "tokens to generate (default 128)");
   r->add_option("-c,--ctx-size", run->ctx_len, "context size (default: model's, max 4096)");
   r->add_option("-b,--batch-size", run->batch, "prompt tokens per step (default 64)");
-  r->add_option("--kv-type", run->kv_type, "KV cache type: f16 (default), f32");
+  AddEnum(r, "--kv-type", &run->kv_type, ParseKvType, "KV cache type: f16 (default), f32");
   r->add_option("-s,--seed", run->seed, "sampling seed, 0 to 2^64-1 (default -1: random)");
   r->add_flag("--allow-ctx-beyond-train", run->allow_long_ctx, "allow -c above the model's trained context");
   SamplerOptions& sp = run->sampling;
@@ -68,7 +92,7 @@ CLI::App* AddLogits(CLI::App& app, LogitsOptions* lg) {
   l->add_option("--tokens-file", lg->tokens_file, "file of token ids (comma- or whitespace-separated)");
   l->add_flag("--allow-ctx-beyond-train", lg->allow_long_ctx, "allow more ids than the model's trained context");
   l->add_option("-o,--output", lg->output, "output file")->required();
-  l->add_option("--kv-type", lg->kv_type, "KV cache type: f16 (default), f32");
+  AddEnum(l, "--kv-type", &lg->kv_type, ParseKvType, "KV cache type: f16 (default), f32");
   l->add_option("-b,--batch-size", lg->batch, "tokens per forward step (default 64)");
   l->add_flag("--all", lg->all, "write every position's logits");
   return l;
@@ -119,7 +143,7 @@ CLI::App* AddPerplexity(CLI::App& app, PerplexityCliOptions* pp) {
   p->add_option("-c,--ctx-size", pp->n_ctx, "tokens per chunk (default 512); the second half is scored");
   p->add_option("-b,--batch-size", pp->n_batch, "tokens per forward step (default 2048)");
   p->add_option("--chunks", pp->n_chunks, "score at most N chunks");
-  p->add_option("--kv-type", pp->kv_type, "KV cache type: f16 (default), f32");
+  AddEnum(p, "--kv-type", &pp->kv_type, ParseKvType, "KV cache type: f16 (default), f32");
   p->add_flag("--allow-ctx-beyond-train", pp->allow_long_ctx, "allow -c above the model's trained context");
   return p;
 }
@@ -153,8 +177,8 @@ void AddTrain(CLI::App& app, TrainCli* t) {
   t->tr->add_option("--time-budget", t->train.time_budget_seconds, "seconds of training in this sitting (resumable)");
   t->tr->add_option("--max-steps", t->train.max_steps, "stop at this step");
   t->tr->add_option("-t,--threads", t->train.n_threads, "threads");
-  t->tr->add_option("--isa", t->train.isa, "kernels: auto, ref, avx2");
-  t->tr->add_option("--matmul", t->train.matmul, "bf16 (AMX tiles where available, default) or f32");
+  AddEnum(t->tr, "--isa", &t->train.isa, ParseIsa, "kernels: auto, ref, avx2, avx512, neon");
+  AddEnum(t->tr, "--matmul", &t->train.matmul, ParseMatmulPrecision, "bf16 (AMX tiles where available, default) or f32");
   t->ex = app.add_subcommand("export", "write a training run's checkpoint as a GGUF model");
   t->ex->add_option("--config", t->export_.config, "training config")->required();
   t->ex->add_option("-o,--output", t->export_.output, "GGUF to write")->required();

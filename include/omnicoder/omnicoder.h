@@ -15,14 +15,13 @@
 #include <vector>
 
 #include "omnicoder/status.h"
+#include "omnicoder/types.h"
 
 namespace omnicoder {
 
-enum class LogSeverity { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
-
 struct EngineOptions {
   int n_threads = 0;        // 0: one per physical core available to the process
-  std::string isa = "auto";  // "auto", "ref", "avx2", "avx512", "neon"
+  Isa isa = Isa::kAuto;      // an ISA the CPU lacks is an error
   std::function<void(LogSeverity, const std::string&)> log;  // default: discard
 };
 
@@ -35,9 +34,9 @@ class Engine {
   std::string cpu_features() const;  // what the CPU offers
 
   struct Impl;
-  Impl& impl() { return *impl_; }
 
  private:
+  friend struct ApiAccess;
   explicit Engine(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
@@ -55,28 +54,18 @@ struct LoadOptions {
   // disk into a fixed pool (see ParseMemBudget for "1G", "auto", ...).
   uint64_t mem_budget = 0;
   int expert_slots = 0;               // > 0: page experts through exactly this many slots
-  std::string pager_policy = "lfu";   // eviction: "lfu" (decayed frequency), "lru2" (LRU-2), "lru"
+  PagerPolicy pager_policy = PagerPolicy::kLfu;  // kLfu (decayed frequency), kLru2, kLru
   bool prefetch = true;               // predict the next layer's experts and read ahead
   std::string routing_trace;          // write (token, layer, experts) lines here (MoE)
   // The session the budget must leave room for.
-  int planned_ctx_len = 4096;
+  int planned_ctx_len = 0;  // 0: as SessionOptions::ctx_len = 0
   int planned_batch = 64;
-  std::string planned_kv_type = "f16";
+  KvType planned_kv_type = KvType::kF16;
 };
 
 // "1G", "1.5G", "800M", "4096"; "auto" = this process's cgroup memory limit, else 90% of
 // the available memory.
 Result<uint64_t> ParseMemBudget(const std::string& text);
-
-struct PagerStats {
-  uint64_t acquires = 0, hits = 0, misses = 0;
-  uint64_t prefetch_issued = 0, prefetch_hits = 0, prefetch_wasted = 0;
-  uint64_t bytes_read = 0;
-  double read_seconds = 0, stall_seconds = 0;
-  uint64_t predicted = 0, predicted_used = 0, routed = 0;  // router-predictor precision/recall
-  uint64_t decode_tokens = 0;
-  int slots = 0, total_experts = 0;
-};
 
 struct ModelInfo {
   std::string path;
@@ -115,9 +104,9 @@ class Model {
   Status Close();
 
   struct Impl;
-  Impl& impl() { return *impl_; }
 
  private:
+  friend struct ApiAccess;
   explicit Model(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
@@ -126,7 +115,7 @@ struct SessionOptions {
   int ctx_len = 0;           // 0: the model's trained context, capped at 4096; at most
                              // the trained context unless allow_beyond_trained_ctx
   int batch = 64;            // prompt tokens per forward step
-  std::string kv_type = "f16";  // "f16" or "f32"
+  KvType kv_type = KvType::kF16;
   bool allow_beyond_trained_ctx = false;  // ctx_len may exceed the model's trained context
   int n_seq = 1;             // sequences decoded together: ids [0, n_seq)
   int n_cells = 0;           // KV positions of all sequences together (0: n_seq * ctx_len)
@@ -171,18 +160,9 @@ class Session {
   struct Impl;
 
  private:
+  friend struct ApiAccess;
   explicit Session(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
-};
-
-struct SamplerOptions {
-  float temperature = 0.8f;  // <= 0: greedy
-  int top_k = 40;
-  float top_p = 0.95f;
-  float min_p = 0.05f;
-  float repeat_penalty = 1.0f;
-  int repeat_last_n = 64;
-  uint64_t seed = 0;
 };
 
 // The valid ranges, with a message naming the option: temperature finite (<= 0 is
@@ -214,18 +194,16 @@ struct QuantizeOptions {
 Status QuantizeModelFile(const std::string& input, const std::string& output, const QuantizeOptions& options);
 
 // Replays a routing trace (as written by LoadOptions::routing_trace) through `slots`
-// expert slots under each policy ("lru", "lru2", "min" = Belady's optimal).
+// expert slots under each policy (kMin = Belady's optimal).
 struct PagerSimResult {
-  std::string policy;
+  PagerPolicy policy = PagerPolicy::kLru;
   uint64_t accesses = 0, misses = 0, bytes = 0;
 };
 Result<std::vector<PagerSimResult>> SimulatePagerTrace(const std::string& trace_path, int slots,
-                                                       const std::vector<std::string>& policies,
+                                                       const std::vector<PagerPolicy>& policies,
                                                        uint64_t expert_bytes);
-// Writes a synthetic trace with realistic locality: per layer a Zipf(zipf_s) expert
-// popularity, and with probability `stickiness` a token reuses the previous token's expert.
-Status WriteSyntheticTrace(const std::string& path, int tokens, int layers, int experts, int k, double zipf_s,
-                           double stickiness, uint64_t seed);
+// Writes the synthetic trace `options` describes (see SyntheticTraceOptions).
+Status WriteSyntheticTrace(const std::string& path, const SyntheticTraceOptions& options);
 
 // Perplexity with llama-perplexity's method (chunks of n_ctx, each from an empty context
 // with BOS first, the second half scored), plus bits per byte of the scored tokens.
@@ -233,7 +211,7 @@ struct PerplexityOptions {
   int n_ctx = 512;
   int n_batch = 2048;
   int n_chunks = 0;  // 0: every whole chunk of the text
-  std::string kv_type = "f16";
+  KvType kv_type = KvType::kF16;
   bool allow_beyond_trained_ctx = false;
   std::function<void(int chunk, int n_chunks, double running_ppl)> progress;
 };

@@ -9,8 +9,10 @@
 #include <atomic>
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "omnicoder/status.h"
+#include "omnicoder/types.h"
 
 namespace omnicoder {
 
@@ -36,15 +38,18 @@ struct TokenizeCorpusOptions {
 };
 Result<std::string> TokenizeCorpus(const TokenizeCorpusOptions& options);
 
+// kBf16: matmul inputs rounded to BF16 on AMX tiles (f32 accumulation and master weights)
+// where the CPU has AMX-BF16, else f32; kF32: always f32.
+enum class MatmulPrecision { kBf16 = 0, kF32 = 1 };
+Result<MatmulPrecision> ParseMatmulPrecision(std::string_view text);  // "bf16", "f32"
+
 struct TrainOptions {
   std::string config;               // "key = value" file (see train/nano.cfg)
   double time_budget_seconds = 0;   // this sitting (resumable); 0: none
   int max_steps = 0;                // stop at this total step count; 0: the config's
   int n_threads = 0;
-  std::string isa = "auto";
-  // "bf16": matmul inputs rounded to BF16 on AMX tiles (f32 accumulation and master
-  // weights) where the CPU has AMX-BF16, else f32; "f32": always f32.
-  std::string matmul = "bf16";
+  Isa isa = Isa::kAuto;
+  MatmulPrecision matmul = MatmulPrecision::kBf16;
   const std::atomic<bool>* stop = nullptr;
   std::function<void(const std::string&)> progress;
 };

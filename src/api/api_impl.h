@@ -32,6 +32,14 @@ struct Session::Impl {
   std::vector<BatchEntry> batch;  // reused: Decode's conversion allocates only when it grows
 };
 
+// The library's own way into the public classes' private parts.
+struct ApiAccess {
+  static Engine::Impl& Of(Engine& engine) { return *engine.impl_; }
+  static Model::Impl& Of(Model& model) { return *model.impl_; }
+  static const Model::Impl& Of(const Model& model) { return *model.impl_; }
+  static Session::Impl& Of(Session& session) { return *session.impl_; }
+};
+
 // Reads tokenizer.ggml.* metadata into plain data for the tokenizer layer.
 Result<VocabData> ReadVocabData(const GgufFile& file);
 

@@ -21,15 +21,6 @@ int DefaultThreads() {
   return hc ? static_cast<int>(hc) : 1;
 }
 
-Result<IsaLevel> ParseIsa(const std::string& isa) {
-  if (isa == "auto") return IsaLevel::kBest;
-  if (isa == "ref") return IsaLevel::kRef;
-  if (isa == "avx2") return IsaLevel::kAvx2;
-  if (isa == "avx512") return IsaLevel::kAvx512;
-  if (isa == "neon") return IsaLevel::kNeon;
-  return InvalidArgument("unknown ISA '" + isa + "' (auto, ref, avx2, avx512, neon)");
-}
-
 }  // namespace
 
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -39,16 +30,19 @@ Result<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& options) {
   if (options.n_threads < 0 || options.n_threads > 1024) {
     return InvalidArgument("thread count must be between 1 and 1024 (0 = automatic)");
   }
-  OC_ASSIGN_OR_RETURN(IsaLevel level, ParseIsa(options.isa));
-  if (level != IsaLevel::kBest && !IsaAvailable(level)) {
-    return Unsupported("ISA '" + options.isa + "' is not available on this CPU (" + GetCpuFeatures().ToString() + ")");
+  const Isa level = options.isa;
+  if (static_cast<int>(level) < 0 || static_cast<int>(level) > static_cast<int>(Isa::kNeon)) {
+    return InvalidArgument("unknown ISA value");
+  }
+  if (level != Isa::kAuto && !IsaAvailable(level)) {
+    return Unsupported(std::string("ISA '") + IsaName(level) + "' is not available on this CPU (" + GetCpuFeatures().ToString() + ")");
   }
   auto impl = std::make_unique<Impl>();
   impl->pool = std::make_unique<ThreadPool>(options.n_threads ? options.n_threads : DefaultThreads());
   impl->kernels = &GetKernelTable(level);
   if (options.log) {
     auto sink = options.log;
-    impl->logger = Logger([sink](LogLevel l, const std::string& s) { sink(static_cast<LogSeverity>(l), s); });
+    impl->logger = Logger(sink);
   }
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }

@@ -7,6 +7,7 @@
 #include "base/strings.h"
 #include "model/forward.h"
 #include "runtime/kv_cache.h"
+#include "runtime/memory_plan.h"
 
 namespace omnicoder {
 
@@ -65,7 +66,7 @@ Result<std::string> DescribeModelFile(const std::string& path) {
     out << "model: tensors do not match the architecture (" << w.status().message() << ")\n";
     return out.str();
   }
-  const int ctx = std::min(c.ctx_len, 4096);
+  const int ctx = DefaultCtxLen(c.ctx_len);
   out << StrFormat("model: %s, %d layers, dim %d, %d heads (%d kv, head_dim %d), vocab %d, context %d\n",
                    std::string(c.arch->name).c_str(), c.n_layers, c.dim, c.layers[0].n_heads, c.layers[0].n_kv_heads,
                    c.layers[0].head_dim, c.vocab_size, c.ctx_len);

@@ -66,16 +66,16 @@ ModelLoadOptions RuntimeLoadOptions(Engine& engine, const LoadOptions& options) 
   ModelLoadOptions mo;
   mo.check_all_tensors = options.check_tensors;
   mo.use_mmap = options.use_mmap;
-  mo.kernels = engine.impl().kernels;
+  mo.kernels = ApiAccess::Of(engine).kernels;
   mo.paging.mem_budget = options.mem_budget;
   mo.paging.expert_slots = options.expert_slots;
   if (options.mem_budget > 0 || options.expert_slots > 0 || !options.routing_trace.empty()) {
-    mo.paging.policy = ParseEvictionPolicy(options.pager_policy).value();  // validated by Model::Load
+    mo.paging.policy = options.pager_policy;  // validated by Model::Load
     mo.paging.prefetch = options.prefetch;
     mo.paging.routing_trace = options.routing_trace;
     mo.paging.ctx_len = options.planned_ctx_len;
     mo.paging.max_batch = options.planned_batch;
-    mo.paging.kv_type = options.planned_kv_type == "f32" ? DType::kF32 : DType::kF16;
+    mo.paging.kv_type = options.planned_kv_type == KvType::kF32 ? DType::kF32 : DType::kF16;
     mo.paging.n_threads = engine.n_threads();
   }
   if (options.progress) {
@@ -116,9 +116,16 @@ Model::~Model() = default;
 Result<std::unique_ptr<Model>> Model::Load(Engine& engine, const std::string& path, const LoadOptions& options) {
   auto impl = std::make_unique<Impl>();
   // Options are checked whether or not they end up used: a misspelt policy is an error.
-  Result<EvictionPolicy> policy = ParseEvictionPolicy(options.pager_policy);
-  if (!policy.ok() || policy.value() == EvictionPolicy::kMin) {
-    return InvalidArgument("--pager-policy '" + options.pager_policy + "' is not one of lfu, lru2, lru");
+  switch (options.pager_policy) {
+    case PagerPolicy::kLfu:
+    case PagerPolicy::kLru2:
+    case PagerPolicy::kLru: break;
+    case PagerPolicy::kMin:
+      return InvalidArgument("pager policy 'min' needs the future: it exists only for replaying traces");
+    default: return InvalidArgument("unknown pager policy value (lfu, lru2, lru)");
+  }
+  if (options.planned_kv_type != KvType::kF16 && options.planned_kv_type != KvType::kF32) {
+    return InvalidArgument("unknown planned KV cache type value (f16, f32)");
   }
   if (options.expert_slots < 0) return InvalidArgument("--expert-slots must be >= 0");
   OC_ASSIGN_OR_RETURN(std::unique_ptr<GgufFile> file, GgufFile::Open(path));
@@ -161,7 +168,7 @@ Result<std::unique_ptr<Model>> Model::Load(Engine& engine, const std::string& pa
   }
   if (options.progress) options.progress(1.0f);
   FillModelInfo(impl->loaded->config, impl->loaded->weights, &info);
-  engine.impl().logger.Info(StrFormat("loaded %s: %s, %d layers, dim %d, vocab %d", path.c_str(), info.arch.c_str(),
+  ApiAccess::Of(engine).logger.Info(StrFormat("loaded %s: %s, %d layers, dim %d, vocab %d", path.c_str(), info.arch.c_str(),
                                       c.n_layers, c.dim, c.vocab_size));
   return std::unique_ptr<Model>(new Model(std::move(impl)));
 }
@@ -180,23 +187,7 @@ std::string Model::memory_plan() const {
 bool Model::pager_stats(PagerStats* out) const {
   const LoadedModel* m = impl_->loaded.get();
   if (!m || !m->pager) return false;
-  const PagerCounters c = m->pager->counters();
-  out->acquires = c.acquires;
-  out->hits = c.hits;
-  out->misses = c.misses;
-  out->prefetch_issued = c.prefetch_issued;
-  out->prefetch_hits = c.prefetch_hits;
-  out->prefetch_wasted = c.prefetch_wasted;
-  out->bytes_read = c.bytes_read;
-  out->read_seconds = c.read_seconds;
-  out->stall_seconds = c.stall_seconds;
-  out->predicted = c.predicted;
-  out->predicted_used = c.predicted_used;
-  out->routed = c.routed;
-  out->decode_tokens = c.decode_tokens;
-  out->slots = m->pager->n_slots();
-  out->total_experts = 0;
-  for (const LayerSpec& l : m->config.layers) out->total_experts += l.n_experts;
+  *out = m->pager->counters();
   return true;
 }
 

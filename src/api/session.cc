@@ -5,6 +5,7 @@
 #include "base/strings.h"
 
 #include "api/api_impl.h"
+#include "runtime/memory_plan.h"
 #include "runtime/sampler.h"
 
 namespace omnicoder {
@@ -13,14 +14,14 @@ Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Session::~Session() = default;
 
 Result<std::unique_ptr<Session>> Session::Create(Engine& engine, Model& model, const SessionOptions& options) {
-  const LoadedModel* loaded = model.impl().loaded.get();
+  const LoadedModel* loaded = ApiAccess::Of(model).loaded.get();
   if (!loaded) return InvalidArgument("model was loaded vocabulary-only; it cannot evaluate tokens");
   SessionConfig c;
   const int trained = loaded->config.ctx_len;
   constexpr int kMaxCtx = 1 << 22;
   if (options.ctx_len < 0 || options.ctx_len > kMaxCtx) {
-    return InvalidArgument(StrFormat("context size %d is outside [1, %d] (0 = the model's, up to 4096)",
-                                     options.ctx_len, kMaxCtx));
+    return InvalidArgument(StrFormat("context size %d is outside [1, %d] (0 = the model's, up to %d)",
+                                     options.ctx_len, kMaxCtx, kDefaultCtxCap));
   }
   if (options.ctx_len > trained && !options.allow_beyond_trained_ctx) {
     return InvalidArgument(StrFormat("context size %d exceeds the %d tokens this model was trained on; outputs past "
@@ -30,20 +31,18 @@ Result<std::unique_ptr<Session>> Session::Create(Engine& engine, Model& model, c
   if (options.batch < 1 || options.batch > 4096) {
     return InvalidArgument(StrFormat("batch size %d is outside [1, 4096]", options.batch));
   }
-  c.ctx_len = options.ctx_len > 0 ? options.ctx_len : std::min(trained, 4096);
+  c.ctx_len = options.ctx_len > 0 ? options.ctx_len : DefaultCtxLen(trained);
   c.max_batch = options.batch;
-  if (options.kv_type == "f16") {
-    c.kv_type = DType::kF16;
-  } else if (options.kv_type == "f32") {
-    c.kv_type = DType::kF32;
-  } else {
-    return InvalidArgument("KV cache type '" + options.kv_type + "' is not supported (f16, f32)");
+  switch (options.kv_type) {
+    case KvType::kF16: c.kv_type = DType::kF16; break;
+    case KvType::kF32: c.kv_type = DType::kF32; break;
+    default: return InvalidArgument("KV cache type is not one of f16, f32");
   }
   c.n_seq = options.n_seq;
   c.n_cells = options.n_cells;
   auto impl = std::make_unique<Impl>();
   OC_ASSIGN_OR_RETURN(impl->state,
-                      SessionState::Create(*loaded, *engine.impl().kernels, *engine.impl().pool, c));
+                      SessionState::Create(*loaded, *ApiAccess::Of(engine).kernels, *ApiAccess::Of(engine).pool, c));
   return std::unique_ptr<Session>(new Session(std::move(impl)));
 }
 
@@ -88,7 +87,7 @@ struct Sampler::Impl {
 
 Sampler::Sampler(const SamplerOptions& o, int vocab_size) {
   // Out-of-range options (see ValidateSamplerOptions) fall back to "off", never to NaN.
-  SamplingParams p;
+  SamplerOptions p;
   p.temperature = std::isfinite(o.temperature) ? o.temperature : 0.0f;
   p.top_k = o.top_k > 0 ? o.top_k : 0;
   p.top_p = (o.top_p > 0.0f && o.top_p <= 1.0f) ? o.top_p : 1.0f;

@@ -119,16 +119,24 @@ Result<std::string> TokenizeCorpus(const TokenizeCorpusOptions& o) {
   return WriteTokenShards(files, *tok, Sha256Hex(tok_bytes), Sha256Hex(text), so, pool, o.out_dir);
 }
 
+Result<MatmulPrecision> ParseMatmulPrecision(std::string_view text) {
+  if (text == "bf16") return MatmulPrecision::kBf16;
+  if (text == "f32") return MatmulPrecision::kF32;
+  return InvalidArgument("unknown matmul precision '" + std::string(text) + "' (one of: bf16, f32)");
+}
+
 Result<TrainSummary> Train(const TrainOptions& o) {
   OC_ASSIGN_OR_RETURN(TrainConfig c, LoadConfig(o.config));
-  IsaLevel level = IsaLevel::kBest;
-  if (o.isa == "ref") level = IsaLevel::kRef;
-  else if (o.isa == "avx2") level = IsaLevel::kAvx2;
-  else if (o.isa != "auto" && o.isa != "avx512" && o.isa != "neon") return InvalidArgument("unknown --isa " + o.isa);
-  if (o.matmul != "bf16" && o.matmul != "f32") return InvalidArgument("--matmul must be bf16 or f32");
+  const Isa level = o.isa;
+  if (level != Isa::kAuto && (static_cast<int>(level) > static_cast<int>(Isa::kNeon) || !IsaAvailable(level))) {
+    return Unsupported(std::string("ISA '") + IsaName(level) + "' is not available on this CPU");
+  }
+  if (o.matmul != MatmulPrecision::kBf16 && o.matmul != MatmulPrecision::kF32) {
+    return InvalidArgument("unknown matmul precision value (bf16, f32)");
+  }
   ThreadPool pool(Threads(o.n_threads));
   TrainContext ctx;
-  const bool bf16 = ctx.Init(&GetKernelTable(level), &pool, o.matmul == "bf16");
+  const bool bf16 = ctx.Init(&GetKernelTable(level), &pool, o.matmul == MatmulPrecision::kBf16);
   if (o.progress) o.progress(bf16 ? "matmuls: BF16 inputs on AMX tiles, f32 accumulation and master weights"
                                   : "matmuls: f32 (" + GetKernelTable(level).isa + ")");
   TrainRunOptions ro;

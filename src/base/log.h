@@ -6,21 +6,21 @@
 #include <functional>
 #include <string>
 
+#include "omnicoder/types.h"
+
 namespace omnicoder {
 
-enum class LogLevel { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
-
-using LogSink = std::function<void(LogLevel, const std::string&)>;
+using LogSink = std::function<void(LogSeverity, const std::string&)>;
 
 class Logger {
  public:
   Logger() = default;
   explicit Logger(LogSink sink) : sink_(std::move(sink)) {}
-  void Log(LogLevel level, const std::string& line) const {
+  void Log(LogSeverity level, const std::string& line) const {
     if (sink_) sink_(level, line);
   }
-  void Info(const std::string& line) const { Log(LogLevel::kInfo, line); }
-  void Warn(const std::string& line) const { Log(LogLevel::kWarn, line); }
+  void Info(const std::string& line) const { Log(LogSeverity::kInfo, line); }
+  void Warn(const std::string& line) const { Log(LogSeverity::kWarning, line); }
 
  private:
   LogSink sink_;

@@ -13,47 +13,47 @@ void FillAvx512Kernels(KernelTable*) {}
 void FillNeonKernels(KernelTable*) {}
 #endif
 
-bool IsaAvailable(IsaLevel level) {
+bool IsaAvailable(Isa level) {
   const CpuFeatures& f = GetCpuFeatures();
   switch (level) {
-    case IsaLevel::kRef: return true;
+    case Isa::kRef: return true;
 #if defined(OC_KERNELS_X86)
-    case IsaLevel::kAvx2: return f.avx2;
-    case IsaLevel::kAvx512: return f.avx512 && f.avx512_vnni;
+    case Isa::kAvx2: return f.avx2;
+    case Isa::kAvx512: return f.avx512 && f.avx512_vnni;
 #endif
 #if defined(OC_KERNELS_ARM64)
-    case IsaLevel::kNeon: return f.neon;
+    case Isa::kNeon: return f.neon;
 #endif
-    case IsaLevel::kBest: return true;
+    case Isa::kAuto: return true;
     default: return false;
   }
 }
 
 namespace {
 
-KernelTable Build(IsaLevel level) {
+KernelTable Build(Isa level) {
   KernelTable t;
   FillRefKernels(&t);
-  if (level == IsaLevel::kRef) return t;
-  if (IsaAvailable(IsaLevel::kAvx2)) FillAvx2Kernels(&t);
-  if (level == IsaLevel::kAvx2) return t;
-  if (IsaAvailable(IsaLevel::kAvx512)) FillAvx512Kernels(&t);
+  if (level == Isa::kRef) return t;
+  if (IsaAvailable(Isa::kAvx2)) FillAvx2Kernels(&t);
+  if (level == Isa::kAvx2) return t;
+  if (IsaAvailable(Isa::kAvx512)) FillAvx512Kernels(&t);
 #if defined(OC_KERNELS_X86)
   if (GetCpuFeatures().amx_bf16) FillAmxSgemm(&t);
 #endif
-  if (IsaAvailable(IsaLevel::kNeon)) FillNeonKernels(&t);
+  if (IsaAvailable(Isa::kNeon)) FillNeonKernels(&t);
   return t;
 }
 
 }  // namespace
 
-const KernelTable& GetKernelTable(IsaLevel level) {
-  static const KernelTable ref_table = Build(IsaLevel::kRef);
-  static const KernelTable avx2_table = Build(IsaLevel::kAvx2);
-  static const KernelTable best_table = Build(IsaLevel::kBest);
+const KernelTable& GetKernelTable(Isa level) {
+  static const KernelTable ref_table = Build(Isa::kRef);
+  static const KernelTable avx2_table = Build(Isa::kAvx2);
+  static const KernelTable best_table = Build(Isa::kAuto);
   switch (level) {
-    case IsaLevel::kRef: return ref_table;
-    case IsaLevel::kAvx2: return avx2_table;
+    case Isa::kRef: return ref_table;
+    case Isa::kAvx2: return avx2_table;
     default: return best_table;
   }
 }

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "kernels/act_format.h"
+#include "omnicoder/types.h"
 #include "tensor/dtype.h"
 
 namespace omnicoder {
@@ -105,12 +106,10 @@ struct KernelTable {
   SgemmFn sgemm_bf16 = nullptr;
 };
 
-enum class IsaLevel { kRef, kAvx2, kAvx512, kNeon, kBest };
-
 // Table for a level (falls back to the best level below it that the CPU supports).
-const KernelTable& GetKernelTable(IsaLevel level = IsaLevel::kBest);
+const KernelTable& GetKernelTable(Isa level = Isa::kAuto);
 // Whether `level` can run here.
-bool IsaAvailable(IsaLevel level);
+bool IsaAvailable(Isa level);
 
 // Filled by each ISA's files (declared here, defined under ref/, avx2/, avx512/, neon/).
 void FillRefKernels(KernelTable* t);

@@ -14,15 +14,11 @@
 
 namespace omnicoder {
 
-struct ExpertWeights {
-  WeightMatrix gate, up, down;
-};
-
 class ExpertSource {
  public:
   virtual ~ExpertSource() = default;
   // Makes the expert's weights readable until Release; may block on I/O.
-  virtual Result<ExpertWeights> Acquire(int layer_idx, int expert_idx) = 0;
+  virtual Result<FfnWeights> Acquire(int layer_idx, int expert_idx) = 0;
   // Ends an Acquire, or drops the hold OnRouted may have placed on a routed expert that
   // will not be acquired (an error in its wave). A no-op for an expert not held.
   virtual void Release(int layer_idx, int expert_idx) = 0;
@@ -41,15 +37,15 @@ class ExpertSource {
 // All experts readable in place (mmap): Acquire is a lookup.
 class ResidentExpertSource final : public ExpertSource {
  public:
-  explicit ResidentExpertSource(const std::vector<std::vector<ExpertLocation>>* experts) : experts_(experts) {}
-  Result<ExpertWeights> Acquire(int layer_idx, int expert_idx) override {
-    const ExpertLocation& e = (*experts_)[layer_idx][expert_idx];
-    return ExpertWeights{e.gate, e.up, e.down};
+  explicit ResidentExpertSource(const std::vector<std::vector<FfnWeights>>* experts) : experts_(experts) {}
+  Result<FfnWeights> Acquire(int layer_idx, int expert_idx) override {
+    const FfnWeights& e = (*experts_)[layer_idx][expert_idx];
+    return FfnWeights{e.gate, e.up, e.down};
   }
   void Release(int, int) override {}
 
  private:
-  const std::vector<std::vector<ExpertLocation>>* experts_;
+  const std::vector<std::vector<FfnWeights>>* experts_;
 };
 
 }  // namespace omnicoder

@@ -84,7 +84,7 @@ struct MoeScratch {
   AlignedBuffer pred_logits;    // [n_experts]
   AlignedBuffer pred_ids;       // [k] int32
   AlignedBuffer pred_weights;   // [k]
-  std::vector<ExpertWeights> acquired;  // [n_experts]
+  std::vector<FfnWeights> acquired;  // [n_experts]
   std::vector<LinearJob> jobs;          // [2 * n_experts]
 };
 

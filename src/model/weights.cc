@@ -205,7 +205,7 @@ Status BindFfn(Binder& b, const ModelConfig& c, int il, const char* suffix, int 
 
 Status BindExperts(Binder& b, const GgufFile& file, const ModelConfig& c, int il, ModelWeights* w) {
   const LayerSpec& l = c.layers[il];
-  std::vector<ExpertLocation>& ex = w->experts[il];
+  std::vector<FfnWeights>& ex = w->experts[il];
   ex.resize(l.n_experts);
   const int eff = l.expert_ffn_dim;
   if (file.FindTensor(Blk(il, "ffn_gate_exps.weight"))) {
@@ -224,7 +224,7 @@ Status BindExperts(Binder& b, const GgufFile& file, const ModelConfig& c, int il
       OC_ASSIGN_OR_RETURN(ex[e].down, b.Matrix(StrFormat("blk.%d.ffn_down.%d.weight", il, e), c.dim, eff));
     }
   }
-  for (const ExpertLocation& e : ex) w->expert_bytes += e.gate.bytes() + e.up.bytes() + e.down.bytes();
+  for (const FfnWeights& e : ex) w->expert_bytes += e.gate.bytes() + e.up.bytes() + e.down.bytes();
   return Status::Ok();
 }
 
@@ -274,7 +274,7 @@ void ForEachMatrix(ModelWeights* w, FunctionRef<void(WeightMatrix&)> fn) {
     for (WeightMatrix& m : l.attn.wv_b) fn(m);
   }
   for (auto& layer : w->experts) {
-    for (ExpertLocation& e : layer) {
+    for (FfnWeights& e : layer) {
       fn(e.gate);
       fn(e.up);
       fn(e.down);
@@ -293,7 +293,7 @@ void InterleaveWeights(ModelWeights* w, const KernelTable& kernels, bool include
   std::vector<const uint8_t*> expert_data;
   if (!include_experts) {
     for (auto& layer : w->experts) {
-      for (ExpertLocation& e : layer) expert_data.insert(expert_data.end(), {e.gate.data, e.up.data, e.down.data});
+      for (FfnWeights& e : layer) expert_data.insert(expert_data.end(), {e.gate.data, e.up.data, e.down.data});
     }
     std::sort(expert_data.begin(), expert_data.end());
   }

@@ -75,18 +75,13 @@ struct LayerWeights {
   MoeWeights moe;  // MoE layers (experts via ExpertSource)
 };
 
-// Where each expert's three matrices live in the file (for ExpertSource implementations).
-struct ExpertLocation {
-  WeightMatrix gate, up, down;
-};
-
 struct ModelWeights {
   WeightMatrix token_embd;  // [vocab, dim]
   WeightMatrix output;      // [vocab, dim]; token_embd when tied
   const float* output_norm = nullptr;
   std::vector<LayerWeights> layers;
   // experts[layer][expert]; empty for dense layers.
-  std::vector<std::vector<ExpertLocation>> experts;
+  std::vector<std::vector<FfnWeights>> experts;
   std::vector<std::unique_ptr<float[]>> owned;  // f32 copies of small vectors
   uint64_t non_expert_bytes = 0;
   uint64_t expert_bytes = 0;

@@ -11,25 +11,7 @@
 
 namespace omnicoder {
 
-Result<EvictionPolicy> ParseEvictionPolicy(const std::string& name) {
-  if (name == "lru") return EvictionPolicy::kLru;
-  if (name == "lru2") return EvictionPolicy::kLru2;
-  if (name == "lfu") return EvictionPolicy::kLfu;
-  if (name == "min") return EvictionPolicy::kMin;
-  return InvalidArgument("unknown eviction policy '" + name + "' (lru, lru2, lfu, min)");
-}
-
-const char* EvictionPolicyName(EvictionPolicy p) {
-  switch (p) {
-    case EvictionPolicy::kLru: return "lru";
-    case EvictionPolicy::kLru2: return "lru2";
-    case EvictionPolicy::kLfu: return "lfu";
-    case EvictionPolicy::kMin: return "min";
-  }
-  return "?";
-}
-
-ExpertSlots::ExpertSlots(int n_slots, int n_keys, EvictionPolicy policy)
+ExpertSlots::ExpertSlots(int n_slots, int n_keys, PagerPolicy policy)
     : policy_(policy), slots_(n_slots), key_slot_(n_keys, -1), history_(n_keys) {}
 
 double ExpertSlots::ScoreAt(const History& h, uint64_t now) const {
@@ -54,17 +36,17 @@ int ExpertSlots::Victim(const std::vector<uint64_t>* next_use) const {
     const History& ha = history_[slots_[a].key];
     const History& hb = history_[slots_[b].key];
     switch (policy_) {
-      case EvictionPolicy::kLru:
+      case PagerPolicy::kLru:
         return ha.last < hb.last;
-      case EvictionPolicy::kLru2:
+      case PagerPolicy::kLru2:
         if (ha.previous != hb.previous) return ha.previous < hb.previous;
         return ha.last < hb.last;
-      case EvictionPolicy::kLfu: {
+      case PagerPolicy::kLfu: {
         const double sa = ScoreAt(ha, now_), sb = ScoreAt(hb, now_);
         if (sa != sb) return sa < sb;
         return ha.last < hb.last;
       }
-      case EvictionPolicy::kMin:
+      case PagerPolicy::kMin:
         return (*next_use)[slots_[a].key] > (*next_use)[slots_[b].key];
     }
     return false;
@@ -206,7 +188,7 @@ void RoutingTraceWriter::OnRouted(int layer_idx, const int* ids, int n_ids) {
   next_token_ += tokens;
 }
 
-Result<SimResult> SimulatePager(const RoutingTrace& t, int n_slots, EvictionPolicy policy, uint64_t expert_bytes) {
+Result<SimResult> SimulatePager(const RoutingTrace& t, int n_slots, PagerPolicy policy, uint64_t expert_bytes) {
   if (n_slots < t.k) return InvalidArgument(StrFormat("%d slots cannot hold the %d experts of one layer", n_slots, t.k));
   const int n_keys = t.n_layers * t.n_experts;
   const size_t n_steps = t.experts.size() / t.k;  // (token, layer) steps in order
@@ -252,8 +234,10 @@ Result<SimResult> SimulatePager(const RoutingTrace& t, int n_slots, EvictionPoli
   return r;
 }
 
-RoutingTrace SyntheticTrace(int n_tokens, int n_layers, int n_experts, int k, double zipf_s, double stickiness,
-                            uint64_t seed) {
+RoutingTrace SyntheticTrace(const SyntheticTraceOptions& o) {
+  const int n_tokens = o.n_tokens, n_layers = o.n_layers, n_experts = o.n_experts, k = o.k;
+  const double zipf_s = o.zipf_s, stickiness = o.stickiness;
+  const uint64_t seed = o.seed;
   RoutingTrace t;
   t.n_layers = n_layers, t.n_experts = n_experts, t.k = k;
   std::mt19937_64 rng(seed);

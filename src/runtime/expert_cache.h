@@ -24,18 +24,14 @@
 
 #include "base/atomic_file.h"
 #include "base/status.h"
+#include "omnicoder/types.h"
 
 namespace omnicoder {
-
-enum class EvictionPolicy { kLru, kLru2, kLfu, kMin };
-
-Result<EvictionPolicy> ParseEvictionPolicy(const std::string& name);  // "lru", "lru2", "min"
-const char* EvictionPolicyName(EvictionPolicy policy);
 
 // Experts are keyed layer * n_experts + expert.
 class ExpertSlots {
  public:
-  ExpertSlots(int n_slots, int n_keys, EvictionPolicy policy);
+  ExpertSlots(int n_slots, int n_keys, PagerPolicy policy);
 
   int n_slots() const { return static_cast<int>(slots_.size()); }
   int Find(int key) const { return key_slot_[key]; }
@@ -63,7 +59,7 @@ class ExpertSlots {
     double score = 0;                 // decayed use count as of `last`
   };
   double ScoreAt(const History& h, uint64_t now) const;
-  EvictionPolicy policy_;
+  PagerPolicy policy_;
   std::vector<Slot> slots_;
   std::vector<int> key_slot_;
   std::vector<History> history_;
@@ -114,12 +110,9 @@ struct SimResult {
 };
 
 // Replays the trace through n_slots slots (the k experts of a layer are pinned together).
-Result<SimResult> SimulatePager(const RoutingTrace& trace, int n_slots, EvictionPolicy policy, uint64_t expert_bytes);
+Result<SimResult> SimulatePager(const RoutingTrace& trace, int n_slots, PagerPolicy policy, uint64_t expert_bytes);
 
-// A synthetic trace with realistic locality: per layer a Zipf(s) popularity over a
-// random permutation of the experts, and with probability `stickiness` a token reuses
-// an expert the previous token chose in that layer.
-RoutingTrace SyntheticTrace(int n_tokens, int n_layers, int n_experts, int k, double zipf_s, double stickiness,
-                            uint64_t seed);
+// The trace SyntheticTraceOptions describes (deterministic in its seed).
+RoutingTrace SyntheticTrace(const SyntheticTraceOptions& options);
 
 }  // namespace omnicoder

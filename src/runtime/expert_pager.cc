@@ -12,6 +12,7 @@
 
 #include "base/strings.h"
 #include "kernels/repack.h"
+#include "runtime/memory_plan.h"
 
 namespace omnicoder {
 
@@ -26,10 +27,10 @@ double Now() {
 
 }  // namespace
 
-uint64_t ExpertPager::SlotBytes(const std::vector<std::vector<ExpertLocation>>& experts, const uint8_t* base) {
+uint64_t ExpertPager::SlotBytes(const std::vector<std::vector<FfnWeights>>& experts, const uint8_t* base) {
   uint64_t max_bytes = 0;
   for (const auto& layer : experts) {
-    for (const ExpertLocation& e : layer) {
+    for (const FfnWeights& e : layer) {
       uint64_t total = 0;
       for (const WeightMatrix* m : {&e.gate, &e.up, &e.down}) {
         const uint64_t off = static_cast<uint64_t>(m->data - base);
@@ -43,7 +44,7 @@ uint64_t ExpertPager::SlotBytes(const std::vector<std::vector<ExpertLocation>>& 
 }
 
 Result<std::unique_ptr<ExpertPager>> ExpertPager::Create(const ModelConfig& config,
-                                                         const std::vector<std::vector<ExpertLocation>>& experts,
+                                                         const std::vector<std::vector<FfnWeights>>& experts,
                                                          const uint8_t* base, const PagerOptions& o) {
   std::unique_ptr<ExpertPager> p(new ExpertPager());
   p->experts_ = &experts;
@@ -52,6 +53,7 @@ Result<std::unique_ptr<ExpertPager>> ExpertPager::Create(const ModelConfig& conf
   p->n_layers_ = config.n_layers;
   p->n_experts_ = config.MaxExperts();
   p->k_ = config.MaxExpertsActive();
+  for (const LayerSpec& l : config.layers) p->total_experts_ += l.n_experts;
   if (o.n_slots < p->k_) {
     return InvalidArgument(StrFormat("the expert pool needs at least %d slots (one layer's experts), got %d", p->k_,
                                      o.n_slots));
@@ -59,7 +61,7 @@ Result<std::unique_ptr<ExpertPager>> ExpertPager::Create(const ModelConfig& conf
   p->slot_bytes_ = SlotBytes(experts, base);
   p->regions_.resize(experts.size());
   for (size_t l = 0; l < experts.size(); ++l) {
-    for (const ExpertLocation& e : experts[l]) {
+    for (const FfnWeights& e : experts[l]) {
       std::vector<Region> rs;
       uint64_t slot_off = 0;
       for (const WeightMatrix* m : {&e.gate, &e.up, &e.down}) {
@@ -76,10 +78,10 @@ Result<std::unique_ptr<ExpertPager>> ExpertPager::Create(const ModelConfig& conf
   p->direct_io_ = p->fd_ >= 0;
   if (p->fd_ < 0) p->fd_ = ::open(o.path.c_str(), O_RDONLY | O_CLOEXEC);  // e.g. tmpfs: no O_DIRECT
   if (p->fd_ < 0) return IoError("cannot open '" + o.path + "' for expert reads: " + std::strerror(errno));
-  if (o.policy == EvictionPolicy::kMin) {
+  if (o.policy == PagerPolicy::kMin) {
     return InvalidArgument("eviction policy 'min' needs the future; it exists only in pager-sim");
   }
-  p->prefetch_ = o.prefetch && o.n_slots >= 2 * p->k_;
+  p->prefetch_ = o.prefetch && PrefetchFits(o.n_slots, p->k_);
   p->max_concurrent_ = p->prefetch_ ? o.n_slots - p->k_ : o.n_slots;
   p->slots_ = ExpertSlots(o.n_slots, p->n_layers_ * p->n_experts_, o.policy);
   p->info_.resize(o.n_slots);
@@ -123,11 +125,11 @@ Status ExpertPager::ReadChunk(const Chunk& c) {
   return Status::Ok();
 }
 
-Status ExpertPager::FinishExpert(int slot, int key, ExpertWeights* out) {
+Status ExpertPager::FinishExpert(int slot, int key, FfnWeights* out) {
   const int layer = key / n_experts_, expert = key % n_experts_;
   if (options_.inject_read_error) OC_RETURN_IF_ERROR(options_.inject_read_error(layer, expert));
   uint8_t* dst = pool_.data() + static_cast<uint64_t>(slot) * slot_bytes_;
-  const ExpertLocation& loc = (*experts_)[layer][expert];
+  const FfnWeights& loc = (*experts_)[layer][expert];
   const WeightMatrix* mats[3] = {&loc.gate, &loc.up, &loc.down};
   WeightMatrix* outs[3] = {&out->gate, &out->up, &out->down};
   for (int i = 0; i < 3; ++i) {
@@ -192,7 +194,7 @@ void ExpertPager::IoLoop() {
     const bool prefetch = job.prefetch;
     Status err = job.error;
     lock.unlock();
-    ExpertWeights w;
+    FfnWeights w;
     if (err.ok()) err = FinishExpert(chunk.slot, key, &w);
     lock.lock();
     SlotInfo& info = info_[chunk.slot];
@@ -259,7 +261,7 @@ void ExpertPager::OnRouted(int layer_idx, const int* ids, int n_ids) {
   work_cv_.notify_all();
 }
 
-Result<ExpertWeights> ExpertPager::Acquire(int layer_idx, int expert_idx) {
+Result<FfnWeights> ExpertPager::Acquire(int layer_idx, int expert_idx) {
   std::unique_lock<std::mutex> lock(mutex_);
   const int key = layer_idx * n_experts_ + expert_idx;
   ++counters_.acquires;
@@ -344,9 +346,12 @@ void ExpertPager::Prefetch(int layer_idx, const int* ids, int n_ids) {
   work_cv_.notify_all();
 }
 
-PagerCounters ExpertPager::counters() const {
+PagerStats ExpertPager::counters() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return counters_;
+  PagerStats c = counters_;
+  c.slots = slots_.n_slots();
+  c.total_experts = total_experts_;
+  return c;
 }
 
 }  // namespace omnicoder

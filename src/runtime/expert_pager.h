@@ -36,7 +36,7 @@ namespace omnicoder {
 struct PagerOptions {
   std::string path;  // the GGUF file the experts are read from
   int n_slots = 0;
-  EvictionPolicy policy = EvictionPolicy::kLfu;
+  PagerPolicy policy = PagerPolicy::kLfu;
   bool prefetch = true;
   const KernelTable* kernels = nullptr;  // slots are repacked for its preferred layouts
   int io_threads = 4;                    // reads in flight at once (disk queue depth)
@@ -44,39 +44,24 @@ struct PagerOptions {
   std::function<Status(int layer, int expert)> inject_read_error;
 };
 
-struct PagerCounters {
-  // Every acquire is exactly one of: hit, prefetch hit, miss.
-  uint64_t acquires = 0;
-  uint64_t hits = 0;             // resident before it was routed, not brought in by a prefetch
-  uint64_t misses = 0;           // demand reads
-  uint64_t prefetch_issued = 0;
-  uint64_t prefetch_hits = 0;    // first use of a prefetched expert (read done or in flight)
-  uint64_t prefetch_wasted = 0;  // evicted before any use
-  uint64_t bytes_read = 0;
-  double read_seconds = 0;       // wall time with at least one read in flight
-  double stall_seconds = 0;      // time Acquire waited for reads
-  uint64_t predicted = 0, predicted_used = 0, routed = 0;  // predictor precision/recall
-  uint64_t decode_tokens = 0;
-};
-
 class ExpertPager final : public ExpertSource {
  public:
   // Byte size of one slot for these experts (three matrices, O_DIRECT padding included).
-  static uint64_t SlotBytes(const std::vector<std::vector<ExpertLocation>>& experts, const uint8_t* file_base);
+  static uint64_t SlotBytes(const std::vector<std::vector<FfnWeights>>& experts, const uint8_t* file_base);
 
   static Result<std::unique_ptr<ExpertPager>> Create(const ModelConfig& config,
-                                                     const std::vector<std::vector<ExpertLocation>>& experts,
+                                                     const std::vector<std::vector<FfnWeights>>& experts,
                                                      const uint8_t* file_base, const PagerOptions& options);
   ~ExpertPager() override;
 
-  Result<ExpertWeights> Acquire(int layer_idx, int expert_idx) override;
+  Result<FfnWeights> Acquire(int layer_idx, int expert_idx) override;
   void Release(int layer_idx, int expert_idx) override;
   void Prefetch(int layer_idx, const int* expert_ids, int n_ids) override;
   void OnRouted(int layer_idx, const int* expert_ids, int n_ids) override;
   int MaxConcurrent() const override { return max_concurrent_; }
   bool WantsPrefetch() const override { return prefetch_; }
 
-  PagerCounters counters() const;
+  PagerStats counters() const;
   int n_slots() const { return slots_.n_slots(); }
   uint64_t slot_bytes() const { return slot_bytes_; }
 
@@ -95,7 +80,7 @@ class ExpertPager final : public ExpertSource {
     bool reserved = false;        // OnRouted holds a pin for the coming Acquire
     int holds = 0;                // pins owned by OnRouted / Acquire (not the loading pin)
     Status error;
-    ExpertWeights weights;  // pointers into the slot once ready
+    FfnWeights weights;  // pointers into the slot once ready
   };
   // Experts are read in chunks so several reads of one expert are in flight at once.
   struct Chunk {
@@ -118,13 +103,13 @@ class ExpertPager final : public ExpertSource {
   void Hold(int slot);                             // under mutex_: a consumer's pin
   void Unhold(int slot);
   Status ReadChunk(const Chunk& c);
-  Status FinishExpert(int slot, int key, ExpertWeights* out);
+  Status FinishExpert(int slot, int key, FfnWeights* out);
   int ClaimSlot(int key);  // under mutex_; -1 when no slot can be given up
 
-  const std::vector<std::vector<ExpertLocation>>* experts_ = nullptr;
+  const std::vector<std::vector<FfnWeights>>* experts_ = nullptr;
   const uint8_t* file_base_ = nullptr;
   PagerOptions options_;
-  int n_experts_ = 0, n_layers_ = 0, k_ = 0;
+  int n_experts_ = 0, n_layers_ = 0, k_ = 0, total_experts_ = 0;
   int fd_ = -1;
   bool direct_io_ = false;
   bool prefetch_ = false;
@@ -135,13 +120,13 @@ class ExpertPager final : public ExpertSource {
 
   mutable std::mutex mutex_;
   std::condition_variable ready_cv_, work_cv_;
-  ExpertSlots slots_{0, 0, EvictionPolicy::kLru};
+  ExpertSlots slots_{0, 0, PagerPolicy::kLru};
   std::vector<SlotInfo> info_;
   std::deque<Chunk> demand_, prefetches_;
   std::vector<Job> jobs_;  // per slot
   bool stop_ = false;
   uint64_t clock_ = 1;
-  PagerCounters counters_;
+  PagerStats counters_;
   std::vector<int> predicted_;  // [layer][k] last prediction for each layer (-1 none)
   std::vector<std::thread> io_threads_;
   int reads_in_flight_ = 0;
@@ -154,7 +139,7 @@ class TracingExpertSource final : public ExpertSource {
  public:
   TracingExpertSource(std::unique_ptr<ExpertSource> inner, RoutingTraceWriter* trace)
       : inner_(std::move(inner)), trace_(trace) {}
-  Result<ExpertWeights> Acquire(int layer_idx, int expert_idx) override { return inner_->Acquire(layer_idx, expert_idx); }
+  Result<FfnWeights> Acquire(int layer_idx, int expert_idx) override { return inner_->Acquire(layer_idx, expert_idx); }
   void Release(int layer_idx, int expert_idx) override { inner_->Release(layer_idx, expert_idx); }
   void Prefetch(int layer_idx, const int* ids, int n_ids) override { inner_->Prefetch(layer_idx, ids, n_ids); }
   void OnRouted(int layer_idx, const int* ids, int n_ids) override {

@@ -32,7 +32,7 @@ void Progress(void* c, size_t done) {
 std::vector<bool> ExpertTensors(const GgufFile& f, const ModelWeights& w) {
   std::vector<const uint8_t*> ptrs;
   for (const auto& layer : w.experts) {
-    for (const ExpertLocation& e : layer) ptrs.insert(ptrs.end(), {e.gate.data, e.up.data, e.down.data});
+    for (const FfnWeights& e : layer) ptrs.insert(ptrs.end(), {e.gate.data, e.up.data, e.down.data});
   }
   std::sort(ptrs.begin(), ptrs.end());
   std::vector<bool> is_expert(f.tensors().size(), false);
@@ -120,7 +120,7 @@ Status LoadWithBudget(LoadedModel* m, const ModelLoadOptions& o) {
   for (size_t i = 0; i < is_expert.size(); ++i) {
     if (!is_expert[i]) in.non_expert += Align(m->file->tensors()[i].n_bytes);
   }
-  const int ctx = po.ctx_len > 0 ? po.ctx_len : std::min(c.ctx_len, 4096);  // as Session::Create
+  const int ctx = po.ctx_len > 0 ? po.ctx_len : DefaultCtxLen(c.ctx_len);
   KvOptions kvo;
   kvo.seq_ctx = ctx;
   kvo.type = po.kv_type;
@@ -134,13 +134,13 @@ Status LoadWithBudget(LoadedModel* m, const ModelLoadOptions& o) {
   }
   in.prefetch = po.prefetch;
   if (po.mem_budget == 0) {  // explicit slot count: plan with a budget that fits them exactly
-    in.budget = in.baseline + in.non_expert + in.session + (24ull << 20) + in.slot_bytes * po.expert_slots;
+    in.budget = in.baseline + in.non_expert + in.session + kMemoryReserveBytes + in.slot_bytes * po.expert_slots;
   }
   OC_ASSIGN_OR_RETURN(m->plan, PlanMemory(in));
   if (po.expert_slots > 0) {
     m->plan.n_slots = std::min(po.expert_slots, in.total_experts);
     m->plan.all_resident = false;
-    m->plan.prefetch = po.prefetch && m->plan.n_slots >= 2 * in.experts_per_token;
+    m->plan.prefetch = po.prefetch && PrefetchFits(m->plan.n_slots, in.experts_per_token);
   }
   m->has_plan = true;
   if (m->plan.all_resident) {

@@ -27,11 +27,11 @@ class ExpertPager;
 struct PagingOptions {
   uint64_t mem_budget = 0;  // whole-process bytes; 0 = no budget, every expert resident
   int expert_slots = 0;     // > 0: page experts through exactly this many slots
-  EvictionPolicy policy = EvictionPolicy::kLfu;
+  PagerPolicy policy = PagerPolicy::kLfu;
   bool prefetch = true;
   std::string routing_trace;  // record (token, layer, experts) here when set
   // The session the budget must leave room for.
-  int ctx_len = 4096;
+  int ctx_len = 0;  // 0: DefaultCtxLen of the model
   int max_batch = 64;
   DType kv_type = DType::kF16;
   int n_threads = 1;

@@ -14,7 +14,6 @@ namespace omnicoder {
 namespace {
 
 constexpr uint64_t kMiB = 1ull << 20;
-constexpr uint64_t kReserve = 24 * kMiB;
 
 uint64_t ReadNumberFile(const std::string& path) {
   std::ifstream f(path);
@@ -106,7 +105,7 @@ Result<uint64_t> ParseMemBudgetText(const std::string& text) {
 Result<MemoryPlan> PlanMemory(const MemoryPlanInput& in) {
   MemoryPlan p;
   p.in = in;
-  p.reserve = kReserve;
+  p.reserve = kMemoryReserveBytes;
   const uint64_t fixed = in.baseline + in.non_expert + in.session + p.reserve;
   const uint64_t min_needed = fixed + in.slot_bytes * static_cast<uint64_t>(in.experts_per_token);
   if (in.budget < min_needed) {
@@ -125,7 +124,7 @@ Result<MemoryPlan> PlanMemory(const MemoryPlanInput& in) {
   const uint64_t fit = (in.budget - fixed) / in.slot_bytes;
   p.n_slots = static_cast<int>(std::min<uint64_t>(fit, static_cast<uint64_t>(in.total_experts)));
   p.all_resident = p.n_slots == in.total_experts;
-  p.prefetch = in.prefetch && !p.all_resident && p.n_slots >= 2 * in.experts_per_token;
+  p.prefetch = in.prefetch && !p.all_resident && PrefetchFits(p.n_slots, in.experts_per_token);
   return p;
 }
 

@@ -13,6 +13,15 @@
 
 namespace omnicoder {
 
+// Rules the planner, the loader, the pager and sessions share (defined here only).
+// Memory the engine needs beyond what the plan sizes: allocator, thread stacks, I/O buffers.
+constexpr uint64_t kMemoryReserveBytes = 24ull << 20;
+// A session's context when none is asked for: the trained context, at most this.
+constexpr int kDefaultCtxCap = 4096;
+inline int DefaultCtxLen(int trained_ctx_len) { return trained_ctx_len < kDefaultCtxCap ? trained_ctx_len : kDefaultCtxCap; }
+// Reading ahead needs a second layer's worth of slots beside the ones being computed.
+inline bool PrefetchFits(int n_slots, int experts_per_token) { return n_slots >= 2 * experts_per_token; }
+
 struct MemoryPlanInput {
   uint64_t budget = 0;
   uint64_t baseline = 0;        // resident bytes before weights (code, libraries, metadata)

@@ -15,7 +15,7 @@ double Uniform(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) *
 
 }  // namespace
 
-TokenSampler::TokenSampler(const SamplingParams& params, int vocab_size)
+TokenSampler::TokenSampler(const SamplerOptions& params, int vocab_size)
     : params_(params), vocab_size_(vocab_size), rng_(params.seed) {
   candidates_.resize(vocab_size);
   penalized_.resize(vocab_size);

@@ -9,21 +9,13 @@
 #include <random>
 #include <vector>
 
-namespace omnicoder {
+#include "omnicoder/types.h"
 
-struct SamplingParams {
-  float temperature = 0.8f;   // <= 0: greedy
-  int top_k = 40;             // <= 0: off
-  float top_p = 0.95f;        // >= 1: off
-  float min_p = 0.05f;        // <= 0: off
-  float repeat_penalty = 1.0f;  // 1: off
-  int repeat_last_n = 64;
-  uint64_t seed = 0;
-};
+namespace omnicoder {
 
 class TokenSampler {
  public:
-  TokenSampler(const SamplingParams& params, int vocab_size);
+  TokenSampler(const SamplerOptions& params, int vocab_size);
   int32_t Sample(const float* logits);
   // Records a token (prompt or generated) for the repetition penalty window.
   void Accept(int32_t token);
@@ -38,7 +30,7 @@ class TokenSampler {
   const float* Penalized(const float* logits);
   void SoftmaxCandidates(size_t n, float temperature);
   size_t Truncate(size_t n) const;
-  SamplingParams params_;
+  SamplerOptions params_;
   int vocab_size_;
   std::mt19937_64 rng_;
   std::vector<Candidate> candidates_;

@@ -71,7 +71,7 @@ std::vector<float> EngineLogitsWith(const std::string& path, const std::vector<i
 }
 
 std::vector<float> EngineLogits(const std::string& path, const std::vector<int32_t>& tokens, int threads,
-                                const std::string& kv_type, const std::string& isa, int batch) {
+                                KvType kv_type, Isa isa, int batch) {
   EvalOptions o;
   o.threads = threads;
   o.kv_type = kv_type;

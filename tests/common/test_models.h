@@ -16,8 +16,8 @@ std::string TinyModelPath(const std::string& arch, DType type = DType::kF32);
 
 struct EvalOptions {
   int threads = 2;
-  std::string kv_type = "f32";
-  std::string isa = "auto";
+  KvType kv_type = KvType::kF32;
+  Isa isa = Isa::kAuto;
   int batch = 64;
   int ctx_len = 128;
   int expert_slots = 0;   // > 0: page experts through this many slots
@@ -29,7 +29,7 @@ std::vector<float> EngineLogitsWith(const std::string& path, const std::vector<i
 
 // Last-token logits from the engine.
 std::vector<float> EngineLogits(const std::string& path, const std::vector<int32_t>& tokens, int threads = 1,
-                                const std::string& kv_type = "f32", const std::string& isa = "auto",
+                                KvType kv_type = KvType::kF32, Isa isa = Isa::kAuto,
                                 int batch = 64);
 
 std::vector<double> LogSoftmax(const std::vector<float>& logits);

@@ -110,7 +110,7 @@ TEST_P(Conformance, MatchesLlamaCpp) {
                                                         << " (llama.cpp gap " << s.gap << ")";
     // Our default F16 KV cache stays close to the f32 one.
     if (s.tokens.size() == 7) {
-      const std::vector<float> f16 = testing::EngineLogits(path, s.tokens, 2, "f16");
+      const std::vector<float> f16 = testing::EngineLogits(path, s.tokens, 2, KvType::kF16);
       // (Random tiny models have large attention scores: F16 keys move log-probs ~0.1. With
       // gpt-oss's YaRN magnitude (x1.21 on q and k) llama.cpp's own F16 cache moves the
       // Q4_K model by KL 0.106 on this sequence; ours by 0.107, within 1.3e-4 of it.)

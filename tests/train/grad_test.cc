@@ -107,7 +107,7 @@ void CompareGrads(const Model& m, const std::vector<float>& g32, const std::vect
 }
 
 std::vector<float> TrainerGrads(const TrainModelConfig& c, const Model& m, const std::vector<int32_t>& tokens,
-                                int n_seqs, IsaLevel isa, int threads, double balance, double z, double* loss) {
+                                int n_seqs, Isa isa, int threads, double balance, double z, double* loss) {
   ThreadPool pool(threads);
   TrainContext ctx;
   ctx.Init(&GetKernelTable(isa), &pool);
@@ -132,7 +132,7 @@ TEST(GradCheck, TrainerMatchesOracle) {
     Model m = MakeParams(c, 0.1f, 9);
     const std::vector<int32_t> tokens = Tokens(c, 3, 4);
     auto ref = reference::NaiveTrainStep(c, m.layout, m.p64, tokens, 3, 0.01, 0.001, true);
-    for (IsaLevel isa : {IsaLevel::kRef, IsaLevel::kBest}) {
+    for (Isa isa : {Isa::kRef, Isa::kAuto}) {
       double loss = 0;
       const std::vector<float> g = TrainerGrads(c, m, tokens, 3, isa, 2, 0.01, 0.001, &loss);
       EXPECT_NEAR(loss, ref.loss, 1e-5 * ref.loss);
@@ -147,9 +147,9 @@ TEST(GradCheck, BitwiseEqualForAnyThreadCount) {
   Model m = MakeParams(c, 0.05f, 2);
   const std::vector<int32_t> tokens = Tokens(c, 4, 8);
   double l1 = 0, l2 = 0, l3 = 0;
-  const std::vector<float> g1 = TrainerGrads(c, m, tokens, 4, IsaLevel::kBest, 1, 0.01, 0.001, &l1);
-  const std::vector<float> g2 = TrainerGrads(c, m, tokens, 4, IsaLevel::kBest, 2, 0.01, 0.001, &l2);
-  const std::vector<float> g3 = TrainerGrads(c, m, tokens, 4, IsaLevel::kBest, 3, 0.01, 0.001, &l3);
+  const std::vector<float> g1 = TrainerGrads(c, m, tokens, 4, Isa::kAuto, 1, 0.01, 0.001, &l1);
+  const std::vector<float> g2 = TrainerGrads(c, m, tokens, 4, Isa::kAuto, 2, 0.01, 0.001, &l2);
+  const std::vector<float> g3 = TrainerGrads(c, m, tokens, 4, Isa::kAuto, 3, 0.01, 0.001, &l3);
   EXPECT_EQ(g1, g2);
   EXPECT_EQ(g1, g3);
   EXPECT_EQ(l1, l2);

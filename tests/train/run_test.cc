@@ -64,7 +64,7 @@ class Pipeline : public ::testing::Test {
     return path;
   }
 
-  static Result<TrainSummary> TrainTo(const std::string& cfg, int max_steps, const std::string& matmul = "f32") {
+  static Result<TrainSummary> TrainTo(const std::string& cfg, int max_steps, MatmulPrecision matmul = MatmulPrecision::kF32) {
     TrainOptions o;
     o.config = cfg;
     o.max_steps = max_steps;
@@ -91,9 +91,9 @@ TEST_F(Pipeline, ResumeIsBitExact) {
   EXPECT_EQ(StateHash("straight"), StateHash("split"));
   // The AMX/BF16 path resumes exactly as well.
   const std::string bf_a = Config("bf_a"), bf_b = Config("bf_b");
-  ASSERT_TRUE(TrainTo(bf_a, 8, "bf16").ok());
-  ASSERT_TRUE(TrainTo(bf_b, 3, "bf16").ok());
-  ASSERT_TRUE(TrainTo(bf_b, 8, "bf16").ok());
+  ASSERT_TRUE(TrainTo(bf_a, 8, MatmulPrecision::kBf16).ok());
+  ASSERT_TRUE(TrainTo(bf_b, 3, MatmulPrecision::kBf16).ok());
+  ASSERT_TRUE(TrainTo(bf_b, 8, MatmulPrecision::kBf16).ok());
   EXPECT_EQ(StateHash("bf_a"), StateHash("bf_b"));
 }
 
@@ -166,7 +166,7 @@ TEST_F(Pipeline, ExportGivesTheTrainersLogitsInTheEngine) {
   ASSERT_TRUE(LoadCheckpoint(kDir + "export/checkpoint.ckpt", {p.data(), m.data(), v.data(), p.size()}).ok());
   ThreadPool pool(2);
   TrainContext ctx;
-  ctx.Init(&GetKernelTable(IsaLevel::kBest), &pool);
+  ctx.Init(&GetKernelTable(Isa::kAuto), &pool);
   auto model = TrainModel::Create(mc, 1, 2);
   ASSERT_TRUE(model.ok());
   const std::vector<int32_t> tokens = testing::TestTokens(40, 4);

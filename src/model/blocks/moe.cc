@@ -212,7 +212,7 @@ void RunExperts(const ForwardContext& ctx, const BlockArgs& b, const MoeWeights&
   for (int e = wave.begin; e < wave.end; ++e) {
     const int first = r.offsets[e], count = r.offsets[e + 1] - first;
     if (count == 0) continue;
-    const ExpertWeights& ew = m.acquired[e];
+    const FfnWeights& ew = m.acquired[e];
     LinearJob& g = m.jobs[n_jobs++];
     LinearJob& u = m.jobs[n_jobs++];
     g.w = &ew.gate;
@@ -243,7 +243,7 @@ void RunExperts(const ForwardContext& ctx, const BlockArgs& b, const MoeWeights&
   for (int e = wave.begin; e < wave.end; ++e) {
     const int first = r.offsets[e], count = r.offsets[e + 1] - first;
     if (count == 0) continue;
-    const ExpertWeights& ew = m.acquired[e];
+    const FfnWeights& ew = m.acquired[e];
     const float* h = m.hidden_gate.as<float>() + static_cast<size_t>(first) * eff;
     uint8_t* act = m.act_hidden.data() + static_cast<size_t>(first) * b.scratch->act_ffn_row_bytes;
     LinearJob& d = m.jobs[n_jobs++];
@@ -264,7 +264,7 @@ Status AcquireWave(const BlockArgs& b, const Routing& r, ExpertSource& experts, 
   MoeScratch& m = b.scratch->moe;
   for (int e = wave.begin; e < wave.end; ++e) {
     if (r.offsets[e + 1] == r.offsets[e]) continue;
-    Result<ExpertWeights> ew = experts.Acquire(b.layer_idx, e);
+    Result<FfnWeights> ew = experts.Acquire(b.layer_idx, e);
     if (!ew.ok()) {  // release the whole wave: OnRouted may hold experts not yet acquired
       ReleaseRange(experts, b.layer_idx, r, wave.begin, wave.end);
       return ew.status();

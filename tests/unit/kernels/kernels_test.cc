@@ -21,9 +21,9 @@ namespace {
 const DType kTypes[] = {DType::kF32, DType::kF16, DType::kBF16, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0,
                         DType::kQ5_1, DType::kQ8_0, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K, DType::kMXFP4};
 
-std::vector<IsaLevel> Levels() {
-  std::vector<IsaLevel> v;
-  for (IsaLevel l : {IsaLevel::kAvx2, IsaLevel::kAvx512, IsaLevel::kNeon}) {
+std::vector<Isa> Levels() {
+  std::vector<Isa> v;
+  for (Isa l : {Isa::kAvx2, Isa::kAvx512, Isa::kNeon}) {
     if (IsaAvailable(l)) v.push_back(l);
   }
   return v;
@@ -77,8 +77,8 @@ class MatMulVsRef : public ::testing::TestWithParam<DType> {};
 
 TEST_P(MatMulVsRef, EveryIsaMatchesScalar) {
   const DType type = GetParam();
-  const MatMulKernel& ref = GetKernelTable(IsaLevel::kRef).matmul[static_cast<uint32_t>(type)];
-  for (IsaLevel level : Levels()) {
+  const MatMulKernel& ref = GetKernelTable(Isa::kRef).matmul[static_cast<uint32_t>(type)];
+  for (Isa level : Levels()) {
     const MatMulKernel& k = GetKernelTable(level).matmul[static_cast<uint32_t>(type)];
     SCOPED_TRACE(GetKernelTable(level).isa);
     if (type == DType::kQ4_0) std::printf("checking %s against ref\n", GetKernelTable(level).isa.c_str());
@@ -117,9 +117,9 @@ class Interleaved8 : public ::testing::TestWithParam<DType> {};
 
 TEST_P(Interleaved8, EveryIsaMatchesRowMajorReference) {
   const DType type = GetParam();
-  const MatMulKernel& ref = GetKernelTable(IsaLevel::kRef).matmul[static_cast<uint32_t>(type)];
-  std::vector<IsaLevel> levels = Levels();
-  levels.push_back(IsaLevel::kRef);
+  const MatMulKernel& ref = GetKernelTable(Isa::kRef).matmul[static_cast<uint32_t>(type)];
+  std::vector<Isa> levels = Levels();
+  levels.push_back(Isa::kRef);
   for (int tokens : {1, 3, 8}) {
     Problem p = Make(type, ref, 48, 512, tokens, 21 + tokens);
     std::vector<float> want = RunMatMul(ref, type, p, 0, p.rows);
@@ -127,7 +127,7 @@ TEST_P(Interleaved8, EveryIsaMatchesRowMajorReference) {
     ASSERT_TRUE(CanInterleave8(type, p.rows, p.cols));
     Interleave8(type, p.w.data(), p.rows, RowBytes(type, p.cols));
     EXPECT_NE(p.w, row_major);
-    for (IsaLevel level : levels) {
+    for (Isa level : levels) {
       MatMulKernel k = GetKernelTable(level).matmul[static_cast<uint32_t>(type)];
       ASSERT_NE(k.matmul_x8, nullptr);
       k.matmul = k.matmul_x8;
@@ -152,10 +152,10 @@ INSTANTIATE_TEST_SUITE_P(Types, Interleaved8, ::testing::Values(DType::kQ4_0, DT
                          [](const auto& tp) { return std::string(GetDTypeTraits(tp.param).name); });
 
 TEST(VectorKernels, EveryIsaMatchesScalar) {
-  const KernelTable& r = GetKernelTable(IsaLevel::kRef);
+  const KernelTable& r = GetKernelTable(Isa::kRef);
   std::mt19937 rng(9);
   std::normal_distribution<float> nd(0.0f, 2.0f);
-  for (IsaLevel level : Levels()) {
+  for (Isa level : Levels()) {
     const KernelTable& k = GetKernelTable(level);
     for (int n : {1, 7, 64, 333}) {
       std::vector<float> x(n), w(n), a(n), b(n);
@@ -184,10 +184,10 @@ TEST(VectorKernels, EveryIsaMatchesScalar) {
 }
 
 TEST(AttentionKernels, EveryIsaMatchesScalar) {
-  const KernelTable& r = GetKernelTable(IsaLevel::kRef);
+  const KernelTable& r = GetKernelTable(Isa::kRef);
   std::mt19937 rng(4);
   std::normal_distribution<float> nd(0.0f, 1.0f);
-  for (IsaLevel level : Levels()) {
+  for (Isa level : Levels()) {
     const KernelTable& k = GetKernelTable(level);
     for (DType kv : {DType::kF16, DType::kF32}) {
       for (int hd : {32, 64, 128}) {

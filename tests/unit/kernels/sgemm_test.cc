@@ -72,9 +72,9 @@ std::vector<float> RunTiles(SgemmFn fn, SgemmArgs g, bool accumulate, int split)
 }
 
 TEST(Sgemm, EveryIsaMatchesScalarOnEveryLayout) {
-  const KernelTable& ref = GetKernelTable(IsaLevel::kRef);
-  for (IsaLevel level : {IsaLevel::kAvx2, IsaLevel::kBest}) {
-    if (level == IsaLevel::kAvx2 && !IsaAvailable(level)) continue;
+  const KernelTable& ref = GetKernelTable(Isa::kRef);
+  for (Isa level : {Isa::kAvx2, Isa::kAuto}) {
+    if (level == Isa::kAvx2 && !IsaAvailable(level)) continue;
     const KernelTable& t = GetKernelTable(level);
     for (const Shape& s : kShapes) {
       Operands o = Make(s, 3);
@@ -93,7 +93,7 @@ TEST(Sgemm, EveryIsaMatchesScalarOnEveryLayout) {
 }
 
 TEST(Sgemm, AmxBf16MatchesRoundedProduct) {
-  const KernelTable& t = GetKernelTable(IsaLevel::kBest);
+  const KernelTable& t = GetKernelTable(Isa::kAuto);
   if (!t.sgemm_bf16) GTEST_SKIP() << "no AMX-BF16 here (" << GetCpuFeatures().ToString() << ")";
   for (const Shape& s : kShapes) {
     Operands o = Make(s, 5);

@@ -27,7 +27,7 @@ Loaded Load(const std::string& path) {
 std::unique_ptr<Session> NewSession(Loaded& s, int n_seq, int ctx = 512, int n_cells = 0) {
   SessionOptions so;
   so.ctx_len = ctx;
-  so.kv_type = "f32";
+  so.kv_type = KvType::kF32;
   so.n_seq = n_seq;
   so.n_cells = n_cells;
   auto r = Session::Create(*s.engine, *s.model, so);

@@ -26,16 +26,16 @@ RoutingTrace Trace(int n_experts, int k, std::vector<int32_t> ids, int n_layers 
   return t;
 }
 
-uint64_t Misses(const RoutingTrace& t, int slots, EvictionPolicy p) {
+uint64_t Misses(const RoutingTrace& t, int slots, PagerPolicy p) {
   return SimulatePager(t, slots, p, 1).value().misses;
 }
 
 TEST(Eviction, CyclicPatternLruThrashesMinDoesNot) {
   // 1 2 3 repeated with 2 slots: LRU misses every access, Belady's MIN 6 of 9.
   const RoutingTrace t = Trace(4, 1, {1, 2, 3, 1, 2, 3, 1, 2, 3});
-  EXPECT_EQ(Misses(t, 2, EvictionPolicy::kLru), 9u);
-  EXPECT_EQ(Misses(t, 2, EvictionPolicy::kMin), 6u);
-  EXPECT_EQ(Misses(t, 3, EvictionPolicy::kLru), 3u);  // everything fits: cold misses only
+  EXPECT_EQ(Misses(t, 2, PagerPolicy::kLru), 9u);
+  EXPECT_EQ(Misses(t, 2, PagerPolicy::kMin), 6u);
+  EXPECT_EQ(Misses(t, 3, PagerPolicy::kLru), 3u);  // everything fits: cold misses only
 }
 
 TEST(Eviction, Lru2KeepsTheExpertUsedTwice) {
@@ -43,7 +43,7 @@ TEST(Eviction, Lru2KeepsTheExpertUsedTwice) {
   const RoutingTrace t = Trace(4, 1, {0, 0, 1, 0, 2, 3, 0});
   // Steps: 0 0 (one step each). LRU with 2 slots: ... 2 evicts 1? no: LRU evicts 0 at "3"
   // only if 0 is older than 2; LRU-2 evicts the once-used 2 instead.
-  EXPECT_LT(Misses(t, 2, EvictionPolicy::kLru2), Misses(t, 2, EvictionPolicy::kLru));
+  EXPECT_LT(Misses(t, 2, PagerPolicy::kLru2), Misses(t, 2, PagerPolicy::kLru));
 }
 
 TEST(Eviction, LfuKeepsThePopularExpert) {
@@ -52,32 +52,32 @@ TEST(Eviction, LfuKeepsThePopularExpert) {
   std::vector<int32_t> ids;
   for (int i = 0; i < 30; ++i) ids.insert(ids.end(), {0, 1 + i % 6, 1 + (i + 3) % 6});
   const RoutingTrace t = Trace(7, 1, ids);
-  EXPECT_LT(Misses(t, 2, EvictionPolicy::kLfu), Misses(t, 2, EvictionPolicy::kLru));
-  EXPECT_LE(Misses(t, 2, EvictionPolicy::kMin), Misses(t, 2, EvictionPolicy::kLfu));
+  EXPECT_LT(Misses(t, 2, PagerPolicy::kLfu), Misses(t, 2, PagerPolicy::kLru));
+  EXPECT_LE(Misses(t, 2, PagerPolicy::kMin), Misses(t, 2, PagerPolicy::kLfu));
 }
 
 TEST(Eviction, ExpertsOfOneLayerAreHeldTogether) {
   // k = 2 with 2 slots: both experts of each step must be resident at once.
   const RoutingTrace t = Trace(4, 2, {0, 1, 2, 3, 0, 1});
-  EXPECT_EQ(Misses(t, 2, EvictionPolicy::kLru), 6u);
-  EXPECT_FALSE(SimulatePager(t, 1, EvictionPolicy::kLru, 1).ok());  // fewer slots than k
+  EXPECT_EQ(Misses(t, 2, PagerPolicy::kLru), 6u);
+  EXPECT_FALSE(SimulatePager(t, 1, PagerPolicy::kLru, 1).ok());  // fewer slots than k
 }
 
 TEST(Eviction, MinIsNeverWorseOnRandomTraces) {
   for (uint64_t seed = 1; seed <= 5; ++seed) {
-    const RoutingTrace t = SyntheticTrace(200, 4, 8, 2, 1.0, 0.3, seed);
+    const RoutingTrace t = SyntheticTrace({200, 4, 8, 2, 1.0, 0.3, seed});
     for (int slots : {2, 4, 9, 16}) {
-      const uint64_t min = Misses(t, slots, EvictionPolicy::kMin);
-      EXPECT_LE(min, Misses(t, slots, EvictionPolicy::kLru)) << slots;
-      EXPECT_LE(min, Misses(t, slots, EvictionPolicy::kLru2)) << slots;
-      EXPECT_LE(min, Misses(t, slots, EvictionPolicy::kLfu)) << slots;
+      const uint64_t min = Misses(t, slots, PagerPolicy::kMin);
+      EXPECT_LE(min, Misses(t, slots, PagerPolicy::kLru)) << slots;
+      EXPECT_LE(min, Misses(t, slots, PagerPolicy::kLru2)) << slots;
+      EXPECT_LE(min, Misses(t, slots, PagerPolicy::kLfu)) << slots;
     }
-    EXPECT_EQ(Misses(t, 32, EvictionPolicy::kLru), 32u);  // all 4x8 experts fit: each read once
+    EXPECT_EQ(Misses(t, 32, PagerPolicy::kLru), 32u);  // all 4x8 experts fit: each read once
   }
 }
 
 TEST(Traces, WriteReadRoundTripAndErrors) {
-  const RoutingTrace t = SyntheticTrace(20, 3, 8, 2, 1.1, 0.5, 7);
+  const RoutingTrace t = SyntheticTrace({20, 3, 8, 2, 1.1, 0.5, 7});
   const std::string path = OC_WORK_DIR "_trace.txt";
   ASSERT_TRUE(WriteRoutingTrace(t, path).ok());
   auto back = ReadRoutingTrace(path);
@@ -92,10 +92,10 @@ TEST(Traces, WriteReadRoundTripAndErrors) {
 }
 
 TEST(Traces, SyntheticLocalityMakesCachesWork) {
-  const RoutingTrace skewed = SyntheticTrace(500, 8, 8, 2, 1.2, 0.5, 3);
-  const RoutingTrace uniform = SyntheticTrace(500, 8, 8, 2, 0.0, 0.0, 3);
-  const double a = SimulatePager(skewed, 24, EvictionPolicy::kLru2, 1)->hit_rate();
-  const double b = SimulatePager(uniform, 24, EvictionPolicy::kLru2, 1)->hit_rate();
+  const RoutingTrace skewed = SyntheticTrace({500, 8, 8, 2, 1.2, 0.5, 3});
+  const RoutingTrace uniform = SyntheticTrace({500, 8, 8, 2, 0.0, 0.0, 3});
+  const double a = SimulatePager(skewed, 24, PagerPolicy::kLru2, 1)->hit_rate();
+  const double b = SimulatePager(uniform, 24, PagerPolicy::kLru2, 1)->hit_rate();
   EXPECT_GT(a, b + 0.1);
 }
 
@@ -130,7 +130,7 @@ TEST(MemoryPlan, ParsesBudgets) {
 
 // Runs a prompt then greedy decode steps; returns every step's logits.
 std::vector<std::vector<float>> RunSteps(const std::string& path, const PagingOptions& paging, Status* error = nullptr,
-                                         int steps = 10, PagerCounters* counters = nullptr) {
+                                         int steps = 10, PagerStats* counters = nullptr) {
   ThreadPool pool(2);
   const KernelTable& kernels = GetKernelTable();
   auto file = GgufFile::Open(path);
@@ -167,7 +167,7 @@ TEST(Pager, PagedOutputIsBitIdenticalToResident) {
       const auto resident = RunSteps(path, PagingOptions{});
       ASSERT_EQ(resident.size(), 10u);
       for (int slots : {2, 3, 4, 5, 7}) {
-        for (EvictionPolicy policy : {EvictionPolicy::kLru, EvictionPolicy::kLru2, EvictionPolicy::kLfu}) {
+        for (PagerPolicy policy : {PagerPolicy::kLru, PagerPolicy::kLru2, PagerPolicy::kLfu}) {
           for (bool prefetch : {true, false}) {
             PagingOptions po;
             po.expert_slots = slots;
@@ -176,12 +176,12 @@ TEST(Pager, PagedOutputIsBitIdenticalToResident) {
             Status err;
             const auto paged = RunSteps(path, po, &err);
             ASSERT_EQ(paged.size(), resident.size()) << arch << " " << GetDTypeTraits(type).name << " slots " << slots
-                                                     << " " << EvictionPolicyName(policy) << " prefetch " << prefetch
+                                                     << " " << PagerPolicyName(policy) << " prefetch " << prefetch
                                                      << ": " << err.ToString();
             for (size_t i = 0; i < paged.size(); ++i) {
               ASSERT_EQ(0, std::memcmp(paged[i].data(), resident[i].data(), paged[i].size() * 4))
                   << arch << " " << GetDTypeTraits(type).name << " slots " << slots << " "
-                  << EvictionPolicyName(policy) << " prefetch " << prefetch << " step " << i;
+                  << PagerPolicyName(policy) << " prefetch " << prefetch << " step " << i;
             }
           }
         }
@@ -197,7 +197,7 @@ TEST(Pager, EveryAcquireIsOneHitPrefetchHitOrMiss) {
       PagingOptions po;
       po.expert_slots = slots;
       po.prefetch = prefetch;
-      PagerCounters c;
+      PagerStats c;
       Status err;
       RunSteps(path, po, &err, 20, &c);
       ASSERT_TRUE(err.ok()) << err.ToString();
@@ -227,13 +227,13 @@ TEST(Pager, RoutedExpertsAreNotEvictedBeforeTheirAcquire) {
   const KernelTable& kernels = GetKernelTable();
   mo.kernels = &kernels;
   mo.paging.expert_slots = 4;
-  mo.paging.policy = EvictionPolicy::kLfu;
+  mo.paging.policy = PagerPolicy::kLfu;
   auto model = LoadModelFromGguf(GgufFile::Open(testing::TinyModelPath("mixtral", DType::kQ4_0)).value(), mo);
   ASSERT_TRUE(model.ok()) << model.status().ToString();
   ExpertPager& pager = *model.value()->pager;
   UseExperts(pager, 0, {0, 1});
   for (int i = 0; i < 4; ++i) UseExperts(pager, 1, {0, 1});  // layer 1's experts: the frequent ones
-  const PagerCounters before = pager.counters();
+  const PagerStats before = pager.counters();
   // Layer 0's experts are resident but rarely used; a prefetch for layer 1 arrives between
   // routing and acquiring them (as the forward loop's PrefetchNextLayer does).
   const int route[] = {0, 1}, next[] = {2, 3};
@@ -241,7 +241,7 @@ TEST(Pager, RoutedExpertsAreNotEvictedBeforeTheirAcquire) {
   pager.Prefetch(1, next, 2);
   for (int e : route) ASSERT_TRUE(pager.Acquire(0, e).ok());
   for (int e : route) pager.Release(0, e);
-  const PagerCounters after = pager.counters();
+  const PagerStats after = pager.counters();
   EXPECT_EQ(after.hits - before.hits, 2u);
   EXPECT_EQ(after.misses, before.misses);
 }

@@ -26,7 +26,7 @@ std::vector<float> RandomLogits(int n, uint32_t seed) {
 }
 
 TEST(Sampler, GreedyIsArgmax) {
-  SamplingParams p;
+  SamplerOptions p;
   p.temperature = 0.0f;
   TokenSampler s(p, 100);
   std::vector<float> l = RandomLogits(100, 1);
@@ -34,7 +34,7 @@ TEST(Sampler, GreedyIsArgmax) {
 }
 
 TEST(Sampler, SameSeedSameTokens) {
-  SamplingParams p;
+  SamplerOptions p;
   p.seed = 42;
   TokenSampler a(p, 1000), b(p, 1000);
   for (int i = 0; i < 50; ++i) {
@@ -47,13 +47,13 @@ TEST(Sampler, SameSeedSameTokens) {
 }
 
 TEST(Sampler, TopKOneIsGreedyAndMinPFilters) {
-  SamplingParams p;
+  SamplerOptions p;
   p.top_k = 1;
   p.seed = 3;
   TokenSampler s(p, 100);
   std::vector<float> l = RandomLogits(100, 5);
   for (int i = 0; i < 20; ++i) EXPECT_EQ(s.Sample(l.data()), testing::Argmax(l));
-  SamplingParams q;
+  SamplerOptions q;
   q.top_k = 0;
   q.top_p = 1.0f;
   q.min_p = 0.5f;
@@ -64,7 +64,7 @@ TEST(Sampler, TopKOneIsGreedyAndMinPFilters) {
 }
 
 TEST(Sampler, RepetitionPenaltyDemotesSeenTokens) {
-  SamplingParams p;
+  SamplerOptions p;
   p.temperature = 0.0f;
   p.repeat_penalty = 2.0f;
   TokenSampler s(p, 3);
@@ -79,9 +79,9 @@ TEST(Session, ThreadCountDoesNotChangeLogits) {
     for (DType t : {DType::kF32, DType::kQ4_0, DType::kQ6_K}) {
       const std::string path = TinyModelPath(arch, t);
       const std::vector<int32_t> tokens = TestTokens(20);
-      std::vector<float> one = EngineLogits(path, tokens, 1, "f16");
-      std::vector<float> two = EngineLogits(path, tokens, 2, "f16");
-      std::vector<float> three = EngineLogits(path, tokens, 3, "f16");
+      std::vector<float> one = EngineLogits(path, tokens, 1, KvType::kF16);
+      std::vector<float> two = EngineLogits(path, tokens, 2, KvType::kF16);
+      std::vector<float> three = EngineLogits(path, tokens, 3, KvType::kF16);
       ASSERT_EQ(one.size(), two.size());
       EXPECT_EQ(0, std::memcmp(one.data(), two.data(), one.size() * 4)) << arch;
       EXPECT_EQ(0, std::memcmp(one.data(), three.data(), one.size() * 4)) << arch;
@@ -93,9 +93,9 @@ TEST(Session, BatchedPrefillMatchesOneTokenAtATime) {
   for (const char* arch : {"llama", "qwen2moe"}) {
     const std::string path = TinyModelPath(arch, DType::kQ8_0);
     const std::vector<int32_t> tokens = TestTokens(30);
-    std::vector<float> batched = EngineLogits(path, tokens, 2, "f32", "auto", 64);
-    std::vector<float> single = EngineLogits(path, tokens, 2, "f32", "auto", 1);
-    std::vector<float> odd = EngineLogits(path, tokens, 2, "f32", "auto", 7);
+    std::vector<float> batched = EngineLogits(path, tokens, 2, KvType::kF32, Isa::kAuto, 64);
+    std::vector<float> single = EngineLogits(path, tokens, 2, KvType::kF32, Isa::kAuto, 1);
+    std::vector<float> odd = EngineLogits(path, tokens, 2, KvType::kF32, Isa::kAuto, 7);
     EXPECT_LE(testing::MaxTopKLogProbDiff(batched, single), 1e-4) << arch;
     EXPECT_LE(testing::MaxTopKLogProbDiff(odd, single), 1e-4) << arch;
   }
@@ -116,8 +116,10 @@ TEST(Session, ContextFullAndBadTokensAreErrors) {
   EXPECT_FALSE(bad.ok());
   EXPECT_NE(bad.message().find("outside the vocabulary"), std::string::npos);
   EXPECT_FALSE(s->Eval({}).ok());
-  so.kv_type = "q9";
+  so.kv_type = static_cast<KvType>(9);  // a value outside the enum (e.g. from a C caller)
   EXPECT_FALSE(Session::Create(*engine, *model, so).ok());
+  EXPECT_FALSE(ParseKvType("q9").ok());
+  EXPECT_EQ(ParseKvType("f32").value(), KvType::kF32);
 }
 
 }  // namespace
