@@ -24,10 +24,14 @@ class ExpertSource {
   virtual void Release(int layer_idx, int expert_idx) = 0;
   // Hint that these experts of layer_idx will be acquired soon.
   virtual void Prefetch(int layer_idx, const int* expert_ids, int n_ids) {}
-  // Called with a layer's routing decisions (token-major, k per token) before any of its
-  // experts is acquired: a pager starts its reads here and holds the first wave's experts
-  // (so nothing evicts them before their Acquire); each is then Acquired or Released.
+  // A layer's routing decisions (token-major, k per token), before any of its experts is
+  // acquired: for statistics and prediction only.
   virtual void OnRouted(int layer_idx, const int* expert_ids, int n_ids) {}
+  // The experts (distinct, in the order they will be acquired, at most MaxConcurrent())
+  // of the MoE block's next wave, decided by the block alone: a pager starts their reads
+  // here and holds them (so nothing evicts them before their Acquire); each is then
+  // Acquired or Released.
+  virtual void BeginWave(int layer_idx, const int* expert_ids, int n_ids) {}
   // How many experts may be held (acquired) at once; the MoE block works in waves of this.
   virtual int MaxConcurrent() const { return 1 << 30; }
   // Whether the forward loop should predict the next layer's experts and Prefetch them.

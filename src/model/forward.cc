@@ -90,6 +90,7 @@ void PlanScratch(const ModelConfig& c, int T, int capacity, int n_threads, Forwa
   p->Add(&m.sel_weights, f * slots);
   p->Add(&m.expert_offsets, 4 * (E + 1));
   p->Add(&m.expert_fill, 4 * E);
+  p->Add(&m.wave_ids, 4 * E);
   p->Add(&m.rows, 4 * slots);
   p->Add(&m.row_of_slot, 4 * slots);
   p->Add(&m.act_gate, act_dim * slots);

@@ -70,6 +70,7 @@ struct MoeScratch {
   AlignedBuffer sel_weights;    // [T, k] f32
   AlignedBuffer expert_offsets; // [n_experts + 1] int32 (prefix sums of rows per expert)
   AlignedBuffer expert_fill;    // [n_experts] int32
+  AlignedBuffer wave_ids;       // [n_experts] int32: the routed experts of the current wave
   AlignedBuffer rows;           // [T*k] int32: slot (t*k + j) of each expert-ordered row
   AlignedBuffer row_of_slot;    // [T*k] int32: inverse of rows
   AlignedBuffer act_gate;       // [T*k] act rows of the input, in the gate format

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "base/check.h"
 #include "base/strings.h"
 #include "kernels/repack.h"
 #include "runtime/memory_plan.h"
@@ -238,12 +239,14 @@ void ExpertPager::OnRouted(int layer_idx, const int* ids, int n_ids) {
       }
     }
   }
-  // Start the reads of this wave's experts now (index order, as the MoE block acquires).
-  int queued = 0;
-  for (int e = 0; e < n_experts_ && queued < max_concurrent_; ++e) {
-    if (std::find(ids, ids + n_ids, e) == ids + n_ids) continue;
-    ++queued;
-    const int key = layer_idx * n_experts_ + e;
+}
+
+void ExpertPager::BeginWave(int layer_idx, const int* ids, int n_ids) {
+  OC_DCHECK(n_ids <= max_concurrent_);
+  std::lock_guard<std::mutex> lock(mutex_);
+  // Start the reads of the wave's experts now, in the order the MoE block acquires them.
+  for (int i = 0; i < n_ids && i < max_concurrent_; ++i) {
+    const int key = layer_idx * n_experts_ + ids[i];
     slots_.Use(key, clock_);
     int s = slots_.Find(key);
     if (s >= 0) {
@@ -267,7 +270,7 @@ Result<FfnWeights> ExpertPager::Acquire(int layer_idx, int expert_idx) {
   ++counters_.acquires;
   slots_.Use(key, clock_);
   int s = slots_.Find(key);
-  if (s < 0) {  // not started by OnRouted (a later wave): demand it now
+  if (s < 0) {  // not started by BeginWave (a caller that skipped it): demand it now
     s = ClaimSlot(key);
     if (s < 0) return Internal("every expert slot is in use");
     ++counters_.misses;
@@ -276,12 +279,12 @@ Result<FfnWeights> ExpertPager::Acquire(int layer_idx, int expert_idx) {
     Hold(s);
   } else {
     if (info_[s].reserved) {
-      info_[s].reserved = false;  // the hold OnRouted placed becomes this Acquire's
+      info_[s].reserved = false;  // the hold BeginWave placed becomes this Acquire's
     } else {
       Hold(s);
     }
     if (info_[s].demand_counted) {
-      info_[s].demand_counted = false;  // counted as a miss when OnRouted started its read
+      info_[s].demand_counted = false;  // counted as a miss when BeginWave started its read
     } else if (info_[s].prefetched_unused) {
       ++counters_.prefetch_hits;
       info_[s].prefetched_unused = false;

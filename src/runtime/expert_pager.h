@@ -58,6 +58,7 @@ class ExpertPager final : public ExpertSource {
   void Release(int layer_idx, int expert_idx) override;
   void Prefetch(int layer_idx, const int* expert_ids, int n_ids) override;
   void OnRouted(int layer_idx, const int* expert_ids, int n_ids) override;
+  void BeginWave(int layer_idx, const int* expert_ids, int n_ids) override;
   int MaxConcurrent() const override { return max_concurrent_; }
   bool WantsPrefetch() const override { return prefetch_; }
 
@@ -76,9 +77,9 @@ class ExpertPager final : public ExpertSource {
   struct SlotInfo {
     State state = State::kEmpty;
     bool prefetched_unused = false;
-    bool demand_counted = false;  // OnRouted started a demand read: its Acquire is that miss
-    bool reserved = false;        // OnRouted holds a pin for the coming Acquire
-    int holds = 0;                // pins owned by OnRouted / Acquire (not the loading pin)
+    bool demand_counted = false;  // BeginWave started a demand read: its Acquire is that miss
+    bool reserved = false;        // BeginWave holds a pin for the coming Acquire
+    int holds = 0;                // pins owned by BeginWave / Acquire (not the loading pin)
     Status error;
     FfnWeights weights;  // pointers into the slot once ready
   };
@@ -146,6 +147,7 @@ class TracingExpertSource final : public ExpertSource {
     trace_->OnRouted(layer_idx, ids, n_ids);
     inner_->OnRouted(layer_idx, ids, n_ids);
   }
+  void BeginWave(int layer_idx, const int* ids, int n_ids) override { inner_->BeginWave(layer_idx, ids, n_ids); }
   int MaxConcurrent() const override { return inner_->MaxConcurrent(); }
   bool WantsPrefetch() const override { return inner_->WantsPrefetch(); }
 

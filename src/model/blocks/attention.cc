@@ -48,15 +48,7 @@ void ProjectQkv(const ForwardContext& ctx, const BlockArgs& b, const AttentionWe
   float* q = s.q.as<float>();
   float* k = s.k.as<float>();
   float* v = s.v.as<float>();
-  ActSlots in(s.xn.as<float>(), c.dim, T, c.dim, s.act_a.data(), s.act_b.data(), s.act_h.data());
-  LinearJob jobs[3];
-  in.Bind(ctx, w.wq, &jobs[0]);
-  in.Bind(ctx, w.wk, &jobs[1]);
-  in.Bind(ctx, w.wv, &jobs[2]);
-  jobs[0].y = q, jobs[0].y_stride = q_dim;
-  jobs[1].y = k, jobs[1].y_stride = kv_dim;
-  jobs[2].y = v, jobs[2].y_stride = v_dim;
-  RunLinear(ctx, jobs, 3);
+  Linear(ctx, b, s.xn.as<float>(), {{w.wq, q}, {w.wk, k}, {w.wv, v}});
   AddBias(w.bq, T, q_dim, q);
   AddBias(w.bk, T, kv_dim, k);
   AddBias(w.bv, T, v_dim, v);
@@ -175,19 +167,12 @@ void AttendOne(const ForwardContext& ctx, const KvView& kv, const KvLayerView& l
 
 void AttentionBlock(const ForwardContext& ctx, const BlockArgs& b, const AttentionWeights& w, const KvView& kv,
                     float* out) {
-  const LayerSpec& l = b.config->layers[b.layer_idx];
   const KvLayerView& layer = kv.layers[b.layer_idx];
   ForwardScratch& s = *b.scratch;
-  const int out_dim = l.AttnOutDim();
   ProjectQkv(ctx, b, w, kv, layer);
   float* att = s.attn_out.as<float>();
   Attend(ctx, b, w, kv, layer, att);
-  ActSlots o(att, out_dim, b.n_tokens, out_dim, s.act_a.data(), s.act_b.data(), s.act_h.data());
-  LinearJob job;
-  o.Bind(ctx, w.wo, &job);
-  job.y = out;
-  job.y_stride = b.config->dim;
-  RunLinear(ctx, &job, 1);
+  Linear(ctx, b, att, {{w.wo, out}});
   AddBias(w.bo, b.n_tokens, b.config->dim, out);
 }
 

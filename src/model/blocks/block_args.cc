@@ -25,6 +25,24 @@ void ActSlots::Bind(const ForwardContext& ctx, const WeightMatrix& w, LinearJob*
   job->n_tokens = n_tokens_;
 }
 
+void Linear(const ForwardContext& ctx, const BlockArgs& b, const float* x, std::initializer_list<LinearOut> outs) {
+  // Unreachable from a file: callers pass at most three matrices (q/k/v), all of one width.
+  OC_CHECK_MSG(outs.size() >= 1 && outs.size() <= 3, "Linear takes one to three matrices");
+  ForwardScratch& s = *b.scratch;
+  const int n = outs.begin()->w.cols;
+  ActSlots in(x, n, b.n_tokens, n, s.act_a.data(), s.act_b.data(), s.act_h.data());
+  LinearJob jobs[3];
+  int n_jobs = 0;
+  for (const LinearOut& o : outs) {
+    OC_CHECK_MSG(o.w.cols == n, "matrices of one Linear call must share their input width");
+    LinearJob& job = jobs[n_jobs++];
+    in.Bind(ctx, o.w, &job);
+    job.y = o.y;
+    job.y_stride = o.w.rows;
+  }
+  RunLinear(ctx, jobs, n_jobs);
+}
+
 void AddRows(const ForwardContext& ctx, float* y, const float* x, size_t n_total) {
   ctx.kernels->axpy(y, x, 1.0f, static_cast<int>(n_total));
 }

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 
 #include "model/blocks/linear.h"
 #include "model/forward.h"
@@ -35,6 +36,16 @@ class ActSlots {
   size_t row_bytes_[3] = {};
   int used_ = 0;
 };
+
+// One product of a Linear call: y = w x, rows of w.rows floats.
+struct LinearOut {
+  const WeightMatrix& w;
+  float* y;
+};
+// y_i[t] = W_i x[t] for the block's T tokens (x: T contiguous rows of W_i.cols floats), every
+// matrix in one parallel region; matrices of one act format share the converted input.
+// Linear(ctx, b, xn, {{w.gate, h1}, {w.up, h3}}) reads as h1 = W_gate xn, h3 = W_up xn.
+void Linear(const ForwardContext& ctx, const BlockArgs& b, const float* x, std::initializer_list<LinearOut> outs);
 
 // y[t] += x[t] for T rows of n (contiguous).
 void AddRows(const ForwardContext& ctx, float* y, const float* x, size_t n_total);

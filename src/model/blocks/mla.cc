@@ -22,24 +22,14 @@ void ProjectMla(const ForwardContext& ctx, const BlockArgs& b, const AttentionWe
   const ModelConfig& c = *b.config;
   const LayerSpec& l = c.layers[b.layer_idx];
   ForwardScratch& s = *b.scratch;
-  const int T = b.n_tokens, kv_width = l.KvKDim();
-  ActSlots in(s.xn.as<float>(), c.dim, T, c.dim, s.act_a.data(), s.act_b.data(), s.act_h.data());
-  LinearJob jobs[2];
+  const int T = b.n_tokens;
   const bool lora = w.wq_a.present();
-  in.Bind(ctx, lora ? w.wq_a : w.wq, &jobs[0]);
-  in.Bind(ctx, w.wkv_a, &jobs[1]);
   float* q_first = lora ? s.mla_tmp.as<float>() : s.q.as<float>();
-  jobs[0].y = q_first, jobs[0].y_stride = lora ? l.q_lora_rank : l.QDim();
-  jobs[1].y = s.k.as<float>(), jobs[1].y_stride = kv_width;
-  RunLinear(ctx, jobs, 2);
+  // q = W_q xn (or its LoRA's first half), kv = W_kv_a xn: [latent | rope part]
+  Linear(ctx, b, s.xn.as<float>(), {{lora ? w.wq_a : w.wq, q_first}, {w.wkv_a, s.k.as<float>()}});
   if (!lora) return;
   RmsNormRows(ctx, q_first, w.q_a_norm, c.rms_eps, T, l.q_lora_rank, q_first);
-  ActSlots qa(q_first, l.q_lora_rank, T, l.q_lora_rank, s.act_a.data(), s.act_b.data(), s.act_h.data());
-  LinearJob job;
-  qa.Bind(ctx, w.wq_b, &job);
-  job.y = s.q.as<float>();
-  job.y_stride = l.QDim();
-  RunLinear(ctx, &job, 1);
+  Linear(ctx, b, q_first, {{w.wq_b, s.q.as<float>()}});  // q = W_q_b norm(W_q_a xn)
 }
 
 // Per-head matrices applied to per-head slices of rows: y[t][h] = W[h] . x[t][h].
@@ -114,12 +104,7 @@ void MlaBlock(const ForwardContext& ctx, const BlockArgs& b, const AttentionWeig
   float* att = s.attn_out.as<float>();
   const int out_dim = l.AttnOutDim();
   PerHeadLinear(ctx, b, w.wv_b, lat, static_cast<size_t>(H) * rank, rank, rank, att, out_dim, l.v_head_dim);
-  ActSlots o(att, out_dim, T, out_dim, s.act_a.data(), s.act_b.data(), s.act_h.data());
-  LinearJob job;
-  o.Bind(ctx, w.wo, &job);
-  job.y = out;
-  job.y_stride = c.dim;
-  RunLinear(ctx, &job, 1);
+  Linear(ctx, b, att, {{w.wo, out}});
 }
 
 }  // namespace omnicoder

@@ -127,12 +127,7 @@ Routing RouteAll(const ForwardContext& ctx, const BlockArgs& b, const MoeWeights
   MoeScratch& m = b.scratch->moe;
   const int T = b.n_tokens, E = l.n_experts, k = l.n_experts_active;
   float* logits = m.router_logits.as<float>();
-  ActSlots in(xn, c.dim, T, c.dim, b.scratch->act_a.data(), b.scratch->act_b.data(), b.scratch->act_h.data());
-  LinearJob job;
-  in.Bind(ctx, w.router, &job);
-  job.y = logits;
-  job.y_stride = E;
-  RunLinear(ctx, &job, 1);
+  Linear(ctx, b, xn, {{w.router, logits}});
 
   int32_t* sel = m.sel_experts.as<int32_t>();
   float* weights = m.sel_weights.as<float>();
@@ -265,7 +260,7 @@ Status AcquireWave(const BlockArgs& b, const Routing& r, ExpertSource& experts, 
   for (int e = wave.begin; e < wave.end; ++e) {
     if (r.offsets[e + 1] == r.offsets[e]) continue;
     Result<FfnWeights> ew = experts.Acquire(b.layer_idx, e);
-    if (!ew.ok()) {  // release the whole wave: OnRouted may hold experts not yet acquired
+    if (!ew.ok()) {  // release the whole wave: BeginWave may hold experts not yet acquired
       ReleaseRange(experts, b.layer_idx, r, wave.begin, wave.end);
       return ew.status();
     }
@@ -281,13 +276,17 @@ Status AcquireWave(const BlockArgs& b, const Routing& r, ExpertSource& experts, 
   return Status::Ok();
 }
 
-// The next wave: from `begin`, as many experts as hold at most `cap` routed ones.
-ExpertRange NextWave(const Routing& r, int n_experts, int begin, int cap) {
+// The next wave: from `begin`, as many experts as hold at most `cap` routed ones; tells the
+// source which routed experts it holds (in acquire order) so it can start their reads.
+ExpertRange BeginNextWave(const BlockArgs& b, const Routing& r, ExpertSource& experts, int begin) {
+  const int n_experts = b.config->layers[b.layer_idx].n_experts, cap = experts.MaxConcurrent();
+  int32_t* ids = b.scratch->moe.wave_ids.as<int32_t>();
   int end = begin, used = 0;
   while (end < n_experts && (used < cap || r.offsets[end + 1] == r.offsets[end])) {
-    used += r.offsets[end + 1] > r.offsets[end];
+    if (r.offsets[end + 1] > r.offsets[end]) ids[used++] = end;
     ++end;
   }
+  experts.BeginWave(b.layer_idx, ids, used);
   return {begin, end};
 }
 
@@ -331,14 +330,15 @@ Status MoeBlock(const ForwardContext& ctx, const BlockArgs& b, const MoeWeights&
   const int T = b.n_tokens, k = l.n_experts_active, dim = b.config->dim;
   const Routing r = RouteAll(ctx, b, w, xn);
   experts.OnRouted(b.layer_idx, r.sel, r.n_slots);
+  // The first wave's reads start before the next layer's prefetch is issued.
+  ExpertRange wave = BeginNextWave(b, r, experts, 0);
   if (after_routing) (*after_routing)();
   DType gate_type = DType::kF32, up_type = DType::kF32;
   bool have_types = false;
   ExpertInputs in;
   // Experts in waves of what the source can hold at once; results combine per token at the
   // end, so the wave size never changes the numbers.
-  for (int begin = 0; begin < l.n_experts;) {
-    const ExpertRange wave = NextWave(r, l.n_experts, begin, experts.MaxConcurrent());
+  while (wave.begin < l.n_experts) {
     OC_RETURN_IF_ERROR(AcquireWave(b, r, experts, wave, &gate_type, &up_type, &have_types));
     if (!in.gate && have_types) {
       uint8_t* xa = b.scratch->act_a.data();
@@ -353,7 +353,8 @@ Status MoeBlock(const ForwardContext& ctx, const BlockArgs& b, const MoeWeights&
     }
     if (in.gate) RunExperts(ctx, b, w, r, in, wave);
     ReleaseRange(experts, b.layer_idx, r, wave.begin, wave.end);
-    begin = wave.end;
+    if (wave.end < l.n_experts) wave = BeginNextWave(b, r, experts, wave.end);
+    else wave.begin = wave.end;
   }
   CombineOutputs(ctx, b, w, r, xn, out);
   return Status::Ok();

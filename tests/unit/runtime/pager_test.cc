@@ -218,6 +218,7 @@ TEST(Pager, EveryAcquireIsOneHitPrefetchHitOrMiss) {
 // Routes, acquires and releases experts of one layer as the MoE block does.
 void UseExperts(ExpertPager& pager, int layer, std::vector<int> ids) {
   pager.OnRouted(layer, ids.data(), static_cast<int>(ids.size()));
+  pager.BeginWave(layer, ids.data(), static_cast<int>(ids.size()));
   for (int e : ids) ASSERT_TRUE(pager.Acquire(layer, e).ok());
   for (int e : ids) pager.Release(layer, e);
 }
@@ -238,6 +239,7 @@ TEST(Pager, RoutedExpertsAreNotEvictedBeforeTheirAcquire) {
   // routing and acquiring them (as the forward loop's PrefetchNextLayer does).
   const int route[] = {0, 1}, next[] = {2, 3};
   pager.OnRouted(0, route, 2);
+  pager.BeginWave(0, route, 2);
   pager.Prefetch(1, next, 2);
   for (int e : route) ASSERT_TRUE(pager.Acquire(0, e).ok());
   for (int e : route) pager.Release(0, e);
