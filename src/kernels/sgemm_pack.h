@@ -67,9 +67,21 @@ inline void PackB(const SgemmArgs& g, int j0, int nc, int p0, int kc, float* dst
   }
 }
 
-// The blocked loop nest; Micro(kc, a_panel, b_panel, c, ldc, rows, cols, overwrite).
-template <int MR, int NR, typename MicroFn>
-inline void SgemmBlocked(const SgemmArgs& g, int m0, int m1, int n0, int n1, float* pack, MicroFn micro) {
+// One register tile of the loop nest: C[rows x cols] (rows ldc apart) = (overwrite) or +=
+// the packed A panel (MR rows) times the packed B panel (NR columns) over kc.
+struct SgemmTile {
+  int kc;
+  const float* a;
+  const float* b;
+  float* c;
+  int64_t ldc;
+  int rows, cols;
+  bool overwrite;
+};
+
+// The blocked loop nest around an ISA's register tile.
+template <int MR, int NR, void (*Micro)(const SgemmTile&)>
+inline void SgemmBlocked(const SgemmArgs& g, int m0, int m1, int n0, int n1, float* pack) {
   float* bpack = pack;
   float* apack = pack + static_cast<size_t>(kSgemmKc) * kSgemmNc;
   for (int j0 = n0; j0 < n1; j0 += kSgemmNc) {
@@ -84,8 +96,8 @@ inline void SgemmBlocked(const SgemmArgs& g, int m0, int m1, int n0, int n1, flo
         for (int jr = 0; jr < nc; jr += NR) {
           for (int ir = 0; ir < mc; ir += MR) {
             float* c = g.c + static_cast<int64_t>(i0 + ir) * g.ldc + (j0 + jr);
-            micro(kc, apack + static_cast<size_t>(ir) * kc, bpack + static_cast<size_t>(jr) * kc, c, g.ldc,
-                  mc - ir < MR ? mc - ir : MR, nc - jr < NR ? nc - jr : NR, overwrite);
+            Micro({kc, apack + static_cast<size_t>(ir) * kc, bpack + static_cast<size_t>(jr) * kc, c, g.ldc,
+                   mc - ir < MR ? mc - ir : MR, nc - jr < NR ? nc - jr : NR, overwrite});
           }
         }
       }

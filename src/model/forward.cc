@@ -187,7 +187,7 @@ void PrefetchNextLayer(const ForwardContext& ctx, const ModelRef& m, ForwardScra
   LinearJob job;
   job.w = &lw.moe.router;
   job.act = ms.pred_act.data();
-  job.act_row_bytes = PrepareAct(ctx, lw.moe.router.type, px, c.dim, 1, c.dim, ms.pred_act.data());
+  job.act_row_bytes = PrepareAct(ctx, lw.moe.router.type, {px, static_cast<size_t>(c.dim), 1, c.dim}, ms.pred_act.data());
   job.y = ms.pred_logits.as<float>();
   job.y_stride = lw.moe.router.rows;
   RunLinear(ctx, &job, 1);
@@ -242,19 +242,19 @@ Status Forward(const ForwardContext& ctx, const ModelRef& m, KvView& kv, Forward
   for (int il = 0; il < c.n_layers; ++il) {
     b.layer_idx = il;
     const LayerWeights& lw = m.weights->layers[il];
-    RmsNormRows(ctx, x, lw.attn_norm, c.rms_eps, T, dim, xn);
+    RmsNormRows(ctx, {lw.attn_norm, c.rms_eps}, x, T, dim, xn);
     if (c.layers[il].attention == AttentionKind::kMla) {
       MlaBlock(ctx, b, lw.attn, kv, proj);
     } else {
       AttentionBlock(ctx, b, lw.attn, kv, proj);
     }
     AddRows(ctx, x, proj, static_cast<size_t>(T) * dim);
-    RmsNormRows(ctx, x, lw.ffn_norm, c.rms_eps, T, dim, xn);
+    RmsNormRows(ctx, {lw.ffn_norm, c.rms_eps}, x, T, dim, xn);
     if (c.layers[il].moe) {
       auto prefetch = [&] { PrefetchNextLayer(ctx, m, s, il + 1, T); };
       FunctionRef<void()> hook(prefetch);
       const bool predict = T == 1 && m.experts->WantsPrefetch();
-      OC_RETURN_IF_ERROR(MoeBlock(ctx, b, lw.moe, *m.experts, xn, proj, predict ? &hook : nullptr));
+      OC_RETURN_IF_ERROR(MoeBlock(ctx, b, lw.moe, {m.experts, predict ? &hook : nullptr}, xn, proj));
     } else {
       FfnBlock(ctx, b, lw.ffn, xn, proj);
     }

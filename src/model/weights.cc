@@ -195,13 +195,14 @@ Status BindAttention(Binder& b, const ModelConfig& c, int il, LayerWeights* lw, 
   return Status::Ok();
 }
 
-Status BindFfn(Binder& b, const ModelConfig& c, int il, const char* suffix, int ffn, FfnWeights* f, uint64_t* bytes) {
+Status BindFfn(Binder& b, const ModelConfig& c, int il, const char* suffix, int ffn, FfnWeights* f) {
   OC_ASSIGN_OR_RETURN(f->gate, b.Matrix(Blk(il, (std::string("ffn_gate") + suffix + ".weight").c_str()), ffn, c.dim));
   OC_ASSIGN_OR_RETURN(f->up, b.Matrix(Blk(il, (std::string("ffn_up") + suffix + ".weight").c_str()), ffn, c.dim));
   OC_ASSIGN_OR_RETURN(f->down, b.Matrix(Blk(il, (std::string("ffn_down") + suffix + ".weight").c_str()), c.dim, ffn));
-  *bytes += f->gate.bytes() + f->up.bytes() + f->down.bytes();
   return Status::Ok();
 }
+
+uint64_t FfnBytes(const FfnWeights& f) { return f.gate.bytes() + f.up.bytes() + f.down.bytes(); }
 
 Status BindExperts(Binder& b, const GgufFile& file, const ModelConfig& c, int il, ModelWeights* w) {
   const LayerSpec& l = c.layers[il];
@@ -224,7 +225,7 @@ Status BindExperts(Binder& b, const GgufFile& file, const ModelConfig& c, int il
       OC_ASSIGN_OR_RETURN(ex[e].down, b.Matrix(StrFormat("blk.%d.ffn_down.%d.weight", il, e), c.dim, eff));
     }
   }
-  for (const FfnWeights& e : ex) w->expert_bytes += e.gate.bytes() + e.up.bytes() + e.down.bytes();
+  for (const FfnWeights& e : ex) w->expert_bytes += FfnBytes(e);
   return Status::Ok();
 }
 
@@ -235,7 +236,11 @@ Status BindLayer(Binder& b, const GgufFile& file, const ModelConfig& c, int il, 
   OC_ASSIGN_OR_RETURN(lw.attn_norm, b.Vector(Blk(il, "attn_norm.weight"), c.dim));
   OC_ASSIGN_OR_RETURN(lw.ffn_norm, b.Vector(Blk(il, (std::string(c.arch->ffn_norm) + ".weight").c_str()), c.dim));
   OC_RETURN_IF_ERROR(BindAttention(b, c, il, &lw, &bytes));
-  if (!l.moe) return BindFfn(b, c, il, "", l.ffn_dim, &lw.ffn, &bytes);
+  if (!l.moe) {
+    OC_RETURN_IF_ERROR(BindFfn(b, c, il, "", l.ffn_dim, &lw.ffn));
+    bytes += FfnBytes(lw.ffn);
+    return Status::Ok();
+  }
   OC_ASSIGN_OR_RETURN(lw.moe.router, b.Matrix(Blk(il, "ffn_gate_inp.weight"), l.n_experts, c.dim));
   bytes += lw.moe.router.bytes();
   MoeWeights& mw = lw.moe;
@@ -246,7 +251,8 @@ Status BindLayer(Binder& b, const GgufFile& file, const ModelConfig& c, int il, 
   OC_ASSIGN_OR_RETURN(mw.up_bias, b.Vector(Blk(il, "ffn_up_exps.bias"), ef, false, l.expert_ffn_dim));
   OC_ASSIGN_OR_RETURN(mw.down_bias, b.Vector(Blk(il, "ffn_down_exps.bias"), l.n_experts * c.dim, false, c.dim));
   if (l.shared_ffn_dim > 0) {
-    OC_RETURN_IF_ERROR(BindFfn(b, c, il, "_shexp", l.shared_ffn_dim, &lw.moe.shared, &bytes));
+    OC_RETURN_IF_ERROR(BindFfn(b, c, il, "_shexp", l.shared_ffn_dim, &lw.moe.shared));
+    bytes += FfnBytes(lw.moe.shared);
     if (c.arch->shared_expert_gate) {
       OC_ASSIGN_OR_RETURN(const float* g, b.Vector(Blk(il, "ffn_gate_inp_shexp.weight"), c.dim));
       lw.moe.shared_gate.type = DType::kF32;

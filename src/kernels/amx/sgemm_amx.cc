@@ -152,8 +152,23 @@ void PackB(const SgemmArgs& g, int j0, int nc, int p0, int kc, uint16_t* dst) {
 }
 
 // C[32 x 32] block (rows/cols valid) += A panel (32 rows) . B panels (2 x 16 columns).
-void Micro(int kc32, const uint16_t* a, const uint16_t* b0, const uint16_t* b1, float* c, int64_t ldc, int rows,
-           int cols, bool overwrite) {
+struct AmxTile {
+  int kc32;
+  const uint16_t* a;
+  const uint16_t* b0;
+  const uint16_t* b1;
+  float* c;
+  int64_t ldc;
+  int rows, cols;
+  bool overwrite;
+};
+
+void Micro(const AmxTile& t) {
+  const int kc32 = t.kc32, rows = t.rows, cols = t.cols;
+  const uint16_t *a = t.a, *b0 = t.b0, *b1 = t.b1;
+  float* c = t.c;
+  const int64_t ldc = t.ldc;
+  const bool overwrite = t.overwrite;
   _tile_zero(0);
   _tile_zero(1);
   _tile_zero(2);
@@ -212,8 +227,8 @@ void SgemmAmx(const SgemmArgs& g, int m0, int m1, int n0, int n1, float* pack) {
           const uint16_t* b1 = jr + 16 < nc ? b0 + static_cast<size_t>(16) * kc32 : b0;
           for (int ir = 0; ir < mc; ir += 32) {
             float* c = g.c + static_cast<int64_t>(i0 + ir) * g.ldc + (j0 + jr);
-            Micro(kc32, apack + static_cast<size_t>(ir) * kc32, b0, b1, c, g.ldc, mc - ir < 32 ? mc - ir : 32,
-                  nc - jr < 32 ? nc - jr : 32, overwrite);
+            Micro({kc32, apack + static_cast<size_t>(ir) * kc32, b0, b1, c, g.ldc, mc - ir < 32 ? mc - ir : 32,
+                   nc - jr < 32 ? nc - jr : 32, overwrite});
           }
         }
       }

@@ -11,7 +11,12 @@ namespace {
 
 constexpr int kMr = 12, kNr = 32;
 
-void Micro(int kc, const float* ap, const float* bp, float* c, int64_t ldc, int rows, int cols, bool overwrite) {
+void Micro(const SgemmTile& t) {
+  const int kc = t.kc, rows = t.rows, cols = t.cols;
+  const float *ap = t.a, *bp = t.b;
+  float* c = t.c;
+  const int64_t ldc = t.ldc;
+  const bool overwrite = t.overwrite;
   __m512 acc[kMr][2];
 #pragma GCC unroll 12
   for (int r = 0; r < kMr; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
@@ -40,7 +45,7 @@ void Micro(int kc, const float* ap, const float* bp, float* c, int64_t ldc, int 
 }
 
 void SgemmAvx512(const SgemmArgs& g, int m0, int m1, int n0, int n1, float* pack) {
-  SgemmBlocked<kMr, kNr>(g, m0, m1, n0, n1, pack, &Micro);
+  SgemmBlocked<kMr, kNr, &Micro>(g, m0, m1, n0, n1, pack);
 }
 
 }  // namespace

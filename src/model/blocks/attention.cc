@@ -22,8 +22,10 @@ void AddBias(const float* bias, int n_tokens, int n, float* y) {
 }
 
 // q/k RMSNorm: per head (weight [head_dim]) or over the whole projection.
-void QkNormRows(const ForwardContext& ctx, QkNorm kind, const float* w, float eps, int n_tokens, int n_heads,
-                int head_dim, float* y) {
+void QkNormRows(const ForwardContext& ctx, const BlockArgs& b, const float* w, int n_heads, float* y) {
+  const QkNorm kind = b.config->arch->qk_norm;
+  const float eps = b.config->rms_eps;
+  const int n_tokens = b.n_tokens, head_dim = b.config->layers[b.layer_idx].head_dim;
   if (kind == QkNorm::kNone || !w) return;
   const int width = n_heads * head_dim;
   for (int t = 0; t < n_tokens; ++t) {
@@ -52,8 +54,8 @@ void ProjectQkv(const ForwardContext& ctx, const BlockArgs& b, const AttentionWe
   AddBias(w.bq, T, q_dim, q);
   AddBias(w.bk, T, kv_dim, k);
   AddBias(w.bv, T, v_dim, v);
-  QkNormRows(ctx, c.arch->qk_norm, w.q_norm, c.rms_eps, T, l.n_heads, hd, q);
-  QkNormRows(ctx, c.arch->qk_norm, w.k_norm, c.rms_eps, T, l.n_kv_heads, hd, k);
+  QkNormRows(ctx, b, w.q_norm, l.n_heads, q);
+  QkNormRows(ctx, b, w.k_norm, l.n_kv_heads, k);
   float* table = s.rope.as<float>();
   FillRopeRows(c.rope, l.sliding_window > 0 ? c.rope.base_swa : c.rope.base, b.pos, T, table);
   for (int t = 0; t < T; ++t) {

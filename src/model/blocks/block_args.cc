@@ -17,7 +17,7 @@ void ActSlots::Bind(const ForwardContext& ctx, const WeightMatrix& w, LinearJob*
     OC_CHECK_MSG(used_ < 3, "more than three act formats for one input");
     slot = used_++;
     fmt_[slot] = fmt;
-    row_bytes_[slot] = PrepareAct(ctx, w.type, x_, x_stride_, n_tokens_, n_, buf_[slot]);
+    row_bytes_[slot] = PrepareAct(ctx, w.type, {x_, x_stride_, n_tokens_, n_}, buf_[slot]);
   }
   job->w = &w;
   job->act = buf_[slot];
@@ -47,9 +47,9 @@ void AddRows(const ForwardContext& ctx, float* y, const float* x, size_t n_total
   ctx.kernels->axpy(y, x, 1.0f, static_cast<int>(n_total));
 }
 
-void RmsNormRows(const ForwardContext& ctx, const float* x, const float* w, float eps, int n_rows, int n, float* y) {
+void RmsNormRows(const ForwardContext& ctx, RmsNormWeights norm, const float* x, int n_rows, int n, float* y) {
   for (int r = 0; r < n_rows; ++r) {
-    ctx.kernels->rms_norm(x + static_cast<size_t>(r) * n, w, eps, y + static_cast<size_t>(r) * n, n);
+    ctx.kernels->rms_norm(x + static_cast<size_t>(r) * n, norm.w, norm.eps, y + static_cast<size_t>(r) * n, n);
   }
 }
 

@@ -49,7 +49,12 @@ void Linear(const ForwardContext& ctx, const BlockArgs& b, const float* x, std::
 
 // y[t] += x[t] for T rows of n (contiguous).
 void AddRows(const ForwardContext& ctx, float* y, const float* x, size_t n_total);
-// RMSNorm of each of n_rows rows of n (stride n) with weight w.
-void RmsNormRows(const ForwardContext& ctx, const float* x, const float* w, float eps, int n_rows, int n, float* y);
+// An RMSNorm's weight [n] and epsilon.
+struct RmsNormWeights {
+  const float* w;
+  float eps;
+};
+// RMSNorm of each of n_rows rows of n (stride n); y may be x.
+void RmsNormRows(const ForwardContext& ctx, RmsNormWeights norm, const float* x, int n_rows, int n, float* y);
 
 }  // namespace omnicoder

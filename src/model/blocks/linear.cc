@@ -18,8 +18,10 @@ const MatMulKernel& KernelFor(const ForwardContext& ctx, DType weight_type) {
   return k;
 }
 
-size_t PrepareAct(const ForwardContext& ctx, DType weight_type, const float* x, size_t x_stride, int n_tokens,
-                  int n, uint8_t* dst) {
+size_t PrepareAct(const ForwardContext& ctx, DType weight_type, const ActInput& in, uint8_t* dst) {
+  const float* x = in.x;
+  const size_t x_stride = in.x_stride;
+  const int n_tokens = in.n_tokens, n = in.n;
   const MatMulKernel& k = KernelFor(ctx, weight_type);
   const size_t row_bytes = ActRowBytes(k.act, n);
   if (n_tokens < 4) {

@@ -15,10 +15,14 @@ namespace omnicoder {
 
 // Act format of a weight type on this table.
 const MatMulKernel& KernelFor(const ForwardContext& ctx, DType weight_type);
-// Converts n_tokens rows of n floats (x_stride apart) into act rows at dst; returns the
-// act row size in bytes.
-size_t PrepareAct(const ForwardContext& ctx, DType weight_type, const float* x, size_t x_stride, int n_tokens,
-                  int n, uint8_t* dst);
+// Converts the input rows into act rows at dst; returns the act row size in bytes.
+struct ActInput {
+  const float* x;   // n_tokens rows of n floats
+  size_t x_stride;  // floats from one row to the next
+  int n_tokens;
+  int n;
+};
+size_t PrepareAct(const ForwardContext& ctx, DType weight_type, const ActInput& in, uint8_t* dst);
 void RunLinear(const ForwardContext& ctx, const LinearJob* jobs, int n_jobs);
 
 }  // namespace omnicoder

@@ -28,25 +28,38 @@ void ProjectMla(const ForwardContext& ctx, const BlockArgs& b, const AttentionWe
   // q = W_q xn (or its LoRA's first half), kv = W_kv_a xn: [latent | rope part]
   Linear(ctx, b, s.xn.as<float>(), {{lora ? w.wq_a : w.wq, q_first}, {w.wkv_a, s.k.as<float>()}});
   if (!lora) return;
-  RmsNormRows(ctx, q_first, w.q_a_norm, c.rms_eps, T, l.q_lora_rank, q_first);
+  RmsNormRows(ctx, {w.q_a_norm, c.rms_eps}, q_first, T, l.q_lora_rank, q_first);
   Linear(ctx, b, q_first, {{w.wq_b, s.q.as<float>()}});  // q = W_q_b norm(W_q_a xn)
 }
 
-// Per-head matrices applied to per-head slices of rows: y[t][h] = W[h] . x[t][h].
-void PerHeadLinear(const ForwardContext& ctx, const BlockArgs& b, const std::vector<WeightMatrix>& w, const float* x,
-                   size_t x_stride, int in_width, int x_head_stride, float* y, size_t y_stride, int y_head_stride) {
+// Head h's slice of row t starts at data + t * stride + h * head_stride.
+struct HeadSlices {
+  const float* data;
+  size_t stride;
+  int head_stride;
+};
+struct HeadOutputs {
+  float* data;
+  size_t stride;
+  int head_stride;
+};
+
+// Per-head matrices applied to per-head slices of rows: y[t][h] = W[h] . x[t][h]
+// (x slices of W[h].cols floats, y slices of W[h].rows).
+void PerHeadLinear(const ForwardContext& ctx, const BlockArgs& b, const std::vector<WeightMatrix>& w,
+                   const HeadSlices& x, const HeadOutputs& y) {
   ForwardScratch& s = *b.scratch;
   const int T = b.n_tokens, H = static_cast<int>(w.size());
   LinearJob* jobs = s.head_jobs.data();
   uint8_t* act = s.mla_act.data();
   for (int h = 0; h < H; ++h) {
-    const size_t rb = PrepareAct(ctx, w[h].type, x + static_cast<size_t>(h) * x_head_stride, x_stride, T, in_width, act);
+    const size_t rb = PrepareAct(ctx, w[h].type, {x.data + static_cast<size_t>(h) * x.head_stride, x.stride, T, w[h].cols}, act);
     jobs[h].w = &w[h];
     jobs[h].act = act;
     jobs[h].act_row_bytes = rb;
     jobs[h].n_tokens = T;
-    jobs[h].y = y + static_cast<size_t>(h) * y_head_stride;
-    jobs[h].y_stride = y_stride;
+    jobs[h].y = y.data + static_cast<size_t>(h) * y.head_stride;
+    jobs[h].y_stride = y.stride;
     act += rb * T;
   }
   RunLinear(ctx, jobs, H);
@@ -70,14 +83,14 @@ void MlaBlock(const ForwardContext& ctx, const BlockArgs& b, const AttentionWeig
   for (int t = 0; t < T; ++t) {
     float* row = kva + static_cast<size_t>(t) * kv_width;
     const float* cs = table + static_cast<size_t>(t) * c.rope.dims;
-    RmsNormRows(ctx, row, w.kv_a_norm, c.rms_eps, 1, rank, row);
+    RmsNormRows(ctx, {w.kv_a_norm, c.rms_eps}, row, 1, rank, row);
     ApplyRope(c.arch->rope, rope, rope, 1, cs, row + rank);
     ApplyRope(c.arch->rope, rope, hd, H, cs, q + static_cast<size_t>(t) * q_dim + nope);
     StoreKvRow(ctx, kv.type, row, kv_width, layer.k + kv.Row(layer, b.seq[t], b.pos[t]) * layer.k_row_bytes);
   }
   // Absorb: q_abs[t][h] = W_kb[h] . q_nope[t][h], next to q_pe[t][h].
   float* qa = s.mla_q.as<float>();
-  PerHeadLinear(ctx, b, w.wk_b, q, q_dim, nope, hd, qa, static_cast<size_t>(H) * qa_width, qa_width);
+  PerHeadLinear(ctx, b, w.wk_b, {q, static_cast<size_t>(q_dim), hd}, {qa, static_cast<size_t>(H) * qa_width, qa_width});
   for (int t = 0; t < T; ++t) {
     for (int h = 0; h < H; ++h) {
       std::memcpy(qa + (static_cast<size_t>(t) * H + h) * qa_width + rank,
@@ -103,7 +116,8 @@ void MlaBlock(const ForwardContext& ctx, const BlockArgs& b, const AttentionWeig
   // Each head's latent output through its W_vb, then the output projection.
   float* att = s.attn_out.as<float>();
   const int out_dim = l.AttnOutDim();
-  PerHeadLinear(ctx, b, w.wv_b, lat, static_cast<size_t>(H) * rank, rank, rank, att, out_dim, l.v_head_dim);
+  PerHeadLinear(ctx, b, w.wv_b, {lat, static_cast<size_t>(H) * rank, rank},
+                {att, static_cast<size_t>(out_dim), l.v_head_dim});
   Linear(ctx, b, att, {{w.wo, out}});
 }
 

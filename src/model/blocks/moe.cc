@@ -244,7 +244,7 @@ void RunExperts(const ForwardContext& ctx, const BlockArgs& b, const MoeWeights&
     LinearJob& d = m.jobs[n_jobs++];
     d.w = &ew.down;
     d.act = act;
-    d.act_row_bytes = PrepareAct(ctx, ew.down.type, h, eff, count, eff, act);
+    d.act_row_bytes = PrepareAct(ctx, ew.down.type, {h, static_cast<size_t>(eff), count, eff}, act);
     d.n_tokens = count;
     d.y = m.expert_out.as<float>() + static_cast<size_t>(first) * b.config->dim;
     d.y_stride = b.config->dim;
@@ -254,8 +254,14 @@ void RunExperts(const ForwardContext& ctx, const BlockArgs& b, const MoeWeights&
 }
 
 // Acquires the routed experts of one wave (index order); all must share one tensor type.
-Status AcquireWave(const BlockArgs& b, const Routing& r, ExpertSource& experts, ExpertRange wave, DType* gate_type,
-                   DType* up_type, bool* have_types) {
+// The tensor types of a layer's experts, known once the first is acquired.
+struct ExpertTypes {
+  DType gate = DType::kF32, up = DType::kF32;
+  bool known = false;
+};
+
+Status AcquireWave(const BlockArgs& b, const Routing& r, ExpertSource& experts, ExpertRange wave,
+                   ExpertTypes* types) {
   MoeScratch& m = b.scratch->moe;
   for (int e = wave.begin; e < wave.end; ++e) {
     if (r.offsets[e + 1] == r.offsets[e]) continue;
@@ -265,10 +271,10 @@ Status AcquireWave(const BlockArgs& b, const Routing& r, ExpertSource& experts, 
       return ew.status();
     }
     m.acquired[e] = ew.value();
-    if (!*have_types) {
-      *gate_type = m.acquired[e].gate.type, *up_type = m.acquired[e].up.type;
-      *have_types = true;
-    } else if (m.acquired[e].gate.type != *gate_type || m.acquired[e].up.type != *up_type) {
+    if (!types->known) {
+      types->gate = m.acquired[e].gate.type, types->up = m.acquired[e].up.type;
+      types->known = true;
+    } else if (m.acquired[e].gate.type != types->gate || m.acquired[e].up.type != types->up) {
       ReleaseRange(experts, b.layer_idx, r, wave.begin, wave.end);
       return Unsupported("experts of one layer with different tensor types");
     }
@@ -323,8 +329,9 @@ void CombineOutputs(const ForwardContext& ctx, const BlockArgs& b, const MoeWeig
 
 }  // namespace
 
-Status MoeBlock(const ForwardContext& ctx, const BlockArgs& b, const MoeWeights& w, ExpertSource& experts,
-                const float* xn, float* out, FunctionRef<void()>* after_routing) {
+Status MoeBlock(const ForwardContext& ctx, const BlockArgs& b, const MoeWeights& w, const MoeSources& sources,
+                const float* xn, float* out) {
+  ExpertSource& experts = *sources.experts;
   const LayerSpec& l = b.config->layers[b.layer_idx];
   MoeScratch& m = b.scratch->moe;
   const int T = b.n_tokens, k = l.n_experts_active, dim = b.config->dim;
@@ -332,22 +339,22 @@ Status MoeBlock(const ForwardContext& ctx, const BlockArgs& b, const MoeWeights&
   experts.OnRouted(b.layer_idx, r.sel, r.n_slots);
   // The first wave's reads start before the next layer's prefetch is issued.
   ExpertRange wave = BeginNextWave(b, r, experts, 0);
-  if (after_routing) (*after_routing)();
-  DType gate_type = DType::kF32, up_type = DType::kF32;
-  bool have_types = false;
+  if (sources.after_routing) (*sources.after_routing)();
+  ExpertTypes types;
   ExpertInputs in;
   // Experts in waves of what the source can hold at once; results combine per token at the
   // end, so the wave size never changes the numbers.
   while (wave.begin < l.n_experts) {
-    OC_RETURN_IF_ERROR(AcquireWave(b, r, experts, wave, &gate_type, &up_type, &have_types));
-    if (!in.gate && have_types) {
+    OC_RETURN_IF_ERROR(AcquireWave(b, r, experts, wave, &types));
+    if (!in.gate && types.known) {
+      const DType gate_type = types.gate, up_type = types.up;
       uint8_t* xa = b.scratch->act_a.data();
-      in.gate_bytes = PrepareAct(ctx, gate_type, xn, dim, T, dim, xa);
+      in.gate_bytes = PrepareAct(ctx, gate_type, {xn, static_cast<size_t>(dim), T, dim}, xa);
       in.gate = in.up = GatherAct(b, r, k, xa, in.gate_bytes, m.act_gate.data());
       in.up_bytes = in.gate_bytes;
       if (KernelFor(ctx, up_type).act != KernelFor(ctx, gate_type).act) {
         uint8_t* xb = b.scratch->act_b.data();
-        in.up_bytes = PrepareAct(ctx, up_type, xn, dim, T, dim, xb);
+        in.up_bytes = PrepareAct(ctx, up_type, {xn, static_cast<size_t>(dim), T, dim}, xb);
         in.up = GatherAct(b, r, k, xb, in.up_bytes, m.act_up.data());
       }
     }

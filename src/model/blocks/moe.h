@@ -14,10 +14,15 @@
 
 namespace omnicoder {
 
-// after_routing (may be null) runs once the layer's routing is known and its reads started:
-// the forward loop predicts and prefetches the next layer's experts there.
-Status MoeBlock(const ForwardContext& ctx, const BlockArgs& b, const MoeWeights& w, ExpertSource& experts,
-                const float* xn, float* out, FunctionRef<void()>* after_routing = nullptr);
+// Where a MoE layer's experts come from, and after_routing (may be null), which runs once
+// the layer's routing is known and its reads started: the forward loop predicts and
+// prefetches the next layer's experts there.
+struct MoeSources {
+  ExpertSource* experts;
+  FunctionRef<void()>* after_routing = nullptr;
+};
+Status MoeBlock(const ForwardContext& ctx, const BlockArgs& b, const MoeWeights& w, const MoeSources& sources,
+                const float* xn, float* out);
 
 // One layer's router as the MoE block runs it (see RouteToken).
 struct RouteSpec {
