@@ -116,7 +116,9 @@ Result<std::string> TokenizeCorpus(const TokenizeCorpusOptions& o) {
   so.fim_rate = o.fim_rate;
   so.seed = o.seed;
   ThreadPool pool(Threads(o.n_threads));
-  return WriteTokenShards(files, *tok, Sha256Hex(tok_bytes), Sha256Hex(text), so, pool, o.out_dir);
+  so.tokenizer_sha256 = Sha256Hex(tok_bytes);
+  so.corpus_sha256 = Sha256Hex(text);
+  return WriteTokenShards(files, *tok, so, pool, o.out_dir);
 }
 
 Result<MatmulPrecision> ParseMatmulPrecision(std::string_view text) {

@@ -13,16 +13,6 @@ namespace {
 
 constexpr int kBlock = 64;
 
-SgemmArgs Args(int m, int n, int k, Mat a, Mat b, float* c, int64_t ldc, bool acc) {
-  SgemmArgs g;
-  g.m = m, g.n = n, g.k = k;
-  g.a = a.data, g.a_row = a.row, g.a_col = a.col;
-  g.b = b.data, g.b_row = b.row, g.b_col = b.col;
-  g.c = c, g.ldc = ldc;
-  g.accumulate = acc;
-  return g;
-}
-
 // Runs fn(seq, kv_head, thread) over every pair, in parallel.
 template <typename Fn>
 void ForEachSeqKvHead(TrainContext& ctx, const AttnShape& s, Fn fn) {
@@ -42,8 +32,8 @@ void SoftmaxCausal(const KernelTable& k, float* p, int S, int r0, int r1, float 
 
 }  // namespace
 
-void AttentionForward(TrainContext& ctx, const AttnShape& s, const float* q, const float* k, const float* v,
-                      float* probs, float* out) {
+void AttentionForward(TrainContext& ctx, const AttnShape& s, const AttnQkv& in, float* probs, float* out) {
+  const float *q = in.q, *k = in.k, *v = in.v;
   const int S = s.seq_len, hd = s.head_dim, group = s.n_heads / s.n_kv_heads;
   const int64_t qd = int64_t{s.n_heads} * hd, kvd = int64_t{s.n_kv_heads} * hd;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
@@ -57,17 +47,18 @@ void AttentionForward(TrainContext& ctx, const AttnShape& s, const float* q, con
       for (int r0 = 0; r0 < S; r0 += kBlock) {
         const int r1 = r0 + kBlock < S ? r0 + kBlock : S;
         // scores[r0:r1, 0:r1] = q k^T
-        GemmTile(ctx, thread, Args(S, S, hd, Rows(qb, qd), Transposed(kb, kvd), p, S, false), r0, r1, 0, r1);
+        GemmTile(ctx, thread, MakeSgemm({S, S, hd}, Rows(qb, qd), Transposed(kb, kvd), {p, S}, false), {r0, r1, 0, r1});
         SoftmaxCausal(*ctx.kernels, p, S, r0, r1, scale);
         // out[r0:r1] = P[r0:r1, 0:r1] v[0:r1]
-        GemmTile(ctx, thread, Args(S, hd, r1, Rows(p, S), Rows(vb, kvd), ob, qd, false), r0, r1, 0, hd);
+        GemmTile(ctx, thread, MakeSgemm({S, hd, r1}, Rows(p, S), Rows(vb, kvd), {ob, qd}, false), {r0, r1, 0, hd});
       }
     }
   });
 }
 
-void AttentionBackward(TrainContext& ctx, const AttnShape& s, const float* q, const float* k, const float* v,
-                       const float* probs, const float* dout, float* dq, float* dk, float* dv, float* scratch) {
+void AttentionBackward(TrainContext& ctx, const AttnShape& s, const AttnQkv& in, const AttnBackwardIo& io) {
+  const float *q = in.q, *k = in.k, *v = in.v, *probs = io.probs, *dout = io.dout;
+  float *dq = io.dq, *dk = io.dk, *dv = io.dv, *scratch = io.scratch;
   const int S = s.seq_len, hd = s.head_dim, group = s.n_heads / s.n_kv_heads;
   const int64_t qd = int64_t{s.n_heads} * hd, kvd = int64_t{s.n_kv_heads} * hd;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
@@ -86,7 +77,7 @@ void AttentionBackward(TrainContext& ctx, const AttnShape& s, const float* q, co
       for (int r0 = 0; r0 < S; r0 += kBlock) {
         const int r1 = r0 + kBlock < S ? r0 + kBlock : S;
         // dP[r0:r1, 0:r1] = dO v^T; dS = P (dP - rowsum(P dP)) * scale
-        GemmTile(ctx, thread, Args(S, S, hd, Rows(dob, qd), Transposed(vb, kvd), ds, S, false), r0, r1, 0, r1);
+        GemmTile(ctx, thread, MakeSgemm({S, S, hd}, Rows(dob, qd), Transposed(vb, kvd), {ds, S}, false), {r0, r1, 0, r1});
         for (int i = r0; i < r1; ++i) {
           const float* pr = p + int64_t{i} * S;
           float* dr = ds + int64_t{i} * S;
@@ -97,18 +88,14 @@ void AttentionBackward(TrainContext& ctx, const AttnShape& s, const float* q, co
           for (int j = i + 1; j < S; ++j) dr[j] = 0.0f;
         }
         // dq[r0:r1] = dS[r0:r1, 0:r1] k[0:r1]
-        GemmTile(ctx, thread, Args(S, hd, r1, Rows(ds, S), Rows(kb, kvd), dqb, qd, false), r0, r1, 0, hd);
+        GemmTile(ctx, thread, MakeSgemm({S, hd, r1}, Rows(ds, S), Rows(kb, kvd), {dqb, qd}, false), {r0, r1, 0, hd});
       }
       // dk[j] (+)= sum_{i >= j} dS[i, j] q[i]; dv[j] (+)= sum_{i >= j} P[i, j] dO[i], per block of key rows.
       for (int j0 = 0; j0 < S; j0 += kBlock) {
         const int j1 = j0 + kBlock < S ? j0 + kBlock : S;
         const int kk = S - j0;
-        GemmTile(ctx, thread,
-                 Args(S, hd, kk, {ds + int64_t{j0} * S, 1, S}, Rows(qb + int64_t{j0} * qd, qd), dkb, kvd, acc), j0, j1,
-                 0, hd);
-        GemmTile(ctx, thread,
-                 Args(S, hd, kk, {p + int64_t{j0} * S, 1, S}, Rows(dob + int64_t{j0} * qd, qd), dvb, kvd, acc), j0, j1,
-                 0, hd);
+        GemmTile(ctx, thread, MakeSgemm({S, hd, kk}, {ds + int64_t{j0} * S, 1, S}, Rows(qb + int64_t{j0} * qd, qd), {dkb, kvd}, acc), {j0, j1, 0, hd});
+        GemmTile(ctx, thread, MakeSgemm({S, hd, kk}, {p + int64_t{j0} * S, 1, S}, Rows(dob + int64_t{j0} * qd, qd), {dvb, kvd}, acc), {j0, j1, 0, hd});
       }
     }
   });

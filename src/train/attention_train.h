@@ -15,11 +15,24 @@ struct AttnShape {
   int n_seqs, seq_len, n_heads, n_kv_heads, head_dim;
 };
 
-void AttentionForward(TrainContext& ctx, const AttnShape& s, const float* q, const float* k, const float* v,
-                      float* probs, float* out);
+struct AttnQkv {
+  const float* q;
+  const float* k;
+  const float* v;
+};
 
-// scratch: per thread seq_len * seq_len floats (thread t at scratch + t * seq_len^2).
-void AttentionBackward(TrainContext& ctx, const AttnShape& s, const float* q, const float* k, const float* v,
-                       const float* probs, const float* dout, float* dq, float* dk, float* dv, float* scratch);
+void AttentionForward(TrainContext& ctx, const AttnShape& s, const AttnQkv& in, float* probs, float* out);
+
+// What the backward pass reads (probs, dout) and writes (dq, dk, dv); scratch: per
+// thread seq_len * seq_len floats (thread t at scratch + t * seq_len^2).
+struct AttnBackwardIo {
+  const float* probs;
+  const float* dout;
+  float* dq;
+  float* dk;
+  float* dv;
+  float* scratch;
+};
+void AttentionBackward(TrainContext& ctx, const AttnShape& s, const AttnQkv& in, const AttnBackwardIo& io);
 
 }  // namespace omnicoder

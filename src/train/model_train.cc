@@ -92,9 +92,10 @@ Result<std::unique_ptr<TrainModel>> TrainModel::Create(const TrainModelConfig& c
 
 uint64_t TrainModel::ActivationBytes() const { return arena_.size(); }
 
-void TrainModel::ForwardLayers(TrainContext& ctx, const ModelParams& p, const int32_t* inputs, int n_seqs, int S,
-                               const AuxCoef& coef, StepStats* stats) {
+void TrainModel::ForwardLayers(TrainContext& ctx, const ModelParams& p, int n_seqs, int S, const AuxCoef& coef,
+                               StepStats* stats) {
   const TrainModelConfig& c = c_;
+  const int32_t* inputs = inputs_;
   const int N = n_seqs * S, D = c.dim, hd = c.head_dim;
   const int qd = c.n_heads * hd, kvd = c.n_kv_heads * hd;
   for (int t = 0; t < N; ++t) pos_[t] = t % S;
@@ -107,30 +108,31 @@ void TrainModel::ForwardLayers(TrainContext& ctx, const ModelParams& p, const in
   for (int il = 0; il < c.n_layers; ++il) {
     Layer& L = layers_[il];
     const LayerParams& w = p.layers[il];
-    RmsNormForward(ctx, L.x_in, w.attn_norm, c.rms_eps, N, D, L.xn1, L.rstd1);
-    Gemm(ctx, N, qd, D, Rows(L.xn1, D), Transposed(w.wq, D), L.q, qd, false);
-    Gemm(ctx, N, kvd, D, Rows(L.xn1, D), Transposed(w.wk, D), L.k, kvd, false);
-    Gemm(ctx, N, kvd, D, Rows(L.xn1, D), Transposed(w.wv, D), L.v, kvd, false);
-    Rope(ctx, L.q, N, c.n_heads, hd, pos_, rope_, false);
-    Rope(ctx, L.k, N, c.n_kv_heads, hd, pos_, rope_, false);
-    AttentionForward(ctx, as, L.q, L.k, L.v, L.probs, L.o);
+    RmsNormForward(ctx, {w.attn_norm, c.rms_eps, N, D}, L.x_in, L.xn1, L.rstd1);
+    Gemm(ctx, {N, qd, D}, Rows(L.xn1, D), Transposed(w.wq, D), {L.q, qd}, false);
+    Gemm(ctx, {N, kvd, D}, Rows(L.xn1, D), Transposed(w.wk, D), {L.k, kvd}, false);
+    Gemm(ctx, {N, kvd, D}, Rows(L.xn1, D), Transposed(w.wv, D), {L.v, kvd}, false);
+    Rope(ctx, L.q, {N, c.n_heads, hd, pos_, rope_}, false);
+    Rope(ctx, L.k, {N, c.n_kv_heads, hd, pos_, rope_}, false);
+    AttentionForward(ctx, as, {L.q, L.k, L.v}, L.probs, L.o);
     std::memcpy(L.x_mid, L.x_in, sizeof(float) * N * D);
-    Gemm(ctx, N, D, qd, Rows(L.o, qd), Transposed(w.wo, qd), L.x_mid, D, true);
-    RmsNormForward(ctx, L.x_mid, w.ffn_norm, c.rms_eps, N, D, L.xn2, L.rstd2);
+    Gemm(ctx, {N, D, qd}, Rows(L.o, qd), Transposed(w.wo, qd), {L.x_mid, D}, true);
+    RmsNormForward(ctx, {w.ffn_norm, c.rms_eps, N, D}, L.x_mid, L.xn2, L.rstd2);
     float* next = il + 1 < c.n_layers ? layers_[il + 1].x_in : x_final_;
-    FfnForward(ctx, fs, FfnRef(w), L.xn2, L.ffn, next, coef, stats ? &stats->aux : nullptr);
+    FfnForward(ctx, fs, FfnRef(w), L.ffn, {L.xn2, next, coef, stats ? &stats->aux : nullptr});
     ctx.kernels->axpy(next, L.x_mid, 1.0f, N * D);
   }
-  RmsNormForward(ctx, x_final_, p.out_norm, c.rms_eps, N, D, xnf_, rstdf_);
+  RmsNormForward(ctx, {p.out_norm, c.rms_eps, N, D}, x_final_, xnf_, rstdf_);
 }
 
-void TrainModel::OutputLoss(TrainContext& ctx, const ModelParams& p, const ModelParams* g, const int32_t* targets,
-                            int n, float ce_scale, StepStats* stats) {
+void TrainModel::OutputLoss(TrainContext& ctx, const ModelParams& p, const ModelParams* g, int n, float ce_scale,
+                            StepStats* stats) {
+  const int32_t* targets = targets_;
   const int D = c_.dim, V = c_.vocab_size;
   for (int r0 = 0; r0 < n; r0 += kLossChunk) {
     const int rows = n - r0 < kLossChunk ? n - r0 : kLossChunk;
     const float* xr = xnf_ + int64_t{r0} * D;
-    Gemm(ctx, rows, V, D, Rows(xr, D), Transposed(p.output, D), logits_, V, false);
+    Gemm(ctx, {rows, V, D}, Rows(xr, D), Transposed(p.output, D), {logits_, V}, false);
     std::vector<double> ce(rows);
     ctx.pool->ParallelFor(rows, 4, [&](int64_t b, int64_t e, int) {
       for (int64_t r = b; r < e; ++r) {
@@ -151,38 +153,40 @@ void TrainModel::OutputLoss(TrainContext& ctx, const ModelParams& p, const Model
     for (int r = 0; r < rows; ++r) stats->ce_sum += ce[r];
     stats->n_predicted += rows;
     if (!g) continue;
-    Gemm(ctx, V, D, rows, Transposed(logits_, V), Rows(xr, D), g->output, D, true);
-    Gemm(ctx, rows, D, V, Rows(logits_, V), Rows(p.output, D), dxn_ + int64_t{r0} * D, D, false);
+    Gemm(ctx, {V, D, rows}, Transposed(logits_, V), Rows(xr, D), {g->output, D}, true);
+    Gemm(ctx, {rows, D, V}, Rows(logits_, V), Rows(p.output, D), {dxn_ + int64_t{r0} * D, D}, false);
   }
 }
 
-void TrainModel::BackwardLayers(TrainContext& ctx, const ModelParams& p, const ModelParams& g, const int32_t* inputs,
-                                int n_seqs, int S, const AuxCoef& coef) {
+void TrainModel::BackwardLayers(TrainContext& ctx, const ModelParams& p, const ModelParams& g, int n_seqs, int S,
+                                const AuxCoef& coef) {
   const TrainModelConfig& c = c_;
+  const int32_t* inputs = inputs_;
   const int N = n_seqs * S, D = c.dim, hd = c.head_dim;
   const int qd = c.n_heads * hd, kvd = c.n_kv_heads * hd;
   const AttnShape as{n_seqs, S, c.n_heads, c.n_kv_heads, hd};
   const FfnShape fs = MakeFfnShape(c, N);
   std::memset(dx_, 0, sizeof(float) * N * D);
-  RmsNormBackward(ctx, x_final_, p.out_norm, rstdf_, dxn_, N, D, dx_, true, g.out_norm);
+  RmsNormBackward(ctx, {p.out_norm, c.rms_eps, N, D}, x_final_, rstdf_, dxn_, {dx_, true, g.out_norm});
   for (int il = c.n_layers - 1; il >= 0; --il) {
     const Layer& L = layers_[il];
     const LayerParams& w = p.layers[il];
     const LayerParams& gw = g.layers[il];
-    FfnBackward(ctx, fs, FfnRef(w), L.xn2, L.ffn, dx_, coef, dxn_, {gw.router, gw.gate, gw.up, gw.down}, ffn_scratch_);
-    RmsNormBackward(ctx, L.x_mid, w.ffn_norm, L.rstd2, dxn_, N, D, dx_, true, gw.ffn_norm);
-    Gemm(ctx, D, qd, N, Transposed(dx_, D), Rows(L.o, qd), gw.wo, qd, true);
-    Gemm(ctx, N, qd, D, Rows(dx_, D), Rows(w.wo, qd), do_, qd, false);
-    AttentionBackward(ctx, as, L.q, L.k, L.v, L.probs, do_, dq_, dk_, dv_, attn_scratch_);
-    Rope(ctx, dq_, N, c.n_heads, hd, pos_, rope_, true);
-    Rope(ctx, dk_, N, c.n_kv_heads, hd, pos_, rope_, true);
-    Gemm(ctx, qd, D, N, Transposed(dq_, qd), Rows(L.xn1, D), gw.wq, D, true);
-    Gemm(ctx, kvd, D, N, Transposed(dk_, kvd), Rows(L.xn1, D), gw.wk, D, true);
-    Gemm(ctx, kvd, D, N, Transposed(dv_, kvd), Rows(L.xn1, D), gw.wv, D, true);
-    Gemm(ctx, N, D, qd, Rows(dq_, qd), Rows(w.wq, D), dxn_, D, false);
-    Gemm(ctx, N, D, kvd, Rows(dk_, kvd), Rows(w.wk, D), dxn_, D, true);
-    Gemm(ctx, N, D, kvd, Rows(dv_, kvd), Rows(w.wv, D), dxn_, D, true);
-    RmsNormBackward(ctx, L.x_in, w.attn_norm, L.rstd1, dxn_, N, D, dx_, true, gw.attn_norm);
+    FfnBackward(ctx, fs, FfnRef(w), L.ffn,
+                {L.xn2, dx_, coef, dxn_, {gw.router, gw.gate, gw.up, gw.down}, ffn_scratch_});
+    RmsNormBackward(ctx, {w.ffn_norm, c.rms_eps, N, D}, L.x_mid, L.rstd2, dxn_, {dx_, true, gw.ffn_norm});
+    Gemm(ctx, {D, qd, N}, Transposed(dx_, D), Rows(L.o, qd), {gw.wo, qd}, true);
+    Gemm(ctx, {N, qd, D}, Rows(dx_, D), Rows(w.wo, qd), {do_, qd}, false);
+    AttentionBackward(ctx, as, {L.q, L.k, L.v}, {L.probs, do_, dq_, dk_, dv_, attn_scratch_});
+    Rope(ctx, dq_, {N, c.n_heads, hd, pos_, rope_}, true);
+    Rope(ctx, dk_, {N, c.n_kv_heads, hd, pos_, rope_}, true);
+    Gemm(ctx, {qd, D, N}, Transposed(dq_, qd), Rows(L.xn1, D), {gw.wq, D}, true);
+    Gemm(ctx, {kvd, D, N}, Transposed(dk_, kvd), Rows(L.xn1, D), {gw.wk, D}, true);
+    Gemm(ctx, {kvd, D, N}, Transposed(dv_, kvd), Rows(L.xn1, D), {gw.wv, D}, true);
+    Gemm(ctx, {N, D, qd}, Rows(dq_, qd), Rows(w.wq, D), {dxn_, D}, false);
+    Gemm(ctx, {N, D, kvd}, Rows(dk_, kvd), Rows(w.wk, D), {dxn_, D}, true);
+    Gemm(ctx, {N, D, kvd}, Rows(dv_, kvd), Rows(w.wv, D), {dxn_, D}, true);
+    RmsNormBackward(ctx, {w.attn_norm, c.rms_eps, N, D}, L.x_in, L.rstd1, dxn_, {dx_, true, gw.attn_norm});
   }
   // Embedding rows: parallel over columns, tokens in order, so repeated ids sum in order.
   ctx.pool->ParallelFor(D, 16, [&](int64_t d0, int64_t d1, int) {
@@ -208,8 +212,11 @@ Status CheckTokens(const TrainModelConfig& c, const int32_t* tokens, size_t n) {
 }  // namespace
 
 Status TrainModel::ForwardBackward(TrainContext& ctx, const ModelParams& p, const ModelParams& g,
-                                   const int32_t* tokens, int n_seqs, float ce_scale, const AuxCoef& coef,
-                                   StepStats* stats) {
+                                   const TokenBatch& batch, const LossWeights& weights, StepStats* stats) {
+  const int32_t* tokens = batch.tokens;
+  const int n_seqs = batch.n_seqs;
+  const float ce_scale = weights.ce_scale;
+  const AuxCoef& coef = weights.coef;
   const int S = c_.ctx_len;
   if (n_seqs < 1 || n_seqs > max_seqs_) return InvalidArgument("micro-batch larger than the activations were sized for");
   OC_RETURN_IF_ERROR(CheckTokens(c_, tokens, static_cast<size_t>(n_seqs) * (S + 1)));
@@ -217,9 +224,9 @@ Status TrainModel::ForwardBackward(TrainContext& ctx, const ModelParams& p, cons
     std::memcpy(inputs_ + b * S, tokens + b * (S + 1), sizeof(int32_t) * S);
     std::memcpy(targets_ + b * S, tokens + b * (S + 1) + 1, sizeof(int32_t) * S);
   }
-  ForwardLayers(ctx, p, inputs_, n_seqs, S, coef, stats);
-  OutputLoss(ctx, p, &g, targets_, n_seqs * S, ce_scale, stats);
-  BackwardLayers(ctx, p, g, inputs_, n_seqs, S, coef);
+  ForwardLayers(ctx, p, n_seqs, S, coef, stats);
+  OutputLoss(ctx, p, &g, n_seqs * S, ce_scale, stats);
+  BackwardLayers(ctx, p, g, n_seqs, S, coef);
   return Status::Ok();
 }
 
@@ -234,8 +241,8 @@ Status TrainModel::Forward(TrainContext& ctx, const ModelParams& p, const int32_
   }
   AuxCoef none;
   none.grad_scale = 0;
-  ForwardLayers(ctx, p, inputs_, n_seqs, S, none, stats);
-  OutputLoss(ctx, p, nullptr, targets_, n_seqs * S, 1.0f, stats);
+  ForwardLayers(ctx, p, n_seqs, S, none, stats);
+  OutputLoss(ctx, p, nullptr, n_seqs * S, 1.0f, stats);
   return Status::Ok();
 }
 
@@ -244,8 +251,8 @@ Status TrainModel::Logits(TrainContext& ctx, const ModelParams& p, const int32_t
   OC_RETURN_IF_ERROR(CheckTokens(c_, tokens, n));
   std::memcpy(inputs_, tokens, sizeof(int32_t) * n);
   AuxCoef none;
-  ForwardLayers(ctx, p, inputs_, 1, n, none, nullptr);
-  Gemm(ctx, n, c_.vocab_size, c_.dim, Rows(xnf_, c_.dim), Transposed(p.output, c_.dim), out, c_.vocab_size, false);
+  ForwardLayers(ctx, p, 1, n, none, nullptr);
+  Gemm(ctx, {n, c_.vocab_size, c_.dim}, Rows(xnf_, c_.dim), Transposed(p.output, c_.dim), {out, c_.vocab_size}, false);
   return Status::Ok();
 }
 

@@ -23,6 +23,17 @@ struct StepStats {
   AuxLoss aux;             // summed over layers (entropy: summed layer means)
 };
 
+// n_seqs rows of seq_len + 1 token ids: inputs and next-token targets.
+struct TokenBatch {
+  const int32_t* tokens;
+  int n_seqs;
+};
+// Loss = ce_scale * sum CE + the auxiliary losses (weighted as coef says).
+struct LossWeights {
+  float ce_scale;
+  AuxCoef coef;
+};
+
 class TrainModel {
  public:
   static Result<std::unique_ptr<TrainModel>> Create(const TrainModelConfig& config, int max_seqs, int n_threads);
@@ -31,8 +42,8 @@ class TrainModel {
 
   // tokens: n_seqs rows of seq_len + 1 ids (inputs and next-token targets). Loss is
   // ce_scale * sum CE + grad_scale-weighted aux losses; grads accumulate into g.
-  Status ForwardBackward(TrainContext& ctx, const ModelParams& p, const ModelParams& g, const int32_t* tokens,
-                         int n_seqs, float ce_scale, const AuxCoef& coef, StepStats* stats);
+  Status ForwardBackward(TrainContext& ctx, const ModelParams& p, const ModelParams& g, const TokenBatch& batch,
+                         const LossWeights& weights, StepStats* stats);
   // Forward only: CE over every position (stats), no gradients.
   Status Forward(TrainContext& ctx, const ModelParams& p, const int32_t* tokens, int n_seqs, StepStats* stats);
   // Per-position next-token log-probabilities of a forward pass: logits of row r to `out`.
@@ -44,12 +55,13 @@ class TrainModel {
     FfnActivations ffn;
   };
   TrainModel() = default;
-  void ForwardLayers(TrainContext& ctx, const ModelParams& p, const int32_t* inputs, int n_seqs, int seq_len,
-                     const AuxCoef& coef, StepStats* stats);
-  void BackwardLayers(TrainContext& ctx, const ModelParams& p, const ModelParams& g, const int32_t* inputs,
-                      int n_seqs, int seq_len, const AuxCoef& coef);
-  void OutputLoss(TrainContext& ctx, const ModelParams& p, const ModelParams* g, const int32_t* targets, int n,
-                  float ce_scale, StepStats* stats);
+  // On inputs_ (n_seqs rows of seq_len ids), against targets_.
+  void ForwardLayers(TrainContext& ctx, const ModelParams& p, int n_seqs, int seq_len, const AuxCoef& coef,
+                     StepStats* stats);
+  void BackwardLayers(TrainContext& ctx, const ModelParams& p, const ModelParams& g, int n_seqs, int seq_len,
+                      const AuxCoef& coef);
+  void OutputLoss(TrainContext& ctx, const ModelParams& p, const ModelParams* g, int n, float ce_scale,
+                  StepStats* stats);
 
   TrainModelConfig c_;
   int max_seqs_ = 0;

@@ -12,8 +12,18 @@ namespace {
 
 size_t Align16(size_t n) { return (n + 15) / 16 * 16; }
 
+// Where one token's routing goes: probs [E], lse, sel [k], weight [k].
+struct RouteOut {
+  float* probs;
+  float* lse;
+  int32_t* sel;
+  float* weight;
+};
+
 // Router for one token: softmax over all experts (double sums), top-k, renormalized.
-void RouteOne(const float* logits, int E, int k, float* probs, float* lse, int32_t* sel, float* weight) {
+void RouteOne(const float* logits, int E, int k, const RouteOut& out) {
+  float *probs = out.probs, *lse = out.lse, *weight = out.weight;
+  int32_t* sel = out.sel;
   float mx = -INFINITY;
   for (int e = 0; e < E; ++e) mx = std::fmax(mx, logits[e]);
   double sum = 0;
@@ -39,10 +49,10 @@ void Route(TrainContext& ctx, const FfnShape& s, const FfnWeightsRef& w, const f
   if (s.n_experts == 0) {
     for (int t = 0; t < T; ++t) a.sel[t] = 0, a.weight[t] = 1.0f;
   } else {
-    Gemm(ctx, T, E, s.dim, Rows(xn, s.dim), Transposed(w.router, s.dim), a.router_logits, E, false);
+    Gemm(ctx, {T, E, s.dim}, Rows(xn, s.dim), Transposed(w.router, s.dim), {a.router_logits, E}, false);
     ctx.pool->ParallelFor(T, 16, [&](int64_t b, int64_t e, int) {
       for (int64_t t = b; t < e; ++t) {
-        RouteOne(a.router_logits + t * E, E, k, a.probs + t * E, a.lse + t, a.sel + t * k, a.weight + t * k);
+        RouteOne(a.router_logits + t * E, E, k, {a.probs + t * E, a.lse + t, a.sel + t * k, a.weight + t * k});
       }
     });
   }
@@ -113,8 +123,10 @@ FfnActivations BindFfnActivations(const FfnShape& s, float* base) {
   return a;
 }
 
-void FfnForward(TrainContext& ctx, const FfnShape& s, const FfnWeightsRef& w, const float* xn, FfnActivations& a,
-                float* out, const AuxCoef& coef, AuxLoss* aux) {
+void FfnForward(TrainContext& ctx, const FfnShape& s, const FfnWeightsRef& w, FfnActivations& a,
+                const FfnForwardIo& io) {
+  const float* xn = io.xn;
+  float* out = io.out;
   const int D = s.dim, F = s.ffn_dim, E = s.Experts(), k = s.n_experts > 0 ? s.k : 1, S = s.Slots();
   Route(ctx, s, w, xn, a);
   ctx.pool->ParallelFor(S, 16, [&](int64_t b, int64_t e, int) {
@@ -124,15 +136,14 @@ void FfnForward(TrainContext& ctx, const FfnShape& s, const FfnWeightsRef& w, co
     const int r0 = a.offsets[e], n = a.offsets[e + 1] - r0;
     if (n == 0) continue;
     const int64_t wo = int64_t{e} * F * D;
-    Gemm(ctx, n, F, D, Rows(a.xe + int64_t{r0} * D, D), Transposed(w.gate + wo, D), a.h1 + int64_t{r0} * F, F, false);
-    Gemm(ctx, n, F, D, Rows(a.xe + int64_t{r0} * D, D), Transposed(w.up + wo, D), a.h3 + int64_t{r0} * F, F, false);
+    Gemm(ctx, {n, F, D}, Rows(a.xe + int64_t{r0} * D, D), Transposed(w.gate + wo, D), {a.h1 + int64_t{r0} * F, F}, false);
+    Gemm(ctx, {n, F, D}, Rows(a.xe + int64_t{r0} * D, D), Transposed(w.up + wo, D), {a.h3 + int64_t{r0} * F, F}, false);
   }
   SiluMulForward(ctx, a.h1, a.h3, int64_t{S} * F, a.act);
   for (int e = 0; e < E; ++e) {
     const int r0 = a.offsets[e], n = a.offsets[e + 1] - r0;
     if (n == 0) continue;
-    Gemm(ctx, n, D, F, Rows(a.act + int64_t{r0} * F, F), Transposed(w.down + int64_t{e} * D * F, F),
-         a.ye + int64_t{r0} * D, D, false);
+    Gemm(ctx, {n, D, F}, Rows(a.act + int64_t{r0} * F, F), Transposed(w.down + int64_t{e} * D * F, F), {a.ye + int64_t{r0} * D, D}, false);
   }
   ctx.pool->ParallelFor(s.n_tokens, 16, [&](int64_t b, int64_t e, int) {
     for (int64_t t = b; t < e; ++t) {
@@ -145,7 +156,7 @@ void FfnForward(TrainContext& ctx, const FfnShape& s, const FfnWeightsRef& w, co
       }
     }
   });
-  if (s.n_experts > 0 && aux) Aux(s, a, coef, aux);
+  if (s.n_experts > 0 && io.aux) Aux(s, a, io.coef, io.aux);
 }
 
 size_t FfnBackwardScratchFloats(const FfnShape& s) {
@@ -155,11 +166,21 @@ size_t FfnBackwardScratchFloats(const FfnShape& s) {
 
 namespace {
 
+// The router backward's input dweight [T, k] (d loss / d combine weight) and its scratch
+// dr [T, E] (d loss / d router logit).
+struct RouterTemps {
+  const float* dweight;
+  float* dr;
+};
+
 // Router backward: combine weights -> probs (renormalization), + balance loss, softmax,
 // + z-loss; then dW_router and dxn += dr W_router.
-void RouterBackward(TrainContext& ctx, const FfnShape& s, const FfnWeightsRef& w, const float* xn,
-                    const FfnActivations& a, const float* dweight, const AuxCoef& coef, float* dxn, float* grad_router,
-                    float* dr) {
+void RouterBackward(TrainContext& ctx, const FfnShape& s, const FfnWeightsRef& w, const FfnActivations& a,
+                    const FfnBackwardIo& io, const RouterTemps& tmp) {
+  const float* xn = io.xn;
+  const float* dweight = tmp.dweight;
+  const AuxCoef& coef = io.coef;
+  float *dxn = io.dxn, *grad_router = io.grads.router, *dr = tmp.dr;
   const int T = s.n_tokens, E = s.n_experts, k = s.k;
   std::vector<double> f(E);
   for (int e = 0; e < E; ++e) f[e] = static_cast<double>(a.offsets[e + 1] - a.offsets[e]) / (static_cast<double>(T) * k);
@@ -178,15 +199,18 @@ void RouterBackward(TrainContext& ctx, const FfnShape& s, const FfnWeightsRef& w
       for (int e = 0; e < E; ++e) dr[t * E + e] = static_cast<float>(p[e] * (dp[e] - pdp) + zg * p[e]);
     }
   });
-  Gemm(ctx, E, s.dim, T, Transposed(dr, E), Rows(xn, s.dim), grad_router, s.dim, true);
-  Gemm(ctx, T, s.dim, E, Rows(dr, E), Rows(w.router, s.dim), dxn, s.dim, true);
+  Gemm(ctx, {E, s.dim, T}, Transposed(dr, E), Rows(xn, s.dim), {grad_router, s.dim}, true);
+  Gemm(ctx, {T, s.dim, E}, Rows(dr, E), Rows(w.router, s.dim), {dxn, s.dim}, true);
 }
 
 }  // namespace
 
-void FfnBackward(TrainContext& ctx, const FfnShape& s, const FfnWeightsRef& w, const float* xn,
-                 const FfnActivations& a, const float* dout, const AuxCoef& coef, float* dxn, FfnGrads g,
-                 float* scratch) {
+void FfnBackward(TrainContext& ctx, const FfnShape& s, const FfnWeightsRef& w, const FfnActivations& a,
+                 const FfnBackwardIo& io) {
+  const float* dout = io.dout;
+  float* dxn = io.dxn;
+  const FfnGrads& g = io.grads;
+  float* scratch = io.scratch;
   const int D = s.dim, F = s.ffn_dim, E = s.Experts(), k = s.n_experts > 0 ? s.k : 1, S = s.Slots();
   float* dye = scratch;
   float* dxe = dye + Align16(static_cast<size_t>(S) * D);
@@ -214,20 +238,19 @@ void FfnBackward(TrainContext& ctx, const FfnShape& s, const FfnWeightsRef& w, c
     const int r0 = a.offsets[e], n = a.offsets[e + 1] - r0;
     if (n == 0) continue;
     const float* wd = w.down + int64_t{e} * D * F;
-    Gemm(ctx, n, F, D, Rows(dye + int64_t{r0} * D, D), Rows(wd, F), dact + int64_t{r0} * F, F, false);
-    Gemm(ctx, D, F, n, Transposed(dye + int64_t{r0} * D, D), Rows(a.act + int64_t{r0} * F, F),
-         g.down + int64_t{e} * D * F, F, true);
+    Gemm(ctx, {n, F, D}, Rows(dye + int64_t{r0} * D, D), Rows(wd, F), {dact + int64_t{r0} * F, F}, false);
+    Gemm(ctx, {D, F, n}, Transposed(dye + int64_t{r0} * D, D), Rows(a.act + int64_t{r0} * F, F), {g.down + int64_t{e} * D * F, F}, true);
   }
-  SiluMulBackward(ctx, a.h1, a.h3, dact, int64_t{S} * F, dh1, dh3);
+  SiluMulBackward(ctx, a.h1, a.h3, dact, int64_t{S} * F, {dh1, dh3});
   for (int e = 0; e < E; ++e) {
     const int r0 = a.offsets[e], n = a.offsets[e + 1] - r0;
     if (n == 0) continue;
     const int64_t wo = int64_t{e} * F * D;
     const Mat xe = Rows(a.xe + int64_t{r0} * D, D);
-    Gemm(ctx, F, D, n, Transposed(dh1 + int64_t{r0} * F, F), xe, g.gate + wo, D, true);
-    Gemm(ctx, F, D, n, Transposed(dh3 + int64_t{r0} * F, F), xe, g.up + wo, D, true);
-    Gemm(ctx, n, D, F, Rows(dh1 + int64_t{r0} * F, F), Rows(w.gate + wo, D), dxe + int64_t{r0} * D, D, false);
-    Gemm(ctx, n, D, F, Rows(dh3 + int64_t{r0} * F, F), Rows(w.up + wo, D), dxe + int64_t{r0} * D, D, true);
+    Gemm(ctx, {F, D, n}, Transposed(dh1 + int64_t{r0} * F, F), xe, {g.gate + wo, D}, true);
+    Gemm(ctx, {F, D, n}, Transposed(dh3 + int64_t{r0} * F, F), xe, {g.up + wo, D}, true);
+    Gemm(ctx, {n, D, F}, Rows(dh1 + int64_t{r0} * F, F), Rows(w.gate + wo, D), {dxe + int64_t{r0} * D, D}, false);
+    Gemm(ctx, {n, D, F}, Rows(dh3 + int64_t{r0} * F, F), Rows(w.up + wo, D), {dxe + int64_t{r0} * D, D}, true);
   }
   ctx.pool->ParallelFor(s.n_tokens, 16, [&](int64_t b, int64_t e, int) {
     for (int64_t t = b; t < e; ++t) {
@@ -239,7 +262,7 @@ void FfnBackward(TrainContext& ctx, const FfnShape& s, const FfnWeightsRef& w, c
       }
     }
   });
-  if (s.n_experts > 0) RouterBackward(ctx, s, w, xn, a, dweight, coef, dxn, g.router, dr);
+  if (s.n_experts > 0) RouterBackward(ctx, s, w, a, io, {dweight, dr});
 }
 
 }  // namespace omnicoder

@@ -67,13 +67,27 @@ struct AuxCoef {
   float grad_scale = 1.0f;  // scale on the aux gradients (1 / micro-batches)
 };
 
-void FfnForward(TrainContext& ctx, const FfnShape& s, const FfnWeightsRef& w, const float* xn, FfnActivations& a,
-                float* out, const AuxCoef& coef, AuxLoss* aux);
+// out = FFN(xn) (overwritten); the auxiliary losses are added to *aux (may be null).
+struct FfnForwardIo {
+  const float* xn;
+  float* out;
+  AuxCoef coef;
+  AuxLoss* aux;
+};
+void FfnForward(TrainContext& ctx, const FfnShape& s, const FfnWeightsRef& w, FfnActivations& a,
+                const FfnForwardIo& io);
 
 // dxn = d out / d xn (overwritten); grads accumulate. scratch: FfnBackwardScratchFloats.
+struct FfnBackwardIo {
+  const float* xn;
+  const float* dout;
+  AuxCoef coef;
+  float* dxn;
+  FfnGrads grads;
+  float* scratch;
+};
 size_t FfnBackwardScratchFloats(const FfnShape& s);
-void FfnBackward(TrainContext& ctx, const FfnShape& s, const FfnWeightsRef& w, const float* xn,
-                 const FfnActivations& a, const float* dout, const AuxCoef& coef, float* dxn, FfnGrads g,
-                 float* scratch);
+void FfnBackward(TrainContext& ctx, const FfnShape& s, const FfnWeightsRef& w, const FfnActivations& a,
+                 const FfnBackwardIo& io);
 
 }  // namespace omnicoder

@@ -17,39 +17,47 @@ bool TrainContext::Init(const KernelTable* k, ThreadPool* p, bool bf16) {
   return sgemm != k->sgemm;
 }
 
-void GemmTile(TrainContext& ctx, int thread, const SgemmArgs& g, int m0, int m1, int n0, int n1) {
-  if (m0 < m1 && n0 < n1) ctx.sgemm(g, m0, m1, n0, n1, ctx.Pack(thread));
+void GemmTile(TrainContext& ctx, int thread, const SgemmArgs& g, TileRange t) {
+  if (t.m0 < t.m1 && t.n0 < t.n1) ctx.sgemm(g, t.m0, t.m1, t.n0, t.n1, ctx.Pack(thread));
 }
 
-void Gemm(TrainContext& ctx, int m, int n, int k, Mat a, Mat b, float* c, int64_t ldc, bool accumulate) {
+SgemmArgs MakeSgemm(GemmDims d, Mat a, Mat b, MatOut c, bool accumulate) {
   SgemmArgs g;
-  g.m = m, g.n = n, g.k = k;
+  g.m = d.m, g.n = d.n, g.k = d.k;
   g.a = a.data, g.a_row = a.row, g.a_col = a.col;
   g.b = b.data, g.b_row = b.row, g.b_col = b.col;
-  g.c = c, g.ldc = ldc;
+  g.c = c.data, g.ldc = c.ld;
   g.accumulate = accumulate;
+  return g;
+}
+
+void Gemm(TrainContext& ctx, GemmDims d, Mat a, Mat b, MatOut c, bool accumulate) {
+  const int m = d.m, n = d.n;
+  const SgemmArgs g = MakeSgemm(d, a, b, c, accumulate);
   const int threads = ctx.pool->size();
   // Split the longer side; tile bounds only move work, never change a sum's order.
   const bool split_rows = m >= n || n < 64;
   const int64_t extent = split_rows ? m : n;
   const int64_t grain = split_rows ? 12 : 32;
   if (threads == 1 || extent < 2 * grain) {
-    GemmTile(ctx, 0, g, 0, m, 0, n);
+    GemmTile(ctx, 0, g, {0, m, 0, n});
     return;
   }
   ctx.pool->Run([&](int t) {
     int64_t b0, b1;
     SplitRange(extent, grain, threads, t, &b0, &b1);
     if (split_rows) {
-      GemmTile(ctx, t, g, static_cast<int>(b0), static_cast<int>(b1), 0, n);
+      GemmTile(ctx, t, g, {static_cast<int>(b0), static_cast<int>(b1), 0, n});
     } else {
-      GemmTile(ctx, t, g, 0, m, static_cast<int>(b0), static_cast<int>(b1));
+      GemmTile(ctx, t, g, {0, m, static_cast<int>(b0), static_cast<int>(b1)});
     }
   });
 }
 
-void RmsNormForward(TrainContext& ctx, const float* x, const float* w, float eps, int rows, int n, float* y,
-                    float* rstd) {
+void RmsNormForward(TrainContext& ctx, const NormRows& norm, const float* x, float* y, float* rstd) {
+  const float* w = norm.w;
+  const float eps = norm.eps;
+  const int rows = norm.rows, n = norm.n;
   ctx.pool->ParallelFor(rows, 16, [&](int64_t r0, int64_t r1, int) {
     for (int64_t r = r0; r < r1; ++r) {
       const float* xr = x + r * n;
@@ -63,8 +71,13 @@ void RmsNormForward(TrainContext& ctx, const float* x, const float* w, float eps
   });
 }
 
-void RmsNormBackward(TrainContext& ctx, const float* x, const float* w, const float* rstd, const float* dy, int rows,
-                     int n, float* dx, bool accumulate_dx, float* dw) {
+void RmsNormBackward(TrainContext& ctx, const NormRows& norm, const float* x, const float* rstd, const float* dy,
+                     const NormGrads& grads) {
+  const float* w = norm.w;
+  const int rows = norm.rows, n = norm.n;
+  float* dx = grads.dx;
+  float* dw = grads.dw;
+  const bool accumulate_dx = grads.accumulate_dx;
   ctx.pool->ParallelFor(rows, 16, [&](int64_t r0, int64_t r1, int) {
     for (int64_t r = r0; r < r1; ++r) {
       const float* xr = x + r * n;
@@ -108,8 +121,10 @@ void RopeTable(int n_pos, int head_dim, float base, float* table) {
   }
 }
 
-void Rope(TrainContext& ctx, float* x, int rows, int n_heads, int head_dim, const int32_t* pos, const float* table,
-          bool inverse) {
+void Rope(TrainContext& ctx, float* x, const RopeRows& rr, bool inverse) {
+  const int rows = rr.rows, n_heads = rr.n_heads, head_dim = rr.head_dim;
+  const int32_t* pos = rr.pos;
+  const float* table = rr.table;
   const int width = n_heads * head_dim, half = head_dim / 2;
   ctx.pool->ParallelFor(rows, 16, [&](int64_t r0, int64_t r1, int) {
     for (int64_t r = r0; r < r1; ++r) {
@@ -135,8 +150,10 @@ void SiluMulForward(TrainContext& ctx, const float* g, const float* u, int64_t n
   });
 }
 
-void SiluMulBackward(TrainContext& ctx, const float* g, const float* u, const float* dh, int64_t n, float* dg,
-                     float* du) {
+void SiluMulBackward(TrainContext& ctx, const float* g, const float* u, const float* dh, int64_t n,
+                     const SiluMulGrads& grads) {
+  float* dg = grads.dg;
+  float* du = grads.du;
   ctx.pool->ParallelFor(n, 1024, [&](int64_t b, int64_t e, int) {
     for (int64_t i = b; i < e; ++i) {
       const float sig = 1.0f / (1.0f + std::exp(-g[i]));

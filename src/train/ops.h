@@ -33,29 +33,64 @@ struct Mat {
 inline Mat Rows(const float* d, int64_t ld) { return {d, ld, 1}; }        // row-major
 inline Mat Transposed(const float* d, int64_t ld) { return {d, 1, ld}; }  // A^T of row-major A
 
+// The output operand: element (i, j) at data[i * ld + j].
+struct MatOut {
+  float* data;
+  int64_t ld;
+};
+struct GemmDims {
+  int m, n, k;
+};
+// The kernel arguments of C[m, n] (+)= A[m, k] B[k, n].
+SgemmArgs MakeSgemm(GemmDims d, Mat a, Mat b, MatOut c, bool accumulate);
 // C[m, n] (+)= A[m, k] B[k, n], parallel over tiles of C.
-void Gemm(TrainContext& ctx, int m, int n, int k, Mat a, Mat b, float* c, int64_t ldc, bool accumulate);
-// Same, on the calling thread only (inside a parallel region), rows [m0, m1) cols [n0, n1).
-void GemmTile(TrainContext& ctx, int thread, const SgemmArgs& g, int m0, int m1, int n0, int n1);
+void Gemm(TrainContext& ctx, GemmDims d, Mat a, Mat b, MatOut c, bool accumulate);
+// Rows [m0, m1) and columns [n0, n1) of C.
+struct TileRange {
+  int m0, m1, n0, n1;
+};
+// Same, on the calling thread only (inside a parallel region), one tile of C.
+void GemmTile(TrainContext& ctx, int thread, const SgemmArgs& g, TileRange tile);
 
+// An RMSNorm over `rows` rows of n: weight w [n], epsilon.
+struct NormRows {
+  const float* w;
+  float eps;
+  int rows, n;
+};
 // y = x * rstd * w per row; rstd[r] = 1 / sqrt(mean(x^2) + eps).
-void RmsNormForward(TrainContext& ctx, const float* x, const float* w, float eps, int rows, int n, float* y,
-                    float* rstd);
+void RmsNormForward(TrainContext& ctx, const NormRows& norm, const float* x, float* y, float* rstd);
+// Where an RMSNorm's backward writes: dx (overwritten, or added to when accumulate_dx),
+// dw (added to).
+struct NormGrads {
+  float* dx;
+  bool accumulate_dx;
+  float* dw;
+};
 // dx (+)= RMSNorm backward; dw += sum over rows (fixed order, parallel over columns).
-void RmsNormBackward(TrainContext& ctx, const float* x, const float* w, const float* rstd, const float* dy, int rows,
-                     int n, float* dx, bool accumulate_dx, float* dw);
+void RmsNormBackward(TrainContext& ctx, const NormRows& norm, const float* x, const float* rstd, const float* dy,
+                     const NormGrads& grads);
 
 // cos/sin of position p and pair i at table[(p * head_dim / 2 + i) * 2 + {0, 1}].
 void RopeTable(int n_pos, int head_dim, float base, float* table);
-// RoPE on rows of n_heads * head_dim values, pairs (2i, 2i+1) (GGUF "norm" layout);
-// row r sits at position pos[r]. inverse: rotate back (the backward pass).
-void Rope(TrainContext& ctx, float* x, int rows, int n_heads, int head_dim, const int32_t* pos, const float* table,
-          bool inverse);
+// Rows of n_heads * head_dim values, row r at position pos[r]; table from RopeTable.
+struct RopeRows {
+  int rows, n_heads, head_dim;
+  const int32_t* pos;
+  const float* table;
+};
+// RoPE on the rows, pairs (2i, 2i+1) (GGUF "norm" layout). inverse: rotate back (the
+// backward pass).
+void Rope(TrainContext& ctx, float* x, const RopeRows& r, bool inverse);
 
 // h = silu(g) * u.
 void SiluMulForward(TrainContext& ctx, const float* g, const float* u, int64_t n, float* h);
+struct SiluMulGrads {
+  float* dg;
+  float* du;
+};
 // dg = dh * u * silu'(g), du = dh * silu(g).
-void SiluMulBackward(TrainContext& ctx, const float* g, const float* u, const float* dh, int64_t n, float* dg,
-                     float* du);
+void SiluMulBackward(TrainContext& ctx, const float* g, const float* u, const float* dh, int64_t n,
+                     const SiluMulGrads& grads);
 
 }  // namespace omnicoder

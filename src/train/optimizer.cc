@@ -27,7 +27,9 @@ double GradNorm(const std::vector<ParamTensor>& layout, const float* grads) {
 }
 
 void AdamWStep(const TrainConfig& c, const std::vector<ParamTensor>& layout, int step, double grad_norm,
-               ThreadPool& pool, float* params, const float* grads, float* m, float* v) {
+               ThreadPool& pool, const OptimizerState& state) {
+  float *params = state.params, *m = state.m, *v = state.v;
+  const float* grads = state.grads;
   const double lr = LearningRate(c, step);
   const double clip = (c.grad_clip > 0 && grad_norm > c.grad_clip) ? c.grad_clip / grad_norm : 1.0;
   const double bc1 = 1.0 - std::pow(static_cast<double>(c.beta1), step + 1);

@@ -22,7 +22,13 @@ double GradNorm(const std::vector<ParamTensor>& layout, const float* grads);
 // One AdamW update at `step` (0-based; bias correction uses step + 1). Gradients are
 // scaled by clip = min(1, grad_clip / norm) first. Decoupled weight decay on tensors
 // marked decay.
+struct OptimizerState {
+  float* params;
+  const float* grads;
+  float* m;  // first moments
+  float* v;  // second moments
+};
 void AdamWStep(const TrainConfig& c, const std::vector<ParamTensor>& layout, int step, double grad_norm,
-               ThreadPool& pool, float* params, const float* grads, float* m, float* v);
+               ThreadPool& pool, const OptimizerState& state);
 
 }  // namespace omnicoder

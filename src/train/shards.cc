@@ -93,7 +93,6 @@ Result<SpecialTokens> FindSpecialTokens(const Tokenizer& tok) {
 }
 
 Result<std::string> WriteTokenShards(const std::vector<CorpusFile>& files, const Tokenizer& tok,
-                                     const std::string& tokenizer_sha256, const std::string& corpus_sha256,
                                      const ShardOptions& o, ThreadPool& pool, const std::string& out_dir) {
   if (tok.vocab_size() > 65536) return Unsupported("token shards hold 16-bit ids; the vocabulary is larger");
   OC_ASSIGN_OR_RETURN(SpecialTokens sp, FindSpecialTokens(tok));
@@ -132,7 +131,7 @@ Result<std::string> WriteTokenShards(const std::vector<CorpusFile>& files, const
   OC_RETURN_IF_ERROR(val_code.Flush());
   OC_RETURN_IF_ERROR(val_en.Flush());
   std::string manifest = "# omnicoder token shards v1: kind file tokens bytes sha256 (uint16 little-endian ids)\n";
-  manifest += "tokenizer\t" + tokenizer_sha256 + "\ncorpus\t" + corpus_sha256 + "\n";
+  manifest += "tokenizer\t" + o.tokenizer_sha256 + "\ncorpus\t" + o.corpus_sha256 + "\n";
   manifest += StrFormat("options\tfim_rate=%g\tseed=%llu\n", o.fim_rate, static_cast<unsigned long long>(o.seed));
   manifest += train.manifest + val_code.manifest + val_en.manifest;
   OC_RETURN_IF_ERROR(WriteFileAtomically(out_dir + "/shards.tsv", manifest));

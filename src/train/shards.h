@@ -25,6 +25,8 @@ struct ShardOptions {
   double fim_rate = 0.1;         // fraction of code training files in FIM (PSM) order
   uint64_t seed = 1;             // decides FIM files and split points
   int64_t tokens_per_shard = 1 << 23;
+  // Recorded in the manifest: what the shards were made from.
+  std::string tokenizer_sha256, corpus_sha256;
 };
 
 // Special token ids the data pipeline and the trainer need.
@@ -35,7 +37,6 @@ Result<SpecialTokens> FindSpecialTokens(const Tokenizer& tok);
 
 // Tokenizes the manifest's files into `out_dir` (created if missing); returns a summary.
 Result<std::string> WriteTokenShards(const std::vector<CorpusFile>& files, const Tokenizer& tok,
-                                     const std::string& tokenizer_sha256, const std::string& corpus_sha256,
                                      const ShardOptions& options, ThreadPool& pool, const std::string& out_dir);
 
 struct Shard {

@@ -199,12 +199,12 @@ Status Step(TrainContext& ctx, RunState& st, StepStats* stats, double* grad_norm
     for (int i = 0; i < c.micro_seqs; ++i) {
       st.data->Sequence(st.header.data_position + mb * c.micro_seqs + i, batch.data() + static_cast<size_t>(i) * (S + 1));
     }
-    OC_RETURN_IF_ERROR(st.model->ForwardBackward(ctx, p, g, batch.data(), c.micro_seqs, ce_scale, coef, stats));
+    OC_RETURN_IF_ERROR(st.model->ForwardBackward(ctx, p, g, {batch.data(), c.micro_seqs}, {ce_scale, coef}, stats));
   }
   *grad_norm = GradNorm(st.layout, st.grads.as<float>());
   if (!std::isfinite(*grad_norm)) return Unsupported(StrFormat("non-finite gradient at step %d; lower the learning rate", st.header.step));
-  AdamWStep(c, st.layout, st.header.step, *grad_norm, *ctx.pool, st.params.as<float>(), st.grads.as<float>(),
-            st.m.as<float>(), st.v.as<float>());
+  AdamWStep(c, st.layout, st.header.step, *grad_norm, *ctx.pool,
+            {st.params.as<float>(), st.grads.as<float>(), st.m.as<float>(), st.v.as<float>()});
   st.header.data_position += c.batch_seqs;
   st.header.step += 1;
   return Status::Ok();
