@@ -93,6 +93,8 @@ class Model {
   // parse_special: text spelling a control token (e.g. "<|im_start|>") becomes it.
   std::vector<int32_t> Tokenize(std::string_view text, bool add_special, bool parse_special = false) const;
   std::string TokenToPiece(int32_t id) const;  // bytes to print (control tokens: "")
+  // The pieces of ids concatenated (ids outside the vocabulary print nothing).
+  std::string Detokenize(const std::vector<int32_t>& ids) const;
   bool IsEndOfGeneration(int32_t id) const;
   int32_t bos() const;
   // The memory plan made for a budget ("" without one).

@@ -255,16 +255,14 @@ oc_status oc_detokenize(const oc_model* model, const int32_t* tokens, size_t n_t
     if (!model) return NullArgument("model");
     if (!tokens && n_tokens > 0) return NullArgument("tokens");
     const int32_t vocab = model->model->info().vocab_size;
-    std::string text;
     for (size_t i = 0; i < n_tokens; ++i) {
       if (tokens[i] < 0 || tokens[i] >= vocab) {
         return capi::Fail(OC_ERR_INVALID_ARGUMENT,
                           "token " + std::to_string(tokens[i]) + " at index " + std::to_string(i) +
                               " is outside the vocabulary");
       }
-      text += model->model->TokenToPiece(tokens[i]);
     }
-    return capi::CopyOut(text, true, buf, len);
+    return capi::CopyOut(model->model->Detokenize(std::vector<int32_t>(tokens, tokens + n_tokens)), true, buf, len);
   });
 }
 

@@ -200,6 +200,7 @@ Status Model::Close() {
 Result<uint64_t> ParseMemBudget(const std::string& text) { return omnicoder::ParseMemBudgetText(text); }
 
 std::string Model::TokenToPiece(int32_t id) const { return impl_->tokenizer->Piece(id); }
+std::string Model::Detokenize(const std::vector<int32_t>& ids) const { return impl_->tokenizer->Decode(ids); }
 bool Model::IsEndOfGeneration(int32_t id) const { return impl_->tokenizer->IsEndOfGeneration(id); }
 int32_t Model::bos() const { return impl_->tokenizer->bos(); }
 

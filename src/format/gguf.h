@@ -93,7 +93,6 @@ class GgufFile {
   // With default when absent (still an error when present with a wrong type).
   Result<uint64_t> GetUintOr(std::string_view key, uint64_t def) const;
   Result<double> GetFloatOr(std::string_view key, double def) const;
-  Result<bool> GetBoolOr(std::string_view key, bool def) const;
 
  private:
   GgufFile() = default;

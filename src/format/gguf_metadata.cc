@@ -83,9 +83,4 @@ Result<double> GgufFile::GetFloatOr(std::string_view key, double def) const {
   return GetFloat(key);
 }
 
-Result<bool> GgufFile::GetBoolOr(std::string_view key, bool def) const {
-  if (!Find(key)) return def;
-  return GetBool(key);
-}
-
 }  // namespace omnicoder

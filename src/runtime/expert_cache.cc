@@ -65,12 +65,6 @@ void ExpertSlots::Assign(int slot, int key) {
   if (key >= 0) key_slot_[key] = slot;
 }
 
-int ExpertSlots::Resident() const {
-  int n = 0;
-  for (const Slot& s : slots_) n += s.key >= 0;
-  return n;
-}
-
 Status WriteRoutingTrace(const RoutingTrace& t, const std::string& path) {
   OC_ASSIGN_OR_RETURN(std::unique_ptr<AtomicFile> f, AtomicFile::Create(path));
   OC_RETURN_IF_ERROR(f->Write(StrFormat("# routing-trace layers %d experts %d k %d\n", t.n_layers, t.n_experts, t.k)));

@@ -47,7 +47,6 @@ class ExpertSlots {
   void Pin(int slot) { ++slots_[slot].pins; }
   void Unpin(int slot) { --slots_[slot].pins; }
   bool Pinned(int slot) const { return slots_[slot].pins > 0; }
-  int Resident() const;
 
  private:
   struct Slot {

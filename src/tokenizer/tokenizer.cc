@@ -261,10 +261,7 @@ std::string Tokenizer::Decode(const std::vector<int32_t>& ids) const {
 
 int Tokenizer::vocab_size() const { return static_cast<int>(impl_->data.tokens.size()); }
 int32_t Tokenizer::bos() const { return impl_->bos; }
-int32_t Tokenizer::eos() const { return impl_->eos; }
-bool Tokenizer::add_bos() const { return impl_->add_bos; }
 bool Tokenizer::IsEndOfGeneration(int32_t id) const { return impl_->eog.count(id) != 0; }
-bool Tokenizer::IsControl(int32_t id) const { return id >= 0 && id < vocab_size() && impl_->control[id]; }
 const std::string& Tokenizer::TokenText(int32_t id) const { return impl_->data.tokens[id]; }
 
 }  // namespace omnicoder

@@ -53,10 +53,7 @@ class Tokenizer {
 
   int vocab_size() const;
   int32_t bos() const;  // -1 if none
-  int32_t eos() const;
-  bool add_bos() const;
   bool IsEndOfGeneration(int32_t id) const;
-  bool IsControl(int32_t id) const;
   const std::string& TokenText(int32_t id) const;
 
   struct Impl;

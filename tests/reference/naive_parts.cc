@@ -22,7 +22,8 @@ double F(const GgufFile& f, const std::string& k, double def) {
   return r.ok() ? r.value() : def;
 }
 bool B(const GgufFile& f, const std::string& k, bool def) {
-  Result<bool> r = f.GetBoolOr(k, def);
+  if (!f.Find(k)) return def;
+  Result<bool> r = f.GetBool(k);
   return r.ok() ? r.value() : def;
 }
 

@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <cstring>
 #include <random>
+#include <string>
+#include <tuple>
 #include <vector>
 
 #include "base/aligned_buffer.h"
@@ -21,12 +23,13 @@ namespace {
 const DType kTypes[] = {DType::kF32, DType::kF16, DType::kBF16, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0,
                         DType::kQ5_1, DType::kQ8_0, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K, DType::kMXFP4};
 
-std::vector<Isa> Levels() {
-  std::vector<Isa> v;
-  for (Isa l : {Isa::kAvx2, Isa::kAvx512, Isa::kNeon}) {
-    if (IsaAvailable(l)) v.push_back(l);
-  }
-  return v;
+// Every SIMD level is a test of its own, skipped (not passed) where the CPU lacks it.
+const Isa kSimdLevels[] = {Isa::kAvx2, Isa::kAvx512, Isa::kNeon};
+#define OC_SKIP_IF_ABSENT(level) \
+  if (!IsaAvailable(level)) GTEST_SKIP() << IsaName(level) << " is not available on this CPU"
+
+std::string IsaTypeName(const ::testing::TestParamInfo<std::tuple<Isa, DType>>& tp) {
+  return std::string(IsaName(std::get<0>(tp.param))) + "_" + GetDTypeTraits(std::get<1>(tp.param)).name;
 }
 
 struct Problem {
@@ -73,12 +76,13 @@ std::vector<float> RunMatMul(const MatMulKernel& k, DType type, Problem& p, int 
   return *y;
 }
 
-class MatMulVsRef : public ::testing::TestWithParam<DType> {};
+class MatMulVsRef : public ::testing::TestWithParam<std::tuple<Isa, DType>> {};
 
-TEST_P(MatMulVsRef, EveryIsaMatchesScalar) {
-  const DType type = GetParam();
+TEST_P(MatMulVsRef, MatchesScalar) {
+  const auto [level, type] = GetParam();
+  OC_SKIP_IF_ABSENT(level);
   const MatMulKernel& ref = GetKernelTable(Isa::kRef).matmul[static_cast<uint32_t>(type)];
-  for (Isa level : Levels()) {
+  {
     const MatMulKernel& k = GetKernelTable(level).matmul[static_cast<uint32_t>(type)];
     SCOPED_TRACE(GetKernelTable(level).isa);
     if (type == DType::kQ4_0) std::printf("checking %s against ref\n", GetKernelTable(level).isa.c_str());
@@ -110,16 +114,15 @@ TEST_P(MatMulVsRef, EveryIsaMatchesScalar) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Types, MatMulVsRef, ::testing::ValuesIn(kTypes),
-                         [](const auto& tp) { return std::string(GetDTypeTraits(tp.param).name); });
+INSTANTIATE_TEST_SUITE_P(Types, MatMulVsRef, ::testing::Combine(::testing::ValuesIn(kSimdLevels), ::testing::ValuesIn(kTypes)),
+                         IsaTypeName);
 
-class Interleaved8 : public ::testing::TestWithParam<DType> {};
+class Interleaved8 : public ::testing::TestWithParam<std::tuple<Isa, DType>> {};
 
-TEST_P(Interleaved8, EveryIsaMatchesRowMajorReference) {
-  const DType type = GetParam();
+TEST_P(Interleaved8, MatchesRowMajorReference) {
+  const auto [level, type] = GetParam();
+  OC_SKIP_IF_ABSENT(level);
   const MatMulKernel& ref = GetKernelTable(Isa::kRef).matmul[static_cast<uint32_t>(type)];
-  std::vector<Isa> levels = Levels();
-  levels.push_back(Isa::kRef);
   for (int tokens : {1, 3, 8}) {
     Problem p = Make(type, ref, 48, 512, tokens, 21 + tokens);
     std::vector<float> want = RunMatMul(ref, type, p, 0, p.rows);
@@ -127,7 +130,7 @@ TEST_P(Interleaved8, EveryIsaMatchesRowMajorReference) {
     ASSERT_TRUE(CanInterleave8(type, p.rows, p.cols));
     Interleave8(type, p.w.data(), p.rows, RowBytes(type, p.cols));
     EXPECT_NE(p.w, row_major);
-    for (Isa level : levels) {
+    {
       MatMulKernel k = GetKernelTable(level).matmul[static_cast<uint32_t>(type)];
       ASSERT_NE(k.matmul_x8, nullptr);
       k.matmul = k.matmul_x8;
@@ -148,14 +151,20 @@ TEST_P(Interleaved8, EveryIsaMatchesRowMajorReference) {
   EXPECT_FALSE(CanInterleave8(DType::kQ5_K, 16, 256));
 }
 
-INSTANTIATE_TEST_SUITE_P(Types, Interleaved8, ::testing::Values(DType::kQ4_0, DType::kQ8_0, DType::kQ4_K, DType::kQ6_K),
-                         [](const auto& tp) { return std::string(GetDTypeTraits(tp.param).name); });
+INSTANTIATE_TEST_SUITE_P(Types, Interleaved8,
+                         ::testing::Combine(::testing::Values(Isa::kRef, Isa::kAvx2, Isa::kAvx512, Isa::kNeon),
+                                            ::testing::Values(DType::kQ4_0, DType::kQ8_0, DType::kQ4_K, DType::kQ6_K)),
+                         IsaTypeName);
 
-TEST(VectorKernels, EveryIsaMatchesScalar) {
+class IsaKernels : public ::testing::TestWithParam<Isa> {};
+
+TEST_P(IsaKernels, VectorKernelsMatchScalar) {
+  const Isa level = GetParam();
+  OC_SKIP_IF_ABSENT(level);
   const KernelTable& r = GetKernelTable(Isa::kRef);
   std::mt19937 rng(9);
   std::normal_distribution<float> nd(0.0f, 2.0f);
-  for (Isa level : Levels()) {
+  {
     const KernelTable& k = GetKernelTable(level);
     for (int n : {1, 7, 64, 333}) {
       std::vector<float> x(n), w(n), a(n), b(n);
@@ -183,11 +192,13 @@ TEST(VectorKernels, EveryIsaMatchesScalar) {
   }
 }
 
-TEST(AttentionKernels, EveryIsaMatchesScalar) {
+TEST_P(IsaKernels, AttentionKernelsMatchScalar) {
+  const Isa level = GetParam();
+  OC_SKIP_IF_ABSENT(level);
   const KernelTable& r = GetKernelTable(Isa::kRef);
   std::mt19937 rng(4);
   std::normal_distribution<float> nd(0.0f, 1.0f);
-  for (Isa level : Levels()) {
+  {
     const KernelTable& k = GetKernelTable(level);
     for (DType kv : {DType::kF16, DType::kF32}) {
       for (int hd : {32, 64, 128}) {
@@ -236,6 +247,9 @@ TEST(AttentionKernels, EveryIsaMatchesScalar) {
     }
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Levels, IsaKernels, ::testing::ValuesIn(kSimdLevels),
+                         [](const auto& tp) { return std::string(IsaName(tp.param)); });
 
 }  // namespace
 }  // namespace omnicoder

@@ -71,10 +71,13 @@ std::vector<float> RunTiles(SgemmFn fn, SgemmArgs g, bool accumulate, int split)
   return c;
 }
 
-TEST(Sgemm, EveryIsaMatchesScalarOnEveryLayout) {
+class SgemmIsa : public ::testing::TestWithParam<Isa> {};
+
+TEST_P(SgemmIsa, MatchesScalarOnEveryLayout) {
+  const Isa level = GetParam();
+  if (!IsaAvailable(level)) GTEST_SKIP() << IsaName(level) << " is not available on this CPU";
   const KernelTable& ref = GetKernelTable(Isa::kRef);
-  for (Isa level : {Isa::kAvx2, Isa::kAuto}) {
-    if (level == Isa::kAvx2 && !IsaAvailable(level)) continue;
+  {
     const KernelTable& t = GetKernelTable(level);
     for (const Shape& s : kShapes) {
       Operands o = Make(s, 3);
@@ -91,6 +94,9 @@ TEST(Sgemm, EveryIsaMatchesScalarOnEveryLayout) {
     }
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Levels, SgemmIsa, ::testing::Values(Isa::kAvx2, Isa::kAvx512, Isa::kNeon),
+                         [](const auto& tp) { return std::string(IsaName(tp.param)); });
 
 TEST(Sgemm, AmxBf16MatchesRoundedProduct) {
   const KernelTable& t = GetKernelTable(Isa::kAuto);
