@@ -88,11 +88,10 @@ void BM_MatMul(benchmark::State& state, DType type, Isa level, int tokens, bool 
 }
 
 void Register() {
-  const std::pair<DType, const char*> types[] = {
-      {DType::kQ4_0, "Q4_0"}, {DType::kQ8_0, "Q8_0"}, {DType::kQ4_K, "Q4_K"}, {DType::kQ5_K, "Q5_K"},
-      {DType::kQ6_K, "Q6_K"}, {DType::kF16, "F16"},   {DType::kQ4_1, "Q4_1"}, {DType::kQ5_0, "Q5_0"}};
-  const std::pair<Isa, const char*> levels[] = {{Isa::kRef, "ref"}, {Isa::kAvx2, "avx2"},
-                                                     {Isa::kAuto, "best"}};
+  const std::pair<DType, const char*> types[] = {{DType::kQ4_0, "Q4_0"}, {DType::kQ8_0, "Q8_0"}, {DType::kQ4_K, "Q4_K"},
+                                                 {DType::kQ5_K, "Q5_K"}, {DType::kQ6_K, "Q6_K"}, {DType::kF16, "F16"},
+                                                 {DType::kQ4_1, "Q4_1"}, {DType::kQ5_0, "Q5_0"}};
+  const std::pair<Isa, const char*> levels[] = {{Isa::kRef, "ref"}, {Isa::kAvx2, "avx2"}, {Isa::kAuto, "best"}};
   for (auto [type, tn] : types) {
     for (auto [level, ln] : levels) {
       for (int tokens : {1, 32}) {

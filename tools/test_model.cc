@@ -35,14 +35,14 @@ float Uniform(uint64_t* state) {
   return static_cast<float>(static_cast<int32_t>(*state >> 40) - (1 << 23)) * (1.0f / (1 << 23));
 }
 
-
 const char* kWords[] = {
-    "the", "of", "and", "to", "in", "is", "that", "for", "it", "as", "was", "with", "be", "by", "on", "not", "he",
-    "this", "are", "or", "his", "from", "at", "which", "but", "have", "an", "had", "they", "you", "were", "their",
-    "one", "all", "we", "can", "her", "has", "there", "been", "if", "more", "when", "will", "would", "who", "so",
-    "no", "code", "model", "token", "expert", "memory", "fast", "small", "int", "return", "void", "def", "class",
-    "for", "while", "if", "else", "print", "import", "from", "self", "data", "time", "once", "upon", "story",
-    "little", "girl", "boy", "day", "sun", "tree", "happy", "play", "friend"};
+    "the",   "of",     "and",   "to",     "in",     "is",     "that",  "for",   "it",     "as",    "was",  "with",
+    "be",    "by",     "on",    "not",    "he",     "this",   "are",   "or",    "his",    "from",  "at",   "which",
+    "but",   "have",   "an",    "had",    "they",   "you",    "were",  "their", "one",    "all",   "we",   "can",
+    "her",   "has",    "there", "been",   "if",     "more",   "when",  "will",  "would",  "who",   "so",   "no",
+    "code",  "model",  "token", "expert", "memory", "fast",   "small", "int",   "return", "void",  "def",  "class",
+    "for",   "while",  "if",    "else",   "print",  "import", "from",  "self",  "data",   "time",  "once", "upon",
+    "story", "little", "girl",  "boy",    "day",    "sun",    "tree",  "happy", "play",   "friend"};
 
 }  // namespace
 
@@ -64,8 +64,8 @@ void MakeTestVocab(int vocab_size, std::vector<std::string>* tokens, std::vector
   std::vector<std::string> pieces = {sp};
   for (char c = 'a'; c <= 'z'; ++c) pieces.push_back(std::string(1, c));
   for (char c = 'a'; c <= 'z'; ++c) pieces.push_back(sp + c);
-  for (const char* p : {".", ",", "!", "?", "'", "\"", "(", ")", ":", ";", "-", "0", "1", "2", "3", "4", "5", "6",
-                        "7", "8", "9", "=", "+", "{", "}", "_", "/", "\n"}) {
+  for (const char* p : {".", ",", "!", "?", "'", "\"", "(", ")", ":", ";", "-", "0", "1", "2",
+                        "3", "4", "5", "6", "7", "8",  "9", "=", "+", "{", "}", "_", "/", "\n"}) {
     pieces.push_back(p);
   }
   for (const char* w : kWords) pieces.push_back(sp + w);
@@ -89,12 +89,10 @@ Result<TestModelSpec> TestModelPreset(const std::string& name) {
   TestModelSpec s;
   s.name = "omnicoder-" + name + " (UNTRAINED synthetic weights)";
   // Real MoE shapes at small width: "tiny-<arch>-<E>x<K>" (e.g. tiny-qwen3moe-128x8).
-  if (name.rfind("tiny-", 0) == 0 && name.find('x', name.rfind('-')) != std::string::npos &&
-      name.rfind('-') > 4) {
+  if (name.rfind("tiny-", 0) == 0 && name.find('x', name.rfind('-')) != std::string::npos && name.rfind('-') > 4) {
     const size_t dash = name.rfind('-');
     int n_exp = 0, n_act = 0;
-    if (std::sscanf(name.c_str() + dash + 1, "%dx%d", &n_exp, &n_act) != 2 || n_exp < 1 || n_act < 1 ||
-        n_act > n_exp) {
+    if (std::sscanf(name.c_str() + dash + 1, "%dx%d", &n_exp, &n_act) != 2 || n_exp < 1 || n_act < 1 || n_act > n_exp) {
       return InvalidArgument("bad expert shape in preset '" + name + "' (want tiny-<arch>-<E>x<K>)");
     }
     OC_ASSIGN_OR_RETURN(s, TestModelPreset(name.substr(0, dash)));
@@ -106,8 +104,8 @@ Result<TestModelSpec> TestModelPreset(const std::string& name) {
     if (s.shared_ffn_dim > 0) s.shared_ffn_dim = 512;
     return s;
   }
-  if (name == "tiny-deepseek2" || name == "tiny-deepseek3" || name == "tiny-gpt-oss" ||
-      name == "deepseek-v2-lite-8l" || name == "gpt-oss-20b-6l") {
+  if (name == "tiny-deepseek2" || name == "tiny-deepseek3" || name == "tiny-gpt-oss" || name == "deepseek-v2-lite-8l" ||
+      name == "gpt-oss-20b-6l") {
     return ArchPreset(name, s);
   }
   if (name.rfind("tiny-", 0) == 0) {
@@ -143,10 +141,38 @@ Result<TestModelSpec> TestModelPreset(const std::string& name) {
     }
     return s;
   }
-  return InvalidArgument("unknown preset '" + name + "' (tiny-<arch>, tiny-mixtral, default, tinyllama-1b, mixtral-16l)");
+  return InvalidArgument("unknown preset '" + name +
+                         "' (tiny-<arch>, tiny-mixtral, default, tinyllama-1b, mixtral-16l)");
 }
 
 namespace {
+
+// The MoE FFN tensors of layer il (router, experts merged or one per expert, shared expert).
+void PlanMoeFfn(const TestModelSpec& s, int il, std::vector<TensorPlan>* out) {
+  std::vector<TensorPlan>& t = *out;
+  auto mat_scale = [](int in) { return std::sqrt(3.0f / static_cast<float>(in)); };
+  auto n = [il](const char* x) { return StrFormat("blk.%d.%s", il, x); };
+  const int eff = s.expert_ffn_dim;
+  t.push_back({n("ffn_gate_inp.weight"), {s.dim, s.n_experts}, DType::kF32, 2.0f * mat_scale(s.dim), 0.0f});
+  if (s.merged_experts) {
+    t.push_back({n("ffn_gate_exps.weight"), {s.dim, eff, s.n_experts}, s.type, mat_scale(s.dim), 0.0f});
+    t.push_back({n("ffn_down_exps.weight"), {eff, s.dim, s.n_experts}, s.type, mat_scale(eff), 0.0f});
+    t.push_back({n("ffn_up_exps.weight"), {s.dim, eff, s.n_experts}, s.type, mat_scale(s.dim), 0.0f});
+  } else {
+    for (int e = 0; e < s.n_experts; ++e) {
+      t.push_back({StrFormat("blk.%d.ffn_gate.%d.weight", il, e), {s.dim, eff}, s.type, mat_scale(s.dim), 0.0f});
+      t.push_back({StrFormat("blk.%d.ffn_down.%d.weight", il, e), {eff, s.dim}, s.type, mat_scale(eff), 0.0f});
+      t.push_back({StrFormat("blk.%d.ffn_up.%d.weight", il, e), {s.dim, eff}, s.type, mat_scale(s.dim), 0.0f});
+    }
+  }
+  if (s.shared_ffn_dim > 0) {
+    const int sf = s.shared_ffn_dim;
+    t.push_back({n("ffn_gate_inp_shexp.weight"), {s.dim}, DType::kF32, mat_scale(s.dim), 0.0f});
+    t.push_back({n("ffn_gate_shexp.weight"), {s.dim, sf}, s.type, mat_scale(s.dim), 0.0f});
+    t.push_back({n("ffn_up_shexp.weight"), {s.dim, sf}, s.type, mat_scale(s.dim), 0.0f});
+    t.push_back({n("ffn_down_shexp.weight"), {sf, s.dim}, s.type, mat_scale(sf), 0.0f});
+  }
+}
 
 std::vector<TensorPlan> PlanTensors(const TestModelSpec& s) {
   if (s.arch == "deepseek2" || s.arch == "gpt-oss") return PlanArchTensors(s);
@@ -156,7 +182,8 @@ std::vector<TensorPlan> PlanTensors(const TestModelSpec& s) {
   std::vector<TensorPlan> t;
   t.push_back({"token_embd.weight", {s.dim, s.vocab_size}, s.embd_type, 1.0f, 0.0f});
   t.push_back({"output_norm.weight", {s.dim}, DType::kF32, 0.1f, 1.0f});
-  if (!s.tied_output) t.push_back({"output.weight", {s.dim, s.vocab_size}, s.output_type, s.logit_gain * mat_scale(s.dim), 0.0f});
+  if (!s.tied_output)
+    t.push_back({"output.weight", {s.dim, s.vocab_size}, s.output_type, s.logit_gain * mat_scale(s.dim), 0.0f});
   const bool moe = s.n_experts > 0;
   for (int il = 0; il < s.n_layers; ++il) {
     auto n = [il](const char* x) { return StrFormat("blk.%d.%s", il, x); };
@@ -185,26 +212,7 @@ std::vector<TensorPlan> PlanTensors(const TestModelSpec& s) {
       t.push_back({n("ffn_down.weight"), {s.ffn_dim, s.dim}, s.type, mat_scale(s.ffn_dim), 0.0f});
       continue;
     }
-    const int eff = s.expert_ffn_dim;
-    t.push_back({n("ffn_gate_inp.weight"), {s.dim, s.n_experts}, DType::kF32, 2.0f * mat_scale(s.dim), 0.0f});
-    if (s.merged_experts) {
-      t.push_back({n("ffn_gate_exps.weight"), {s.dim, eff, s.n_experts}, s.type, mat_scale(s.dim), 0.0f});
-      t.push_back({n("ffn_down_exps.weight"), {eff, s.dim, s.n_experts}, s.type, mat_scale(eff), 0.0f});
-      t.push_back({n("ffn_up_exps.weight"), {s.dim, eff, s.n_experts}, s.type, mat_scale(s.dim), 0.0f});
-    } else {
-      for (int e = 0; e < s.n_experts; ++e) {
-        t.push_back({StrFormat("blk.%d.ffn_gate.%d.weight", il, e), {s.dim, eff}, s.type, mat_scale(s.dim), 0.0f});
-        t.push_back({StrFormat("blk.%d.ffn_down.%d.weight", il, e), {eff, s.dim}, s.type, mat_scale(eff), 0.0f});
-        t.push_back({StrFormat("blk.%d.ffn_up.%d.weight", il, e), {s.dim, eff}, s.type, mat_scale(s.dim), 0.0f});
-      }
-    }
-    if (s.shared_ffn_dim > 0) {
-      const int sf = s.shared_ffn_dim;
-      t.push_back({n("ffn_gate_inp_shexp.weight"), {s.dim}, DType::kF32, mat_scale(s.dim), 0.0f});
-      t.push_back({n("ffn_gate_shexp.weight"), {s.dim, sf}, s.type, mat_scale(s.dim), 0.0f});
-      t.push_back({n("ffn_up_shexp.weight"), {s.dim, sf}, s.type, mat_scale(s.dim), 0.0f});
-      t.push_back({n("ffn_down_shexp.weight"), {sf, s.dim}, s.type, mat_scale(sf), 0.0f});
-    }
+    PlanMoeFfn(s, il, &t);
   }
   return t;
 }

@@ -10,7 +10,9 @@ namespace omnicoder {
 
 namespace {
 
-float MatScale(int in) { return std::sqrt(3.0f / static_cast<float>(in)); }
+float MatScale(int in) {
+  return std::sqrt(3.0f / static_cast<float>(in));
+}
 
 void PlanMla(const TestModelSpec& s, int il, std::vector<TensorPlan>* t) {
   auto n = [il](const char* x) { return StrFormat("blk.%d.%s", il, x); };
@@ -24,10 +26,12 @@ void PlanMla(const TestModelSpec& s, int il, std::vector<TensorPlan>* t) {
   }
   t->push_back({n("attn_kv_a_mqa.weight"), {s.dim, s.kv_lora_rank + s.qk_rope_dim}, s.type, MatScale(s.dim), 0.0f});
   t->push_back({n("attn_kv_a_norm.weight"), {s.kv_lora_rank}, DType::kF32, 0.1f, 1.0f});
-  t->push_back({n("attn_k_b.weight"), {s.qk_nope_dim, s.kv_lora_rank, s.n_heads}, s.type, MatScale(s.qk_nope_dim), 0.0f});
-  t->push_back({n("attn_v_b.weight"), {s.kv_lora_rank, s.v_head_dim, s.n_heads}, s.type, MatScale(s.kv_lora_rank), 0.0f});
-  t->push_back({n("attn_output.weight"), {s.n_heads * s.v_head_dim, s.dim}, s.type, MatScale(s.n_heads * s.v_head_dim),
-                0.0f});
+  t->push_back(
+      {n("attn_k_b.weight"), {s.qk_nope_dim, s.kv_lora_rank, s.n_heads}, s.type, MatScale(s.qk_nope_dim), 0.0f});
+  t->push_back(
+      {n("attn_v_b.weight"), {s.kv_lora_rank, s.v_head_dim, s.n_heads}, s.type, MatScale(s.kv_lora_rank), 0.0f});
+  t->push_back(
+      {n("attn_output.weight"), {s.n_heads * s.v_head_dim, s.dim}, s.type, MatScale(s.n_heads * s.v_head_dim), 0.0f});
 }
 
 void PlanGqaWithBiases(const TestModelSpec& s, int il, std::vector<TensorPlan>* t) {

@@ -17,7 +17,7 @@ struct TensorPlan {
   std::string name;
   std::vector<int64_t> dims;  // {cols, rows[, n]}
   DType type;
-  float scale;   // values: offset + scale * U(-1, 1)
+  float scale;  // values: offset + scale * U(-1, 1)
   float offset;
 };
 

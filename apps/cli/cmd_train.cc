@@ -15,7 +15,9 @@ namespace {
 
 std::atomic<bool> g_stop{false};
 
-void OnSignal(int) { g_stop.store(true); }
+void OnSignal(int) {
+  g_stop.store(true);
+}
 
 int Fail(const Status& s) {
   std::fprintf(stderr, "omnicoder: %s\n", s.ToString().c_str());

@@ -18,7 +18,7 @@ struct CommonOptions {
   bool verbose = false;
   bool check_tensors = false;
   bool use_mmap = false;
-  std::string mem_budget;            // "" = none
+  std::string mem_budget;  // "" = none
   int expert_slots = 0;
   PagerPolicy pager_policy = PagerPolicy::kLfu;
   bool no_prefetch = false;

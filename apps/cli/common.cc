@@ -97,20 +97,20 @@ void PrintPagerStats(const Model& model, int tokens) {
     return;
   }
   const double per_token = tokens > 0 ? 1.0 / tokens : 0.0;
-  std::fprintf(stderr,
-               "pager: %d slots for %d experts; acquires %llu = hits %llu + prefetch hits %llu + misses %llu "
-               "(hit rate %.1f%%)\n"
-               "pager: prefetch issued %llu, used %llu, wasted %llu; predictor precision %.1f%%, recall %.1f%%\n"
-               "pager: read %s in %.2f s (%.2f GB/s); I/O stall %.3f s (%.1f ms/token over %d tokens)\n",
-               s.slots, s.total_experts, static_cast<unsigned long long>(s.acquires),
-               static_cast<unsigned long long>(s.hits), static_cast<unsigned long long>(s.prefetch_hits),
-               static_cast<unsigned long long>(s.misses), s.acquires ? 100.0 * (s.acquires - s.misses) / s.acquires : 0.0, static_cast<unsigned long long>(s.prefetch_issued),
-               static_cast<unsigned long long>(s.prefetch_hits), static_cast<unsigned long long>(s.prefetch_wasted),
-               s.predicted ? 100.0 * s.predicted_used / s.predicted : 0.0,
-               s.routed ? 100.0 * s.predicted_used / s.routed : 0.0,
-               HumanBytes(s.bytes_read).c_str(), s.read_seconds,
-               s.read_seconds > 0 ? s.bytes_read / s.read_seconds / 1e9 : 0.0, s.stall_seconds,
-               1000.0 * s.stall_seconds * per_token, tokens);
+  std::fprintf(
+      stderr,
+      "pager: %d slots for %d experts; acquires %llu = hits %llu + prefetch hits %llu + misses %llu "
+      "(hit rate %.1f%%)\n"
+      "pager: prefetch issued %llu, used %llu, wasted %llu; predictor precision %.1f%%, recall %.1f%%\n"
+      "pager: read %s in %.2f s (%.2f GB/s); I/O stall %.3f s (%.1f ms/token over %d tokens)\n",
+      s.slots, s.total_experts, static_cast<unsigned long long>(s.acquires), static_cast<unsigned long long>(s.hits),
+      static_cast<unsigned long long>(s.prefetch_hits), static_cast<unsigned long long>(s.misses),
+      s.acquires ? 100.0 * (s.acquires - s.misses) / s.acquires : 0.0,
+      static_cast<unsigned long long>(s.prefetch_issued), static_cast<unsigned long long>(s.prefetch_hits),
+      static_cast<unsigned long long>(s.prefetch_wasted), s.predicted ? 100.0 * s.predicted_used / s.predicted : 0.0,
+      s.routed ? 100.0 * s.predicted_used / s.routed : 0.0, HumanBytes(s.bytes_read).c_str(), s.read_seconds,
+      s.read_seconds > 0 ? s.bytes_read / s.read_seconds / 1e9 : 0.0, s.stall_seconds,
+      1000.0 * s.stall_seconds * per_token, tokens);
 }
 
 bool LoadForEval(const CommonOptions& o, const SessionOptions& session_options, Loaded* out) {
@@ -152,8 +152,12 @@ uint64_t StatusField(const char* field) {
 }
 }  // namespace
 
-uint64_t ResidentBytes() { return StatusField("VmRSS:"); }
+uint64_t ResidentBytes() {
+  return StatusField("VmRSS:");
+}
 // The kernel updates VmHWM lazily; the peak is never below the current size.
-uint64_t PeakResidentBytes() { return std::max(StatusField("VmHWM:"), StatusField("VmRSS:")); }
+uint64_t PeakResidentBytes() {
+  return std::max(StatusField("VmHWM:"), StatusField("VmRSS:"));
+}
 
 }  // namespace omnicoder::cli

@@ -44,7 +44,8 @@ void AddCommon(CLI::App* app, CommonOptions* c, bool need_model = true) {
   app->add_flag("-v,--verbose", c->verbose, "log engine details to stderr");
   app->add_flag("--check-tensors", c->check_tensors, "scan all weights for NaN/Inf at load");
   app->add_flag("--mmap", c->use_mmap, "compute from the file mapping instead of copying weights to memory");
-  app->add_option("--mem-budget", c->mem_budget, "memory budget for the process: 1G, 1.5G, 800M, auto (MoE experts are paged)");
+  app->add_option("--mem-budget", c->mem_budget,
+                  "memory budget for the process: 1G, 1.5G, 800M, auto (MoE experts are paged)");
   app->add_option("--expert-slots", c->expert_slots, "page MoE experts through exactly N slots");
   AddEnum(app, "--pager-policy", &c->pager_policy, ParseLivePagerPolicy, "expert eviction: lfu (default), lru2, lru");
   app->add_flag("--no-prefetch", c->no_prefetch, "do not read the next layer's predicted experts ahead");
@@ -111,12 +112,13 @@ CLI::App* AddBench(CLI::App& app, BenchOptions* bn) {
 
 CLI::App* AddPagerSim(CLI::App& app, PagerSimOptions* ps) {
   CLI::App* p = app.add_subcommand("pager-sim", "replay a routing trace against eviction policies and Belady's MIN");
-  p->add_option("--trace", ps->trace, "routing trace (from --routing-trace, or written here with --synthetic)")->required();
+  p->add_option("--trace", ps->trace, "routing trace (from --routing-trace, or written here with --synthetic)")
+      ->required();
   p->add_option("--slots", ps->slots, "expert slots")->required();
   p->add_option("--policy", ps->policy, "lru, lru2, lfu, min or all (default)");
   p->add_option("--expert-bytes", ps->expert_bytes, "bytes per expert, to report bytes read");
-  p->add_option("--synthetic", ps->tokens, "first write a synthetic trace of this many tokens")->each(
-      [ps](const std::string&) { ps->synthetic = true; });
+  p->add_option("--synthetic", ps->tokens, "first write a synthetic trace of this many tokens")
+      ->each([ps](const std::string&) { ps->synthetic = true; });
   p->add_option("--layers", ps->layers, "synthetic: layers (16)");
   p->add_option("--experts", ps->experts, "synthetic: experts per layer (8)");
   p->add_option("--k", ps->k, "synthetic: experts per token (2)");
@@ -137,7 +139,8 @@ CLI::App* AddQuantize(CLI::App& app, QuantizeCliOptions* qo) {
 }
 
 CLI::App* AddPerplexity(CLI::App& app, PerplexityCliOptions* pp) {
-  CLI::App* p = app.add_subcommand("perplexity", "perplexity of a text file (llama-perplexity's method) and bits per byte");
+  CLI::App* p =
+      app.add_subcommand("perplexity", "perplexity of a text file (llama-perplexity's method) and bits per byte");
   AddCommon(p, &pp->common);
   p->add_option("-f,--file", pp->file, "text file")->required();
   p->add_option("-c,--ctx-size", pp->n_ctx, "tokens per chunk (default 512); the second half is scored");
@@ -178,7 +181,8 @@ void AddTrain(CLI::App& app, TrainCli* t) {
   t->tr->add_option("--max-steps", t->train.max_steps, "stop at this step");
   t->tr->add_option("-t,--threads", t->train.n_threads, "threads");
   AddEnum(t->tr, "--isa", &t->train.isa, ParseIsa, "kernels: auto, ref, avx2, avx512, neon");
-  AddEnum(t->tr, "--matmul", &t->train.matmul, ParseMatmulPrecision, "bf16 (AMX tiles where available, default) or f32");
+  AddEnum(t->tr, "--matmul", &t->train.matmul, ParseMatmulPrecision,
+          "bf16 (AMX tiles where available, default) or f32");
   t->ex = app.add_subcommand("export", "write a training run's checkpoint as a GGUF model");
   t->ex->add_option("--config", t->export_.config, "training config")->required();
   t->ex->add_option("-o,--output", t->export_.output, "GGUF to write")->required();

@@ -62,8 +62,10 @@ bool ParseSeed(const std::string& text, int64_t* seed_or_minus_one, uint64_t* se
     return true;
   }
   if (!ParseUint(text, 0, UINT64_MAX, seed)) {
-    std::fprintf(stderr, "omnicoder: -s/--seed must be -1 (random) or an integer in [0, 18446744073709551615], "
-                         "got '%s'\n", text.c_str());
+    std::fprintf(stderr,
+                 "omnicoder: -s/--seed must be -1 (random) or an integer in [0, 18446744073709551615], "
+                 "got '%s'\n",
+                 text.c_str());
     return false;
   }
   *seed_or_minus_one = 0;
@@ -129,6 +131,8 @@ void InstallSignalHandlers(bool graceful) {
   std::signal(SIGTERM, graceful ? OnGraceful : OnTerminate);
 }
 
-bool Interrupted() { return g_interrupted.load(); }
+bool Interrupted() {
+  return g_interrupted.load();
+}
 
 }  // namespace omnicoder::cli

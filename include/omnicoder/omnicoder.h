@@ -20,8 +20,8 @@
 namespace omnicoder {
 
 struct EngineOptions {
-  int n_threads = 0;        // 0: one per physical core available to the process
-  Isa isa = Isa::kAuto;      // an ISA the CPU lacks is an error
+  int n_threads = 0;                                         // 0: one per physical core available to the process
+  Isa isa = Isa::kAuto;                                      // an ISA the CPU lacks is an error
   std::function<void(LogSeverity, const std::string&)> log;  // default: discard
 };
 
@@ -53,10 +53,10 @@ struct LoadOptions {
   // every weight resident. For MoE models the experts that do not fit are paged from
   // disk into a fixed pool (see ParseMemBudget for "1G", "auto", ...).
   uint64_t mem_budget = 0;
-  int expert_slots = 0;               // > 0: page experts through exactly this many slots
+  int expert_slots = 0;                          // > 0: page experts through exactly this many slots
   PagerPolicy pager_policy = PagerPolicy::kLfu;  // kLfu (decayed frequency), kLru2, kLru
-  bool prefetch = true;               // predict the next layer's experts and read ahead
-  std::string routing_trace;          // write (token, layer, experts) lines here (MoE)
+  bool prefetch = true;                          // predict the next layer's experts and read ahead
+  std::string routing_trace;                     // write (token, layer, experts) lines here (MoE)
   // The session the budget must leave room for.
   int planned_ctx_len = 0;  // 0: as SessionOptions::ctx_len = 0
   int planned_batch = 64;
@@ -69,14 +69,14 @@ Result<uint64_t> ParseMemBudget(const std::string& text);
 
 struct ModelInfo {
   std::string path;
-  std::string arch;          // general.architecture
-  std::string name;          // general.name
+  std::string arch;  // general.architecture
+  std::string name;  // general.name
   bool vocab_only = false;
   int n_layers = 0;
   int dim = 0;
   int vocab_size = 0;
-  int ctx_len = 0;           // trained context
-  int n_experts = 0;         // 0 for dense models
+  int ctx_len = 0;    // trained context
+  int n_experts = 0;  // 0 for dense models
   int n_experts_active = 0;
   uint64_t file_bytes = 0;
   uint64_t non_expert_bytes = 0;
@@ -114,13 +114,13 @@ class Model {
 };
 
 struct SessionOptions {
-  int ctx_len = 0;           // 0: the model's trained context, capped at 4096; at most
-                             // the trained context unless allow_beyond_trained_ctx
-  int batch = 64;            // prompt tokens per forward step
+  int ctx_len = 0;  // 0: the model's trained context, capped at 4096; at most
+                    // the trained context unless allow_beyond_trained_ctx
+  int batch = 64;   // prompt tokens per forward step
   KvType kv_type = KvType::kF16;
   bool allow_beyond_trained_ctx = false;  // ctx_len may exceed the model's trained context
-  int n_seq = 1;             // sequences decoded together: ids [0, n_seq)
-  int n_cells = 0;           // KV positions of all sequences together (0: n_seq * ctx_len)
+  int n_seq = 1;                          // sequences decoded together: ids [0, n_seq)
+  int n_cells = 0;                        // KV positions of all sequences together (0: n_seq * ctx_len)
 };
 
 // One token of a multi-sequence batch: its sequence, its position (continuing what the
@@ -188,7 +188,7 @@ class Sampler {
 Result<std::string> DescribeModelFile(const std::string& path);
 
 struct QuantizeOptions {
-  std::string type;   // "Q8_0", "Q4_0", "Q4_K", "Q6_K", "Q5_K", "Q4_1", "Q5_0", "Q5_1", "F16", "BF16"
+  std::string type;  // "Q8_0", "Q4_0", "Q4_K", "Q6_K", "Q5_K", "Q4_1", "Q5_0", "Q5_1", "F16", "BF16"
   int n_threads = 0;
   bool pure = false;  // every matrix in `type` (otherwise output.weight keeps Q6_K like llama.cpp)
   std::function<void(const std::string&)> progress;
@@ -202,8 +202,7 @@ struct PagerSimResult {
   uint64_t accesses = 0, misses = 0, bytes = 0;
 };
 Result<std::vector<PagerSimResult>> SimulatePagerTrace(const std::string& trace_path, int slots,
-                                                       const std::vector<PagerPolicy>& policies,
-                                                       uint64_t expert_bytes);
+                                                       const std::vector<PagerPolicy>& policies, uint64_t expert_bytes);
 // Writes the synthetic trace `options` describes (see SyntheticTraceOptions).
 Status WriteSyntheticTrace(const std::string& path, const SyntheticTraceOptions& options);
 
@@ -220,8 +219,8 @@ struct PerplexityOptions {
 struct PerplexityResult {
   double ppl = 0, ppl_error = 0, nll = 0, bits_per_byte = 0;
   int n_tokens = 0, n_chunks = 0;
-  int64_t count = 0;          // tokens scored
-  uint64_t scored_bytes = 0;  // UTF-8 bytes of the scored tokens
+  int64_t count = 0;            // tokens scored
+  uint64_t scored_bytes = 0;    // UTF-8 bytes of the scored tokens
   std::vector<double> running;  // perplexity after each chunk
 };
 Result<PerplexityResult> ComputePerplexity(Engine& engine, Model& model, std::string_view text,

@@ -47,7 +47,12 @@ typedef enum oc_status {
 typedef enum oc_isa { OC_ISA_AUTO = 0, OC_ISA_REF = 1, OC_ISA_AVX2 = 2, OC_ISA_AVX512 = 3, OC_ISA_NEON = 4 } oc_isa;
 typedef enum oc_pager_policy { OC_PAGER_LFU = 0, OC_PAGER_LRU2 = 1, OC_PAGER_LRU = 2 } oc_pager_policy;
 typedef enum oc_kv_type { OC_KV_F16 = 0, OC_KV_F32 = 1 } oc_kv_type;
-typedef enum oc_log_severity { OC_LOG_DEBUG = 0, OC_LOG_INFO = 1, OC_LOG_WARNING = 2, OC_LOG_ERROR = 3 } oc_log_severity;
+typedef enum oc_log_severity {
+  OC_LOG_DEBUG = 0,
+  OC_LOG_INFO = 1,
+  OC_LOG_WARNING = 2,
+  OC_LOG_ERROR = 3
+} oc_log_severity;
 
 typedef struct oc_engine oc_engine;
 typedef struct oc_model oc_model;
@@ -115,13 +120,12 @@ OC_API oc_status oc_model_get_info(const oc_model* model, oc_model_info* out);
  * return the needed size there; OC_ERR_BUFFER_TOO_SMALL when it did not fit. */
 #define OC_TOKENIZE_ADD_SPECIAL 1u   /* BOS/EOS as the model's metadata says */
 #define OC_TOKENIZE_PARSE_SPECIAL 2u /* text spelling a control token becomes it */
-OC_API oc_status oc_tokenize(const oc_model* model, const char* text, size_t text_len, uint32_t flags,
-                             int32_t* tokens, size_t* n_tokens);
+OC_API oc_status oc_tokenize(const oc_model* model, const char* text, size_t text_len, uint32_t flags, int32_t* tokens,
+                             size_t* n_tokens);
 /* The bytes a token stands for (control tokens: none). Not NUL-terminated. */
 OC_API oc_status oc_token_to_piece(const oc_model* model, int32_t token, char* buf, size_t* len);
 /* The concatenated pieces of tokens, NUL-terminated (*len counts the NUL). */
-OC_API oc_status oc_detokenize(const oc_model* model, const int32_t* tokens, size_t n_tokens, char* buf,
-                               size_t* len);
+OC_API oc_status oc_detokenize(const oc_model* model, const int32_t* tokens, size_t n_tokens, char* buf, size_t* len);
 OC_API int32_t oc_model_bos(const oc_model* model); /* -1 when the model has none */
 OC_API int32_t oc_model_is_end_of_generation(const oc_model* model, int32_t token);
 /* The memory plan made for a budget ("" without one), NUL-terminated; *len as above. */
@@ -185,10 +189,10 @@ OC_API oc_status oc_session_seq_copy(oc_session* session, int32_t src, int32_t d
 
 /* ---- Sampler ---- */
 typedef struct oc_sampler_params {
-  float temperature; /* <= 0: greedy (default 0.8) */
-  int32_t top_k;     /* 0: off (default 40) */
-  float top_p;       /* 1: off (default 0.95) */
-  float min_p;       /* 0: off (default 0.05) */
+  float temperature;    /* <= 0: greedy (default 0.8) */
+  int32_t top_k;        /* 0: off (default 40) */
+  float top_p;          /* 1: off (default 0.95) */
+  float min_p;          /* 0: off (default 0.05) */
   float repeat_penalty; /* 1: off */
   int32_t repeat_last_n;
   uint64_t seed;

@@ -43,19 +43,33 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
-inline Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
-inline Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
-inline Status IoError(std::string m) { return {StatusCode::kIoError, std::move(m)}; }
-inline Status CorruptFile(std::string m) { return {StatusCode::kCorruptFile, std::move(m)}; }
-inline Status Unsupported(std::string m) { return {StatusCode::kUnsupported, std::move(m)}; }
-inline Status OutOfMemory(std::string m) { return {StatusCode::kOutOfMemory, std::move(m)}; }
-inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+inline Status InvalidArgument(std::string m) {
+  return {StatusCode::kInvalidArgument, std::move(m)};
+}
+inline Status NotFound(std::string m) {
+  return {StatusCode::kNotFound, std::move(m)};
+}
+inline Status IoError(std::string m) {
+  return {StatusCode::kIoError, std::move(m)};
+}
+inline Status CorruptFile(std::string m) {
+  return {StatusCode::kCorruptFile, std::move(m)};
+}
+inline Status Unsupported(std::string m) {
+  return {StatusCode::kUnsupported, std::move(m)};
+}
+inline Status OutOfMemory(std::string m) {
+  return {StatusCode::kOutOfMemory, std::move(m)};
+}
+inline Status Internal(std::string m) {
+  return {StatusCode::kInternal, std::move(m)};
+}
 
 // A value or the Status explaining why there is none.
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}         // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {  // NOLINT: implicit by design
     if (status_.ok()) status_ = Status(StatusCode::kInternal, "Result built from an ok Status");
   }
@@ -79,16 +93,18 @@ class [[nodiscard]] Result {
 #define OC_STATUS_CONCAT_INNER(a, b) a##b
 #define OC_STATUS_CONCAT(a, b) OC_STATUS_CONCAT_INNER(a, b)
 
-#define OC_RETURN_IF_ERROR(expr)                         \
-  do {                                                   \
-    ::omnicoder::Status oc_status_tmp = (expr);          \
-    if (!oc_status_tmp.ok()) return oc_status_tmp;       \
+#define OC_RETURN_IF_ERROR(expr)                   \
+  do {                                             \
+    ::omnicoder::Status oc_status_tmp = (expr);    \
+    if (!oc_status_tmp.ok()) return oc_status_tmp; \
   } while (0)
 
+// lhs is a declaration ("auto x" or "T x"), so it cannot be parenthesized.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define OC_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                             \
   if (!tmp.ok()) return tmp.status();            \
   lhs = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)
 
-#define OC_ASSIGN_OR_RETURN(lhs, expr) \
-  OC_ASSIGN_OR_RETURN_IMPL(OC_STATUS_CONCAT(oc_result_, __LINE__), lhs, expr)
+#define OC_ASSIGN_OR_RETURN(lhs, expr) OC_ASSIGN_OR_RETURN_IMPL(OC_STATUS_CONCAT(oc_result_, __LINE__), lhs, expr)

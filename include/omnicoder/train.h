@@ -20,10 +20,10 @@ namespace omnicoder {
 Result<std::string> BuildCorpus(const std::string& sources_file, const std::string& manifest_out);
 
 struct TokenizerTrainOptions {
-  std::string manifest;            // from BuildCorpus
-  std::string output;              // vocabulary-only GGUF
+  std::string manifest;  // from BuildCorpus
+  std::string output;    // vocabulary-only GGUF
   int vocab_size = 8192;
-  std::string pre = "qwen2";       // a pre-tokenizer llama.cpp knows (tokenizer.ggml.pre)
+  std::string pre = "qwen2";  // a pre-tokenizer llama.cpp knows (tokenizer.ggml.pre)
   std::string name = "omnicoder-bpe";
 };
 Result<std::string> TrainTokenizer(const TokenizerTrainOptions& options);
@@ -44,9 +44,9 @@ enum class MatmulPrecision { kBf16 = 0, kF32 = 1 };
 Result<MatmulPrecision> ParseMatmulPrecision(std::string_view text);  // "bf16", "f32"
 
 struct TrainOptions {
-  std::string config;               // "key = value" file (see train/nano.cfg)
-  double time_budget_seconds = 0;   // this sitting (resumable); 0: none
-  int max_steps = 0;                // stop at this total step count; 0: the config's
+  std::string config;              // "key = value" file (see train/nano.cfg)
+  double time_budget_seconds = 0;  // this sitting (resumable); 0: none
+  int max_steps = 0;               // stop at this total step count; 0: the config's
   int n_threads = 0;
   Isa isa = Isa::kAuto;
   MatmulPrecision matmul = MatmulPrecision::kBf16;

@@ -46,14 +46,14 @@ struct SamplerOptions {
 // Expert pager counters. Every acquire is exactly one of: hit, prefetch hit, miss.
 struct PagerStats {
   uint64_t acquires = 0;
-  uint64_t hits = 0;             // resident before it was routed, not brought in by a prefetch
-  uint64_t misses = 0;           // demand reads
+  uint64_t hits = 0;    // resident before it was routed, not brought in by a prefetch
+  uint64_t misses = 0;  // demand reads
   uint64_t prefetch_issued = 0;
   uint64_t prefetch_hits = 0;    // first use of a prefetched expert (read done or in flight)
   uint64_t prefetch_wasted = 0;  // evicted before any use
   uint64_t bytes_read = 0;
-  double read_seconds = 0;   // wall time with at least one read in flight
-  double stall_seconds = 0;  // time Acquire waited for reads
+  double read_seconds = 0;                                 // wall time with at least one read in flight
+  double stall_seconds = 0;                                // time Acquire waited for reads
   uint64_t predicted = 0, predicted_used = 0, routed = 0;  // router-predictor precision/recall
   uint64_t decode_tokens = 0;
   int slots = 0, total_experts = 0;

@@ -18,19 +18,36 @@ oc_status FromStatus(const Status& s) {
   if (s.ok()) return OC_OK;
   oc_status code = OC_ERR_INTERNAL;
   switch (s.code()) {
-    case StatusCode::kOk: return OC_OK;
-    case StatusCode::kInvalidArgument: code = OC_ERR_INVALID_ARGUMENT; break;
-    case StatusCode::kNotFound: code = OC_ERR_NOT_FOUND; break;
-    case StatusCode::kIoError: code = OC_ERR_IO; break;
-    case StatusCode::kCorruptFile: code = OC_ERR_CORRUPT_FILE; break;
-    case StatusCode::kUnsupported: code = OC_ERR_UNSUPPORTED; break;
-    case StatusCode::kOutOfMemory: code = OC_ERR_OUT_OF_MEMORY; break;
-    case StatusCode::kInternal: code = OC_ERR_INTERNAL; break;
+    case StatusCode::kOk:
+      return OC_OK;
+    case StatusCode::kInvalidArgument:
+      code = OC_ERR_INVALID_ARGUMENT;
+      break;
+    case StatusCode::kNotFound:
+      code = OC_ERR_NOT_FOUND;
+      break;
+    case StatusCode::kIoError:
+      code = OC_ERR_IO;
+      break;
+    case StatusCode::kCorruptFile:
+      code = OC_ERR_CORRUPT_FILE;
+      break;
+    case StatusCode::kUnsupported:
+      code = OC_ERR_UNSUPPORTED;
+      break;
+    case StatusCode::kOutOfMemory:
+      code = OC_ERR_OUT_OF_MEMORY;
+      break;
+    case StatusCode::kInternal:
+      code = OC_ERR_INTERNAL;
+      break;
   }
   return Fail(code, s.message());
 }
 
-oc_status NullArgument(const char* what) { return Fail(OC_ERR_INVALID_ARGUMENT, std::string(what) + " is NULL"); }
+oc_status NullArgument(const char* what) {
+  return Fail(OC_ERR_INVALID_ARGUMENT, std::string(what) + " is NULL");
+}
 
 oc_status CopyOut(const std::string& bytes, bool nul, char* buf, size_t* len) {
   if (!len) return NullArgument("len");
@@ -59,19 +76,30 @@ oc_status GetPagerStats(const oc_model* model, oc_pager_stats* out);
 
 extern "C" {
 
-const char* oc_last_error(void) { return omnicoder::capi::t_last_error.c_str(); }
+const char* oc_last_error(void) {
+  return omnicoder::capi::t_last_error.c_str();
+}
 
 const char* oc_status_name(oc_status status) {
   switch (status) {
-    case OC_OK: return "ok";
-    case OC_ERR_INVALID_ARGUMENT: return "invalid argument";
-    case OC_ERR_NOT_FOUND: return "not found";
-    case OC_ERR_IO: return "I/O error";
-    case OC_ERR_CORRUPT_FILE: return "corrupt file";
-    case OC_ERR_UNSUPPORTED: return "unsupported";
-    case OC_ERR_OUT_OF_MEMORY: return "out of memory";
-    case OC_ERR_INTERNAL: return "internal error";
-    case OC_ERR_BUFFER_TOO_SMALL: return "buffer too small";
+    case OC_OK:
+      return "ok";
+    case OC_ERR_INVALID_ARGUMENT:
+      return "invalid argument";
+    case OC_ERR_NOT_FOUND:
+      return "not found";
+    case OC_ERR_IO:
+      return "I/O error";
+    case OC_ERR_CORRUPT_FILE:
+      return "corrupt file";
+    case OC_ERR_UNSUPPORTED:
+      return "unsupported";
+    case OC_ERR_OUT_OF_MEMORY:
+      return "out of memory";
+    case OC_ERR_INTERNAL:
+      return "internal error";
+    case OC_ERR_BUFFER_TOO_SMALL:
+      return "buffer too small";
   }
   return "unknown status";
 }
@@ -80,7 +108,9 @@ const char* oc_version(void) {
   static const std::string v = Version();
   return v.c_str();
 }
-int32_t oc_abi_version(void) { return OC_ABI_VERSION; }
+int32_t oc_abi_version(void) {
+  return OC_ABI_VERSION;
+}
 
 oc_engine_params oc_engine_default_params(void) {
   oc_engine_params p;
@@ -94,12 +124,13 @@ oc_status oc_engine_create(const oc_engine_params* params, oc_engine** out) {
     if (!out) return NullArgument("out");
     *out = nullptr;
     const oc_engine_params p = params ? *params : oc_engine_default_params();
-    if (p.isa < OC_ISA_AUTO || p.isa > OC_ISA_NEON) {
+    const int32_t isa = capi::RawEnum(p.isa);
+    if (isa < OC_ISA_AUTO || isa > OC_ISA_NEON) {
       return capi::Fail(OC_ERR_INVALID_ARGUMENT, "isa is not an oc_isa value");
     }
     EngineOptions o;
     o.n_threads = p.n_threads;
-    o.isa = static_cast<Isa>(p.isa);
+    o.isa = static_cast<Isa>(isa);
     if (p.log) {
       oc_log_fn fn = p.log;
       void* user = p.log_user;
@@ -117,9 +148,15 @@ oc_status oc_engine_create(const oc_engine_params* params, oc_engine** out) {
   });
 }
 
-void oc_engine_free(oc_engine* engine) { delete engine; }
-int32_t oc_engine_n_threads(const oc_engine* engine) { return engine ? engine->engine->n_threads() : 0; }
-const char* oc_engine_isa(const oc_engine* engine) { return engine ? engine->isa.c_str() : ""; }
+void oc_engine_free(oc_engine* engine) {
+  delete engine;
+}
+int32_t oc_engine_n_threads(const oc_engine* engine) {
+  return engine ? engine->engine->n_threads() : 0;
+}
+const char* oc_engine_isa(const oc_engine* engine) {
+  return engine ? engine->isa.c_str() : "";
+}
 
 oc_model_params oc_model_default_params(void) {
   const LoadOptions d;
@@ -151,7 +188,8 @@ oc_status oc_model_load(oc_engine* engine, const char* path, const oc_model_para
     if (!engine) return NullArgument("engine");
     if (!path) return NullArgument("path");
     const oc_model_params p = params ? *params : oc_model_default_params();
-    if (p.pager_policy < OC_PAGER_LFU || p.pager_policy > OC_PAGER_LRU) {
+    const int32_t policy = capi::RawEnum(p.pager_policy);
+    if (policy < OC_PAGER_LFU || policy > OC_PAGER_LRU) {
       return capi::Fail(OC_ERR_INVALID_ARGUMENT, "pager_policy is not an oc_pager_policy value");
     }
     LoadOptions o;
@@ -161,11 +199,11 @@ oc_status oc_model_load(oc_engine* engine, const char* path, const oc_model_para
     o.prefetch = p.prefetch != 0;
     o.mem_budget = p.mem_budget;
     o.expert_slots = p.expert_slots;
-    o.pager_policy = static_cast<PagerPolicy>(p.pager_policy);  // same values
+    o.pager_policy = static_cast<PagerPolicy>(policy);  // same values
     if (p.routing_trace) o.routing_trace = p.routing_trace;
     o.planned_ctx_len = p.planned_ctx_len;
     o.planned_batch = p.planned_batch;
-    o.planned_kv_type = static_cast<KvType>(p.planned_kv_type);  // checked by Model::Load
+    o.planned_kv_type = static_cast<KvType>(capi::RawEnum(p.planned_kv_type));  // checked by Model::Load
     if (p.progress) {
       oc_progress_fn fn = p.progress;
       void* user = p.progress_user;
@@ -184,7 +222,9 @@ oc_status oc_model_close(oc_model* model) {
   return Guard([&] { return model ? FromStatus(model->model->Close()) : NullArgument("model"); });
 }
 
-void oc_model_free(oc_model* model) { delete model; }
+void oc_model_free(oc_model* model) {
+  delete model;
+}
 
 oc_status oc_model_get_info(const oc_model* model, oc_model_info* out) {
   return Guard([&] { return GetInfo(model, out); });
@@ -227,9 +267,9 @@ oc_status oc_tokenize(const oc_model* model, const char* text, size_t text_len, 
     if (flags & ~(OC_TOKENIZE_ADD_SPECIAL | OC_TOKENIZE_PARSE_SPECIAL)) {
       return capi::Fail(OC_ERR_INVALID_ARGUMENT, "unknown tokenize flags");
     }
-    const std::vector<int32_t> ids = model->model->Tokenize(std::string_view(text ? text : "", text_len),
-                                                            flags & OC_TOKENIZE_ADD_SPECIAL,
-                                                            flags & OC_TOKENIZE_PARSE_SPECIAL);
+    const std::vector<int32_t> ids =
+        model->model->Tokenize(std::string_view(text ? text : "", text_len), flags & OC_TOKENIZE_ADD_SPECIAL,
+                               flags & OC_TOKENIZE_PARSE_SPECIAL);
     const size_t capacity = tokens ? *n_tokens : 0;
     *n_tokens = ids.size();
     if (ids.size() > capacity) {
@@ -257,22 +297,24 @@ oc_status oc_detokenize(const oc_model* model, const int32_t* tokens, size_t n_t
     const int32_t vocab = model->model->info().vocab_size;
     for (size_t i = 0; i < n_tokens; ++i) {
       if (tokens[i] < 0 || tokens[i] >= vocab) {
-        return capi::Fail(OC_ERR_INVALID_ARGUMENT,
-                          "token " + std::to_string(tokens[i]) + " at index " + std::to_string(i) +
-                              " is outside the vocabulary");
+        return capi::Fail(OC_ERR_INVALID_ARGUMENT, "token " + std::to_string(tokens[i]) + " at index " +
+                                                       std::to_string(i) + " is outside the vocabulary");
       }
     }
     return capi::CopyOut(model->model->Detokenize(std::vector<int32_t>(tokens, tokens + n_tokens)), true, buf, len);
   });
 }
 
-int32_t oc_model_bos(const oc_model* model) { return model ? model->model->bos() : -1; }
+int32_t oc_model_bos(const oc_model* model) {
+  return model ? model->model->bos() : -1;
+}
 int32_t oc_model_is_end_of_generation(const oc_model* model, int32_t token) {
   return model && model->model->IsEndOfGeneration(token) ? 1 : 0;
 }
 
 oc_status oc_model_memory_plan(const oc_model* model, char* buf, size_t* len) {
-  return Guard([&] { return model ? capi::CopyOut(model->model->memory_plan(), true, buf, len) : NullArgument("model"); });
+  return Guard(
+      [&] { return model ? capi::CopyOut(model->model->memory_plan(), true, buf, len) : NullArgument("model"); });
 }
 
 oc_status oc_model_pager_stats(const oc_model* model, oc_pager_stats* out) {

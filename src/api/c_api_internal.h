@@ -1,6 +1,8 @@
 // The C API's handle types and its error plumbing (shared by the c_api*.cc files).
 #pragma once
 
+#include <cstdint>
+#include <cstring>
 #include <exception>
 #include <memory>
 #include <new>
@@ -47,6 +49,16 @@ oc_status Guard(F&& body) noexcept {
   } catch (...) {
     return Fail(OC_ERR_INTERNAL, "internal error");
   }
+}
+
+// The integer a caller stored in a C enum field. C allows any int there; reading it as the
+// enum type in C++ is undefined when it names no enumerator, so it is read as its bytes.
+template <typename E>
+int32_t RawEnum(const E& field) {
+  static_assert(sizeof(E) == sizeof(int32_t), "C enums are int-sized");
+  int32_t v;
+  std::memcpy(&v, &field, sizeof(v));
+  return v;
 }
 
 // Copies bytes (plus a NUL when nul) into buf of capacity *len; *len becomes the size needed.

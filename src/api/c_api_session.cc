@@ -42,7 +42,7 @@ oc_status oc_session_create(oc_engine* engine, oc_model* model, const oc_session
     SessionOptions o;
     o.ctx_len = p.ctx_len;
     o.batch = p.batch;
-    o.kv_type = static_cast<KvType>(p.kv_type);  // checked by Session::Create
+    o.kv_type = static_cast<KvType>(capi::RawEnum(p.kv_type));  // checked by Session::Create
     o.allow_beyond_trained_ctx = p.allow_beyond_trained_ctx != 0;
     o.n_seq = p.n_seq;
     o.n_cells = p.n_cells;
@@ -55,7 +55,9 @@ oc_status oc_session_create(oc_engine* engine, oc_model* model, const oc_session
   });
 }
 
-void oc_session_free(oc_session* session) { delete session; }
+void oc_session_free(oc_session* session) {
+  delete session;
+}
 
 oc_status oc_session_eval(oc_session* session, const int32_t* tokens, size_t n_tokens, int32_t all_logits) {
   return Guard([&] {
@@ -74,19 +76,30 @@ oc_status oc_session_decode(oc_session* session, const oc_batch_token* batch, si
     if (n_tokens > kMaxTokensPerCall) return Fail(OC_ERR_INVALID_ARGUMENT, "too many tokens in one call");
     std::vector<BatchToken>& b = session->batch;
     b.clear();
-    for (size_t i = 0; i < n_tokens; ++i) b.push_back({batch[i].token, batch[i].seq, batch[i].pos, batch[i].logits != 0});
+    for (size_t i = 0; i < n_tokens; ++i)
+      b.push_back({batch[i].token, batch[i].seq, batch[i].pos, batch[i].logits != 0});
     return FromStatus(session->session->Decode(b));
   });
 }
 
-int32_t oc_session_n_outputs(const oc_session* session) { return session ? session->session->n_outputs() : 0; }
+int32_t oc_session_n_outputs(const oc_session* session) {
+  return session ? session->session->n_outputs() : 0;
+}
 const float* oc_session_logits(const oc_session* session, int32_t index) {
   return session ? session->session->Logits(index) : nullptr;
 }
-int32_t oc_session_vocab_size(const oc_session* session) { return session ? session->session->vocab_size() : 0; }
-int32_t oc_session_n_seq(const oc_session* session) { return session ? session->session->n_seq() : 0; }
-int32_t oc_session_position(const oc_session* session) { return session ? session->session->position() : 0; }
-int32_t oc_session_capacity(const oc_session* session) { return session ? session->session->capacity() : 0; }
+int32_t oc_session_vocab_size(const oc_session* session) {
+  return session ? session->session->vocab_size() : 0;
+}
+int32_t oc_session_n_seq(const oc_session* session) {
+  return session ? session->session->n_seq() : 0;
+}
+int32_t oc_session_position(const oc_session* session) {
+  return session ? session->session->position() : 0;
+}
+int32_t oc_session_capacity(const oc_session* session) {
+  return session ? session->session->capacity() : 0;
+}
 void oc_session_reset(oc_session* session) {
   if (session) session->session->Reset();
 }
@@ -109,14 +122,12 @@ oc_status oc_session_seq_remove(oc_session* session, int32_t seq) {
   return Guard([&] { return session ? FromStatus(session->session->SeqRemove(seq)) : NullArgument("session"); });
 }
 oc_status oc_session_seq_truncate(oc_session* session, int32_t seq, int32_t n_tokens) {
-  return Guard([&] {
-    return session ? FromStatus(session->session->SeqTruncate(seq, n_tokens)) : NullArgument("session");
-  });
+  return Guard(
+      [&] { return session ? FromStatus(session->session->SeqTruncate(seq, n_tokens)) : NullArgument("session"); });
 }
 oc_status oc_session_seq_copy(oc_session* session, int32_t src, int32_t dst, int32_t n_tokens) {
-  return Guard([&] {
-    return session ? FromStatus(session->session->SeqCopy(src, dst, n_tokens)) : NullArgument("session");
-  });
+  return Guard(
+      [&] { return session ? FromStatus(session->session->SeqCopy(src, dst, n_tokens)) : NullArgument("session"); });
 }
 
 oc_sampler_params oc_sampler_default_params(void) {
@@ -157,7 +168,9 @@ oc_status oc_sampler_create(const oc_sampler_params* params, int32_t vocab_size,
   });
 }
 
-void oc_sampler_free(oc_sampler* sampler) { delete sampler; }
+void oc_sampler_free(oc_sampler* sampler) {
+  delete sampler;
+}
 
 oc_status oc_sampler_sample(oc_sampler* sampler, const float* logits, int32_t* token) {
   return Guard([&] {

@@ -35,7 +35,8 @@ Result<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& options) {
     return InvalidArgument("unknown ISA value");
   }
   if (level != Isa::kAuto && !IsaAvailable(level)) {
-    return Unsupported(std::string("ISA '") + IsaName(level) + "' is not available on this CPU (" + GetCpuFeatures().ToString() + ")");
+    return Unsupported(std::string("ISA '") + IsaName(level) + "' is not available on this CPU (" +
+                       GetCpuFeatures().ToString() + ")");
   }
   auto impl = std::make_unique<Impl>();
   impl->pool = std::make_unique<ThreadPool>(options.n_threads ? options.n_threads : DefaultThreads());
@@ -47,10 +48,18 @@ Result<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& options) {
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
 
-int Engine::n_threads() const { return impl_->pool->size(); }
-std::string Engine::isa() const { return impl_->kernels->isa; }
-std::string Engine::cpu_features() const { return GetCpuFeatures().ToString(); }
+int Engine::n_threads() const {
+  return impl_->pool->size();
+}
+std::string Engine::isa() const {
+  return impl_->kernels->isa;
+}
+std::string Engine::cpu_features() const {
+  return GetCpuFeatures().ToString();
+}
 
-std::string Version() { return "0.1.0"; }
+std::string Version() {
+  return "0.1.0";
+}
 
 }  // namespace omnicoder

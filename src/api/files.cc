@@ -9,7 +9,9 @@
 
 namespace omnicoder {
 
-Status CheckOutputFile(const std::string& path) { return CheckOutputPath(path); }
+Status CheckOutputFile(const std::string& path) {
+  return CheckOutputPath(path);
+}
 
 Result<std::string> ReadInputFile(const std::string& path, uint64_t max_bytes) {
   return ReadRegularFile(path, max_bytes, /*protect=*/true);
@@ -28,10 +30,16 @@ Result<std::unique_ptr<OutputFile>> OutputFile::Create(const std::string& path) 
   return std::unique_ptr<OutputFile>(new OutputFile(std::move(impl)));
 }
 
-Status OutputFile::Write(const void* data, size_t n) { return impl_->file->Write(data, n); }
-Status OutputFile::Commit() { return impl_->file->Commit(); }
+Status OutputFile::Write(const void* data, size_t n) {
+  return impl_->file->Write(data, n);
+}
+Status OutputFile::Commit() {
+  return impl_->file->Commit();
+}
 
-void RemovePendingOutputFiles() { RemovePendingTempFiles(); }
+void RemovePendingOutputFiles() {
+  RemovePendingTempFiles();
+}
 
 int MaxUsefulThreads() {
   cpu_set_t set;

@@ -15,10 +15,17 @@ namespace {
 
 std::string ValueToString(const GgufValue& v) {
   switch (v.type) {
-    case GgufType::kString: return QuoteForMessage(v.str, 120);
-    case GgufType::kFloat32: case GgufType::kFloat64: return StrFormat("%g", v.f64);
-    case GgufType::kBool: return v.u64 ? "true" : "false";
-    case GgufType::kInt8: case GgufType::kInt16: case GgufType::kInt32: case GgufType::kInt64:
+    case GgufType::kString:
+      return QuoteForMessage(v.str, 120);
+    case GgufType::kFloat32:
+    case GgufType::kFloat64:
+      return StrFormat("%g", v.f64);
+    case GgufType::kBool:
+      return v.u64 ? "true" : "false";
+    case GgufType::kInt8:
+    case GgufType::kInt16:
+    case GgufType::kInt32:
+    case GgufType::kInt64:
       return std::to_string(v.i64);
     case GgufType::kArray: {
       std::string s = StrFormat("[%s x %llu]", GgufTypeName(v.elem_type), static_cast<unsigned long long>(v.count));
@@ -28,7 +35,8 @@ std::string ValueToString(const GgufValue& v) {
       }
       return s;
     }
-    default: return std::to_string(v.u64);
+    default:
+      return std::to_string(v.u64);
   }
 }
 

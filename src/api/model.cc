@@ -113,21 +113,32 @@ Result<VocabData> ReadVocabData(const GgufFile& f) {
 Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Model::~Model() = default;
 
-Result<std::unique_ptr<Model>> Model::Load(Engine& engine, const std::string& path, const LoadOptions& options) {
-  auto impl = std::make_unique<Impl>();
-  // Options are checked whether or not they end up used: a misspelt policy is an error.
+namespace {
+
+// Options are checked whether or not they end up used: a misspelt policy is an error.
+Status CheckLoadOptions(const LoadOptions& options) {
   switch (options.pager_policy) {
     case PagerPolicy::kLfu:
     case PagerPolicy::kLru2:
-    case PagerPolicy::kLru: break;
+    case PagerPolicy::kLru:
+      break;
     case PagerPolicy::kMin:
       return InvalidArgument("pager policy 'min' needs the future: it exists only for replaying traces");
-    default: return InvalidArgument("unknown pager policy value (lfu, lru2, lru)");
+    default:
+      return InvalidArgument("unknown pager policy value (lfu, lru2, lru)");
   }
   if (options.planned_kv_type != KvType::kF16 && options.planned_kv_type != KvType::kF32) {
     return InvalidArgument("unknown planned KV cache type value (f16, f32)");
   }
   if (options.expert_slots < 0) return InvalidArgument("--expert-slots must be >= 0");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Model>> Model::Load(Engine& engine, const std::string& path, const LoadOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  OC_RETURN_IF_ERROR(CheckLoadOptions(options));
   OC_ASSIGN_OR_RETURN(std::unique_ptr<GgufFile> file, GgufFile::Open(path));
   if (options.progress) options.progress(0.05f);
   auto fail = [&](const Status& s) { return s.WithContext(path); };
@@ -142,7 +153,8 @@ Result<std::unique_ptr<Model>> Model::Load(Engine& engine, const std::string& pa
   if (const GgufValue* a = file->Find("general.architecture"); a && a->type == GgufType::kString) {
     info.arch = std::string(a->str);
   }
-  if (const GgufValue* n = file->Find("general.name"); n && n->type == GgufType::kString) info.name = std::string(n->str);
+  if (const GgufValue* n = file->Find("general.name"); n && n->type == GgufType::kString)
+    info.name = std::string(n->str);
   info.vocab_size = impl->tokenizer->vocab_size();
   if (options.vocab_only) {
     info.vocab_only = true;
@@ -157,8 +169,8 @@ Result<std::unique_ptr<Model>> Model::Load(Engine& engine, const std::string& pa
   impl->loaded = std::move(loaded).value();
   const ModelConfig& c = impl->loaded->config;
   if (c.vocab_size != info.vocab_size) {
-    return fail(CorruptFile(StrFormat("token_embd has %d rows but the tokenizer has %d tokens", c.vocab_size,
-                                      info.vocab_size)));
+    return fail(CorruptFile(
+        StrFormat("token_embd has %d rows but the tokenizer has %d tokens", c.vocab_size, info.vocab_size)));
   }
   if (options.use_mmap) {  // ask the kernel to read the mapped weights ahead
     const auto& tensors = raw->tensors();
@@ -168,12 +180,14 @@ Result<std::unique_ptr<Model>> Model::Load(Engine& engine, const std::string& pa
   }
   if (options.progress) options.progress(1.0f);
   FillModelInfo(impl->loaded->config, impl->loaded->weights, &info);
-  ApiAccess::Of(engine).logger.Info(StrFormat("loaded %s: %s, %d layers, dim %d, vocab %d", path.c_str(), info.arch.c_str(),
-                                      c.n_layers, c.dim, c.vocab_size));
+  ApiAccess::Of(engine).logger.Info(StrFormat("loaded %s: %s, %d layers, dim %d, vocab %d", path.c_str(),
+                                              info.arch.c_str(), c.n_layers, c.dim, c.vocab_size));
   return std::unique_ptr<Model>(new Model(std::move(impl)));
 }
 
-const ModelInfo& Model::info() const { return impl_->info; }
+const ModelInfo& Model::info() const {
+  return impl_->info;
+}
 
 std::vector<int32_t> Model::Tokenize(std::string_view text, bool add_special, bool parse_special) const {
   return impl_->tokenizer->Encode(text, add_special, parse_special);
@@ -197,11 +211,21 @@ Status Model::Close() {
   return m->trace->Finish();
 }
 
-Result<uint64_t> ParseMemBudget(const std::string& text) { return omnicoder::ParseMemBudgetText(text); }
+Result<uint64_t> ParseMemBudget(const std::string& text) {
+  return omnicoder::ParseMemBudgetText(text);
+}
 
-std::string Model::TokenToPiece(int32_t id) const { return impl_->tokenizer->Piece(id); }
-std::string Model::Detokenize(const std::vector<int32_t>& ids) const { return impl_->tokenizer->Decode(ids); }
-bool Model::IsEndOfGeneration(int32_t id) const { return impl_->tokenizer->IsEndOfGeneration(id); }
-int32_t Model::bos() const { return impl_->tokenizer->bos(); }
+std::string Model::TokenToPiece(int32_t id) const {
+  return impl_->tokenizer->Piece(id);
+}
+std::string Model::Detokenize(const std::vector<int32_t>& ids) const {
+  return impl_->tokenizer->Decode(ids);
+}
+bool Model::IsEndOfGeneration(int32_t id) const {
+  return impl_->tokenizer->IsEndOfGeneration(id);
+}
+int32_t Model::bos() const {
+  return impl_->tokenizer->bos();
+}
 
 }  // namespace omnicoder

@@ -21,8 +21,9 @@ Result<std::vector<PagerSimResult>> SimulatePagerTrace(const std::string& trace_
 Status WriteSyntheticTrace(const std::string& path, const SyntheticTraceOptions& o) {
   if (o.n_tokens <= 0 || o.n_tokens > 100000000 || o.n_layers <= 0 || o.n_layers > 4096 || o.n_experts <= 0 ||
       o.n_experts > 4096 || o.k <= 0 || o.k > o.n_experts) {
-    return InvalidArgument("a synthetic trace needs 1 <= tokens <= 100000000, 1 <= layers <= 4096, "
-                           "1 <= experts <= 4096 and 1 <= k <= experts");
+    return InvalidArgument(
+        "a synthetic trace needs 1 <= tokens <= 100000000, 1 <= layers <= 4096, "
+        "1 <= experts <= 4096 and 1 <= k <= experts");
   }
   if (!(o.zipf_s >= 0 && o.zipf_s <= 10)) return InvalidArgument("--zipf must be in [0, 10]");
   if (!(o.stickiness >= 0 && o.stickiness <= 1)) return InvalidArgument("--stickiness must be in [0, 1]");

@@ -14,18 +14,30 @@ namespace {
 // llama.cpp's general.file_type values for the whole-file types we produce.
 uint32_t FileTypeFor(DType t) {
   switch (t) {
-    case DType::kF32: return 0;
-    case DType::kF16: return 1;
-    case DType::kQ4_0: return 2;
-    case DType::kQ4_1: return 3;
-    case DType::kQ8_0: return 7;
-    case DType::kQ5_0: return 8;
-    case DType::kQ5_1: return 9;
-    case DType::kQ4_K: return 15;  // Q4_K_M-like mix (output in Q6_K)
-    case DType::kQ5_K: return 17;
-    case DType::kQ6_K: return 18;
-    case DType::kBF16: return 32;
-    default: return 0;
+    case DType::kF32:
+      return 0;
+    case DType::kF16:
+      return 1;
+    case DType::kQ4_0:
+      return 2;
+    case DType::kQ4_1:
+      return 3;
+    case DType::kQ8_0:
+      return 7;
+    case DType::kQ5_0:
+      return 8;
+    case DType::kQ5_1:
+      return 9;
+    case DType::kQ4_K:
+      return 15;  // Q4_K_M-like mix (output in Q6_K)
+    case DType::kQ5_K:
+      return 17;
+    case DType::kQ6_K:
+      return 18;
+    case DType::kBF16:
+      return 32;
+    default:
+      return 0;
   }
 }
 
@@ -42,7 +54,12 @@ DType TargetFor(const GgufTensorInfo& t, DType target, bool pure) {
   DType want = target;
   if (!pure && t.name == "output.weight") {
     switch (target) {
-      case DType::kQ4_0: case DType::kQ4_1: case DType::kQ5_0: case DType::kQ5_1: case DType::kQ4_K: case DType::kQ5_K:
+      case DType::kQ4_0:
+      case DType::kQ4_1:
+      case DType::kQ5_0:
+      case DType::kQ5_1:
+      case DType::kQ4_K:
+      case DType::kQ5_K:
         want = DType::kQ6_K;
         break;
       default:

@@ -20,13 +20,14 @@ Result<std::unique_ptr<Session>> Session::Create(Engine& engine, Model& model, c
   const int trained = loaded->config.ctx_len;
   constexpr int kMaxCtx = 1 << 22;
   if (options.ctx_len < 0 || options.ctx_len > kMaxCtx) {
-    return InvalidArgument(StrFormat("context size %d is outside [1, %d] (0 = the model's, up to %d)",
-                                     options.ctx_len, kMaxCtx, kDefaultCtxCap));
+    return InvalidArgument(StrFormat("context size %d is outside [1, %d] (0 = the model's, up to %d)", options.ctx_len,
+                                     kMaxCtx, kDefaultCtxCap));
   }
   if (options.ctx_len > trained && !options.allow_beyond_trained_ctx) {
-    return InvalidArgument(StrFormat("context size %d exceeds the %d tokens this model was trained on; outputs past "
-                                     "that are unreliable (allow it explicitly to go on)",
-                                     options.ctx_len, trained));
+    return InvalidArgument(
+        StrFormat("context size %d exceeds the %d tokens this model was trained on; outputs past "
+                  "that are unreliable (allow it explicitly to go on)",
+                  options.ctx_len, trained));
   }
   if (options.batch < 1 || options.batch > 4096) {
     return InvalidArgument(StrFormat("batch size %d is outside [1, 4096]", options.batch));
@@ -34,9 +35,14 @@ Result<std::unique_ptr<Session>> Session::Create(Engine& engine, Model& model, c
   c.ctx_len = options.ctx_len > 0 ? options.ctx_len : DefaultCtxLen(trained);
   c.max_batch = options.batch;
   switch (options.kv_type) {
-    case KvType::kF16: c.kv_type = DType::kF16; break;
-    case KvType::kF32: c.kv_type = DType::kF32; break;
-    default: return InvalidArgument("KV cache type is not one of f16, f32");
+    case KvType::kF16:
+      c.kv_type = DType::kF16;
+      break;
+    case KvType::kF32:
+      c.kv_type = DType::kF32;
+      break;
+    default:
+      return InvalidArgument("KV cache type is not one of f16, f32");
   }
   c.n_seq = options.n_seq;
   c.n_cells = options.n_cells;
@@ -49,7 +55,9 @@ Result<std::unique_ptr<Session>> Session::Create(Engine& engine, Model& model, c
 Status Session::Eval(const std::vector<int32_t>& tokens, bool all_logits) {
   return impl_->state->Eval(tokens.data(), static_cast<int>(tokens.size()), all_logits);
 }
-const float* Session::Logits(int index) const { return impl_->state->Logits(index); }
+const float* Session::Logits(int index) const {
+  return impl_->state->Logits(index);
+}
 
 Status Session::Decode(const std::vector<BatchToken>& batch) {
   std::vector<BatchEntry>& b = impl_->batch;
@@ -57,17 +65,39 @@ Status Session::Decode(const std::vector<BatchToken>& batch) {
   for (const BatchToken& t : batch) b.push_back({t.token, t.seq, t.pos, t.logits});
   return impl_->state->Decode(b.data(), static_cast<int>(b.size()));
 }
-int Session::n_outputs() const { return impl_->state->n_outputs(); }
-int Session::n_seq() const { return impl_->state->n_seq(); }
-int Session::SeqLength(int seq) const { return impl_->state->SeqLength(seq); }
-Status Session::SeqRemove(int seq) { return impl_->state->SeqRemove(seq); }
-Status Session::SeqTruncate(int seq, int n_tokens) { return impl_->state->SeqTruncate(seq, n_tokens); }
-Status Session::SeqCopy(int src, int dst, int n_tokens) { return impl_->state->SeqCopy(src, dst, n_tokens); }
-int Session::vocab_size() const { return impl_->state->vocab_size(); }
-int Session::position() const { return impl_->state->position(); }
-int Session::capacity() const { return impl_->state->capacity(); }
-void Session::Reset() { impl_->state->Reset(); }
-uint64_t Session::memory_bytes() const { return impl_->state->MemoryBytes(); }
+int Session::n_outputs() const {
+  return impl_->state->n_outputs();
+}
+int Session::n_seq() const {
+  return impl_->state->n_seq();
+}
+int Session::SeqLength(int seq) const {
+  return impl_->state->SeqLength(seq);
+}
+Status Session::SeqRemove(int seq) {
+  return impl_->state->SeqRemove(seq);
+}
+Status Session::SeqTruncate(int seq, int n_tokens) {
+  return impl_->state->SeqTruncate(seq, n_tokens);
+}
+Status Session::SeqCopy(int src, int dst, int n_tokens) {
+  return impl_->state->SeqCopy(src, dst, n_tokens);
+}
+int Session::vocab_size() const {
+  return impl_->state->vocab_size();
+}
+int Session::position() const {
+  return impl_->state->position();
+}
+int Session::capacity() const {
+  return impl_->state->capacity();
+}
+void Session::Reset() {
+  impl_->state->Reset();
+}
+uint64_t Session::memory_bytes() const {
+  return impl_->state->MemoryBytes();
+}
 
 Status ValidateSamplerOptions(const SamplerOptions& o) {
   if (!std::isfinite(o.temperature)) return InvalidArgument("--temp must be a finite number (<= 0 means greedy)");
@@ -98,7 +128,11 @@ Sampler::Sampler(const SamplerOptions& o, int vocab_size) {
   impl_ = std::make_unique<Impl>(Impl{TokenSampler(p, vocab_size)});
 }
 Sampler::~Sampler() = default;
-int32_t Sampler::Sample(const float* logits) { return impl_->sampler.Sample(logits); }
-void Sampler::Accept(int32_t token) { impl_->sampler.Accept(token); }
+int32_t Sampler::Sample(const float* logits) {
+  return impl_->sampler.Sample(logits);
+}
+void Sampler::Accept(int32_t token) {
+  impl_->sampler.Accept(token);
+}
 
 }  // namespace omnicoder

@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "api/api_impl.h"
-#include "base/atomic_file.h"
 #include "base/aligned_buffer.h"
+#include "base/atomic_file.h"
 #include "base/sha256.h"
 #include "base/strings.h"
 #include "format/gguf_writer.h"
@@ -25,7 +25,9 @@ namespace {
 constexpr const char* kSpecialTokens[] = {"<|endoftext|>", "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>",
                                           "<|fim_pad|>"};
 
-int Threads(int n) { return n > 0 ? n : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
+int Threads(int n) {
+  return n > 0 ? n : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
 
 Result<std::unique_ptr<Tokenizer>> LoadTokenizer(const std::string& path, std::unique_ptr<GgufFile>* file) {
   OC_ASSIGN_OR_RETURN(*file, GgufFile::Open(path));
@@ -139,8 +141,9 @@ Result<TrainSummary> Train(const TrainOptions& o) {
   ThreadPool pool(Threads(o.n_threads));
   TrainContext ctx;
   const bool bf16 = ctx.Init(&GetKernelTable(level), &pool, o.matmul == MatmulPrecision::kBf16);
-  if (o.progress) o.progress(bf16 ? "matmuls: BF16 inputs on AMX tiles, f32 accumulation and master weights"
-                                  : "matmuls: f32 (" + GetKernelTable(level).isa + ")");
+  if (o.progress)
+    o.progress(bf16 ? "matmuls: BF16 inputs on AMX tiles, f32 accumulation and master weights"
+                    : "matmuls: f32 (" + GetKernelTable(level).isa + ")");
   TrainRunOptions ro;
   ro.time_budget_seconds = o.time_budget_seconds;
   ro.max_steps = o.max_steps;

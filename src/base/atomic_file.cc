@@ -64,7 +64,9 @@ std::string Folder(const std::string& path) {
   return path.substr(0, slash);
 }
 
-std::string Errno() { return std::strerror(errno); }
+std::string Errno() {
+  return std::strerror(errno);
+}
 
 // The file a write to `path` should replace: symlinks are followed so the link stays.
 std::string ResolveTarget(const std::string& path) {
@@ -130,11 +132,13 @@ Status CheckOutputPath(const std::string& path) {
   if (stat(path.c_str(), &st) == 0) {
     if (S_ISDIR(st.st_mode)) return InvalidArgument("output '" + path + "' is a folder, not a file");
     if (!S_ISREG(st.st_mode)) {
-      return InvalidArgument("output '" + path + "' exists and is not a regular file (a device, FIFO or socket); "
+      return InvalidArgument("output '" + path +
+                             "' exists and is not a regular file (a device, FIFO or socket); "
                              "refusing to replace it");
     }
     if (IsRegisteredInput(path)) {
-      return InvalidArgument("output '" + path + "' is the same file as an input of this command; "
+      return InvalidArgument("output '" + path +
+                             "' is the same file as an input of this command; "
                              "refusing to overwrite it");
     }
   } else if (errno != ENOENT) {
@@ -177,7 +181,9 @@ Result<std::unique_ptr<AtomicFile>> AtomicFile::Create(const std::string& path) 
   return f;
 }
 
-AtomicFile::~AtomicFile() { Discard(); }
+AtomicFile::~AtomicFile() {
+  Discard();
+}
 
 void AtomicFile::Discard() {
   if (fd_ >= 0) {

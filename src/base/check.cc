@@ -7,8 +7,8 @@
 namespace omnicoder {
 
 void CheckFailed(const char* file, int line, const char* expr, const char* msg) {
-  std::fprintf(stderr, "omnicoder: internal check failed at %s:%d: %s%s%s\n", file, line, expr,
-               msg ? " — " : "", msg ? msg : "");
+  std::fprintf(stderr, "omnicoder: internal check failed at %s:%d: %s%s%s\n", file, line, expr, msg ? " — " : "",
+               msg ? msg : "");
   std::abort();
 }
 

@@ -5,16 +5,14 @@ namespace omnicoder {
 [[noreturn]] void CheckFailed(const char* file, int line, const char* expr, const char* msg);
 }  // namespace omnicoder
 
-#define OC_CHECK(cond)                                                        \
-  do {                                                                        \
-    if (__builtin_expect(!(cond), 0))                                         \
-      ::omnicoder::CheckFailed(__FILE__, __LINE__, #cond, nullptr);           \
+#define OC_CHECK(cond)                                                                              \
+  do {                                                                                              \
+    if (__builtin_expect(!(cond), 0)) ::omnicoder::CheckFailed(__FILE__, __LINE__, #cond, nullptr); \
   } while (0)
 
-#define OC_CHECK_MSG(cond, msg)                                               \
-  do {                                                                        \
-    if (__builtin_expect(!(cond), 0))                                         \
-      ::omnicoder::CheckFailed(__FILE__, __LINE__, #cond, msg);               \
+#define OC_CHECK_MSG(cond, msg)                                                                 \
+  do {                                                                                          \
+    if (__builtin_expect(!(cond), 0)) ::omnicoder::CheckFailed(__FILE__, __LINE__, #cond, msg); \
   } while (0)
 
 #if !defined(NDEBUG) || defined(OC_ENABLE_DCHECK)

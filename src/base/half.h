@@ -40,7 +40,7 @@ inline uint16_t F32ToF16(float f) {
     return static_cast<uint16_t>(sign | 0x7c00 | (abs > 0x7f800000u ? 0x200 : 0));
   }
   if (abs >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00);  // rounds to inf
-  if (abs < 0x38800000u) {  // result is subnormal or zero
+  if (abs < 0x38800000u) {                                              // result is subnormal or zero
     // value / 2^-24 rounded to nearest even, done in float arithmetic (exact here)
     float v = BitsToFloat(abs) * 16777216.0f;
     uint32_t m = static_cast<uint32_t>(v);
@@ -56,7 +56,9 @@ inline uint16_t F32ToF16(float f) {
   return static_cast<uint16_t>(sign | h);
 }
 
-inline float Bf16ToF32(uint16_t b) { return BitsToFloat(static_cast<uint32_t>(b) << 16); }
+inline float Bf16ToF32(uint16_t b) {
+  return BitsToFloat(static_cast<uint32_t>(b) << 16);
+}
 
 inline uint16_t F32ToBf16(float f) {
   uint32_t x = FloatToBits(f);

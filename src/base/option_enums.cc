@@ -30,13 +30,23 @@ constexpr const char* kKvNames[] = {"f16", "f32"};
 
 }  // namespace
 
-Result<Isa> ParseIsa(std::string_view text) { return ParseName<Isa>(text, "ISA", kIsaNames); }
-const char* IsaName(Isa isa) { return NameOf(isa, kIsaNames); }
+Result<Isa> ParseIsa(std::string_view text) {
+  return ParseName<Isa>(text, "ISA", kIsaNames);
+}
+const char* IsaName(Isa isa) {
+  return NameOf(isa, kIsaNames);
+}
 Result<PagerPolicy> ParsePagerPolicy(std::string_view text) {
   return ParseName<PagerPolicy>(text, "pager policy", kPolicyNames);
 }
-const char* PagerPolicyName(PagerPolicy policy) { return NameOf(policy, kPolicyNames); }
-Result<KvType> ParseKvType(std::string_view text) { return ParseName<KvType>(text, "KV cache type", kKvNames); }
-const char* KvTypeName(KvType type) { return NameOf(type, kKvNames); }
+const char* PagerPolicyName(PagerPolicy policy) {
+  return NameOf(policy, kPolicyNames);
+}
+Result<KvType> ParseKvType(std::string_view text) {
+  return ParseName<KvType>(text, "KV cache type", kKvNames);
+}
+const char* KvTypeName(KvType type) {
+  return NameOf(type, kKvNames);
+}
 
 }  // namespace omnicoder

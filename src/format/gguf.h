@@ -44,9 +44,9 @@ size_t GgufScalarSize(GgufType type);
 // a pointer to their raw little-endian elements (strings arrays: pre-split views).
 struct GgufValue {
   GgufType type = GgufType::kUint8;
-  uint64_t u64 = 0;   // unsigned integers and bool
-  int64_t i64 = 0;    // signed integers
-  double f64 = 0.0;   // floats
+  uint64_t u64 = 0;  // unsigned integers and bool
+  int64_t i64 = 0;   // signed integers
+  double f64 = 0.0;  // floats
   std::string_view str;
   // arrays
   GgufType elem_type = GgufType::kUint8;
@@ -57,15 +57,13 @@ struct GgufValue {
 
 struct GgufTensorInfo {
   std::string name;
-  uint32_t type_id = 0;      // ggml type id as stored
+  uint32_t type_id = 0;  // ggml type id as stored
   uint32_t n_dims = 0;
   int64_t dims[4] = {1, 1, 1, 1};  // dims[0] is the innermost (row length)
-  uint64_t offset = 0;       // relative to the data section
+  uint64_t offset = 0;             // relative to the data section
   uint64_t n_bytes = 0;
   const uint8_t* data = nullptr;
-  uint64_t n_elements() const {
-    return static_cast<uint64_t>(dims[0]) * dims[1] * dims[2] * dims[3];
-  }
+  uint64_t n_elements() const { return static_cast<uint64_t>(dims[0]) * dims[1] * dims[2] * dims[3]; }
 };
 
 class GgufFile {

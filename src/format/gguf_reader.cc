@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 #include "base/checked_math.h"
 #include "base/strings.h"
@@ -14,25 +15,38 @@ namespace {
 
 constexpr uint32_t kGgufMagic = 0x46554747;  // "GGUF" little-endian
 constexpr uint64_t kMaxStringBytes = uint64_t{1} << 30;
-constexpr size_t kMaxTensorNameBytes = 64;   // same limit as ggml (GGML_MAX_NAME)
+constexpr size_t kMaxTensorNameBytes = 64;  // same limit as ggml (GGML_MAX_NAME)
 constexpr uint32_t kMaxDims = 4;
 
 }  // namespace
 
 const char* GgufTypeName(GgufType type) {
-  static const char* kNames[] = {"uint8", "int8",  "uint16", "int16",  "uint32", "int32", "float32",
-                                 "bool",  "string", "array", "uint64", "int64",  "float64"};
+  static const char* kNames[] = {"uint8", "int8",   "uint16", "int16",  "uint32", "int32",  "float32",
+                                 "bool",  "string", "array",  "uint64", "int64",  "float64"};
   uint32_t t = static_cast<uint32_t>(type);
   return t < kGgufTypeCount ? kNames[t] : "invalid";
 }
 
 size_t GgufScalarSize(GgufType type) {
   switch (type) {
-    case GgufType::kUint8: case GgufType::kInt8: case GgufType::kBool: return 1;
-    case GgufType::kUint16: case GgufType::kInt16: return 2;
-    case GgufType::kUint32: case GgufType::kInt32: case GgufType::kFloat32: return 4;
-    case GgufType::kUint64: case GgufType::kInt64: case GgufType::kFloat64: return 8;
-    case GgufType::kString: case GgufType::kArray: return 0;
+    case GgufType::kUint8:
+    case GgufType::kInt8:
+    case GgufType::kBool:
+      return 1;
+    case GgufType::kUint16:
+    case GgufType::kInt16:
+      return 2;
+    case GgufType::kUint32:
+    case GgufType::kInt32:
+    case GgufType::kFloat32:
+      return 4;
+    case GgufType::kUint64:
+    case GgufType::kInt64:
+    case GgufType::kFloat64:
+      return 8;
+    case GgufType::kString:
+    case GgufType::kArray:
+      return 0;
   }
   return 0;
 }
@@ -47,9 +61,8 @@ class GgufParser {
  private:
   Status Need(uint64_t n, const char* what) {
     if (n > size_ - pos_) {
-      return CorruptFile(StrFormat("truncated file: %s needs %llu bytes at offset %llu but only %llu remain",
-                                   what, static_cast<unsigned long long>(n),
-                                   static_cast<unsigned long long>(pos_),
+      return CorruptFile(StrFormat("truncated file: %s needs %llu bytes at offset %llu but only %llu remain", what,
+                                   static_cast<unsigned long long>(n), static_cast<unsigned long long>(pos_),
                                    static_cast<unsigned long long>(size_ - pos_)));
     }
     return Status::Ok();
@@ -63,6 +76,20 @@ class GgufParser {
   }
   Status ReadString(std::string_view* s, const char* what);
   Status ReadValue(GgufType type, GgufValue* v, const std::string& key, int depth);
+  Status ReadArray(GgufValue* v, const std::string& key, int depth);
+  // An integer is kept both as u64 and i64 (sign-extended), a float as f64.
+  template <typename T>
+  Status ReadScalar(GgufValue* v, const char* what) {
+    T x;
+    OC_RETURN_IF_ERROR(Read(&x, what));
+    if constexpr (std::is_floating_point_v<T>) {
+      v->f64 = x;
+    } else {
+      v->u64 = static_cast<uint64_t>(x);
+      v->i64 = static_cast<int64_t>(x);
+    }
+    return Status::Ok();
+  }
   Status ReadHeader(uint64_t* n_tensors, uint64_t* n_kv);
   Status ReadTensorInfo(GgufTensorInfo* t);
   Status FinishTensors();
@@ -78,8 +105,7 @@ Status GgufParser::ReadString(std::string_view* s, const char* what) {
   OC_RETURN_IF_ERROR(Read(&len, what));
   if (len > kMaxStringBytes || len > size_ - pos_) {
     return CorruptFile(StrFormat("%s at offset %llu declares length %llu, longer than the %llu bytes left in the file",
-                                 what, static_cast<unsigned long long>(pos_ - 8),
-                                 static_cast<unsigned long long>(len),
+                                 what, static_cast<unsigned long long>(pos_ - 8), static_cast<unsigned long long>(len),
                                  static_cast<unsigned long long>(size_ - pos_)));
   }
   *s = std::string_view(reinterpret_cast<const char*>(p_ + pos_), len);
@@ -90,16 +116,26 @@ Status GgufParser::ReadString(std::string_view* s, const char* what) {
 Status GgufParser::ReadValue(GgufType type, GgufValue* v, const std::string& key, int depth) {
   v->type = type;
   switch (type) {
-    case GgufType::kUint8: { uint8_t x; OC_RETURN_IF_ERROR(Read(&x, "uint8 value")); v->u64 = x; v->i64 = x; return Status::Ok(); }
-    case GgufType::kInt8: { int8_t x; OC_RETURN_IF_ERROR(Read(&x, "int8 value")); v->i64 = x; v->u64 = static_cast<uint64_t>(x); return Status::Ok(); }
-    case GgufType::kUint16: { uint16_t x; OC_RETURN_IF_ERROR(Read(&x, "uint16 value")); v->u64 = x; v->i64 = x; return Status::Ok(); }
-    case GgufType::kInt16: { int16_t x; OC_RETURN_IF_ERROR(Read(&x, "int16 value")); v->i64 = x; v->u64 = static_cast<uint64_t>(x); return Status::Ok(); }
-    case GgufType::kUint32: { uint32_t x; OC_RETURN_IF_ERROR(Read(&x, "uint32 value")); v->u64 = x; v->i64 = x; return Status::Ok(); }
-    case GgufType::kInt32: { int32_t x; OC_RETURN_IF_ERROR(Read(&x, "int32 value")); v->i64 = x; v->u64 = static_cast<uint64_t>(x); return Status::Ok(); }
-    case GgufType::kUint64: { uint64_t x; OC_RETURN_IF_ERROR(Read(&x, "uint64 value")); v->u64 = x; v->i64 = static_cast<int64_t>(x); return Status::Ok(); }
-    case GgufType::kInt64: { int64_t x; OC_RETURN_IF_ERROR(Read(&x, "int64 value")); v->i64 = x; v->u64 = static_cast<uint64_t>(x); return Status::Ok(); }
-    case GgufType::kFloat32: { float x; OC_RETURN_IF_ERROR(Read(&x, "float32 value")); v->f64 = x; return Status::Ok(); }
-    case GgufType::kFloat64: { double x; OC_RETURN_IF_ERROR(Read(&x, "float64 value")); v->f64 = x; return Status::Ok(); }
+    case GgufType::kUint8:
+      return ReadScalar<uint8_t>(v, "uint8 value");
+    case GgufType::kInt8:
+      return ReadScalar<int8_t>(v, "int8 value");
+    case GgufType::kUint16:
+      return ReadScalar<uint16_t>(v, "uint16 value");
+    case GgufType::kInt16:
+      return ReadScalar<int16_t>(v, "int16 value");
+    case GgufType::kUint32:
+      return ReadScalar<uint32_t>(v, "uint32 value");
+    case GgufType::kInt32:
+      return ReadScalar<int32_t>(v, "int32 value");
+    case GgufType::kUint64:
+      return ReadScalar<uint64_t>(v, "uint64 value");
+    case GgufType::kInt64:
+      return ReadScalar<int64_t>(v, "int64 value");
+    case GgufType::kFloat32:
+      return ReadScalar<float>(v, "float32 value");
+    case GgufType::kFloat64:
+      return ReadScalar<double>(v, "float64 value");
     case GgufType::kBool: {
       uint8_t x;
       OC_RETURN_IF_ERROR(Read(&x, "bool value"));
@@ -107,42 +143,45 @@ Status GgufParser::ReadValue(GgufType type, GgufValue* v, const std::string& key
       v->u64 = x;
       return Status::Ok();
     }
-    case GgufType::kString: return ReadString(&v->str, "string value");
-    case GgufType::kArray: {
-      if (depth > 0) return Unsupported("key '" + key + "': nested arrays are not supported");
-      uint32_t et = 0;
-      OC_RETURN_IF_ERROR(Read(&et, "array element type"));
-      if (et >= kGgufTypeCount) {
-        return CorruptFile(StrFormat("key '%s': unknown array element type %u", key.c_str(), et));
-      }
-      v->elem_type = static_cast<GgufType>(et);
-      OC_RETURN_IF_ERROR(Read(&v->count, "array length"));
-      if (v->elem_type == GgufType::kArray) return Unsupported("key '" + key + "': nested arrays are not supported");
-      if (v->elem_type == GgufType::kString) {
-        // each string takes at least its 8-byte length: bound the count before reserving
-        if (v->count > (size_ - pos_) / 8) {
-          return CorruptFile(StrFormat("key '%s': string array of %llu elements cannot fit in the %llu bytes left",
-                                       key.c_str(), static_cast<unsigned long long>(v->count),
-                                       static_cast<unsigned long long>(size_ - pos_)));
-        }
-        v->strings.resize(v->count);
-        for (uint64_t i = 0; i < v->count; ++i) {
-          OC_RETURN_IF_ERROR(ReadString(&v->strings[i], "string array element"));
-        }
-        return Status::Ok();
-      }
-      uint64_t bytes = 0;
-      if (!CheckedMul(v->count, GgufScalarSize(v->elem_type), &bytes) || bytes > size_ - pos_) {
-        return CorruptFile(StrFormat("key '%s': array of %llu %s elements is longer than the file",
-                                     key.c_str(), static_cast<unsigned long long>(v->count),
-                                     GgufTypeName(v->elem_type)));
-      }
-      v->raw = p_ + pos_;
-      pos_ += bytes;
-      return Status::Ok();
-    }
+    case GgufType::kString:
+      return ReadString(&v->str, "string value");
+    case GgufType::kArray:
+      return ReadArray(v, key, depth);
   }
   return CorruptFile(StrFormat("key '%s': unknown value type %u", key.c_str(), static_cast<uint32_t>(type)));
+}
+
+Status GgufParser::ReadArray(GgufValue* v, const std::string& key, int depth) {
+  if (depth > 0) return Unsupported("key '" + key + "': nested arrays are not supported");
+  uint32_t et = 0;
+  OC_RETURN_IF_ERROR(Read(&et, "array element type"));
+  if (et >= kGgufTypeCount) {
+    return CorruptFile(StrFormat("key '%s': unknown array element type %u", key.c_str(), et));
+  }
+  v->elem_type = static_cast<GgufType>(et);
+  OC_RETURN_IF_ERROR(Read(&v->count, "array length"));
+  if (v->elem_type == GgufType::kArray) return Unsupported("key '" + key + "': nested arrays are not supported");
+  if (v->elem_type == GgufType::kString) {
+    // each string takes at least its 8-byte length: bound the count before reserving
+    if (v->count > (size_ - pos_) / 8) {
+      return CorruptFile(StrFormat("key '%s': string array of %llu elements cannot fit in the %llu bytes left",
+                                   key.c_str(), static_cast<unsigned long long>(v->count),
+                                   static_cast<unsigned long long>(size_ - pos_)));
+    }
+    v->strings.resize(v->count);
+    for (uint64_t i = 0; i < v->count; ++i) {
+      OC_RETURN_IF_ERROR(ReadString(&v->strings[i], "string array element"));
+    }
+    return Status::Ok();
+  }
+  uint64_t bytes = 0;
+  if (!CheckedMul(v->count, GgufScalarSize(v->elem_type), &bytes) || bytes > size_ - pos_) {
+    return CorruptFile(StrFormat("key '%s': array of %llu %s elements is longer than the file", key.c_str(),
+                                 static_cast<unsigned long long>(v->count), GgufTypeName(v->elem_type)));
+  }
+  v->raw = p_ + pos_;
+  pos_ += bytes;
+  return Status::Ok();
 }
 
 Status GgufParser::ReadHeader(uint64_t* n_tensors, uint64_t* n_kv) {
@@ -152,7 +191,8 @@ Status GgufParser::ReadHeader(uint64_t* n_tensors, uint64_t* n_kv) {
     return CorruptFile(StrFormat("not a GGUF file: magic is 0x%08x, expected 0x%08x ('GGUF')", magic, kGgufMagic));
   }
   OC_RETURN_IF_ERROR(Read(&out_->version_, "version"));
-  if (out_->version_ == 1) return Unsupported("GGUF version 1 is obsolete; re-convert the model (versions 2 and 3 are read)");
+  if (out_->version_ == 1)
+    return Unsupported("GGUF version 1 is obsolete; re-convert the model (versions 2 and 3 are read)");
   if ((out_->version_ & 0xffff) == 0 && out_->version_ != 0) {
     return Unsupported("big-endian GGUF files are not supported");
   }
@@ -180,20 +220,22 @@ Status GgufParser::ReadTensorInfo(GgufTensorInfo* t) {
   t->name.assign(name);
   if (name.empty()) return CorruptFile("tensor with an empty name");
   if (name.size() >= kMaxTensorNameBytes) {
-    return CorruptFile(StrFormat("tensor name %s is %zu bytes; the limit is %zu",
-                                 QuoteForMessage(name).c_str(), name.size(), kMaxTensorNameBytes - 1));
+    return CorruptFile(StrFormat("tensor name %s is %zu bytes; the limit is %zu", QuoteForMessage(name).c_str(),
+                                 name.size(), kMaxTensorNameBytes - 1));
   }
   const std::string qname = QuoteForMessage(name);
   OC_RETURN_IF_ERROR(Read(&t->n_dims, "tensor dimension count"));
   if (t->n_dims == 0 || t->n_dims > kMaxDims) {
-    return CorruptFile(StrFormat("tensor %s has %u dimensions; 1 to %u are allowed", qname.c_str(), t->n_dims, kMaxDims));
+    return CorruptFile(
+        StrFormat("tensor %s has %u dimensions; 1 to %u are allowed", qname.c_str(), t->n_dims, kMaxDims));
   }
   uint64_t n_elements = 1;
   for (uint32_t d = 0; d < t->n_dims; ++d) {
     uint64_t dim = 0;
     OC_RETURN_IF_ERROR(Read(&dim, "tensor dimension"));
     if (dim == 0 || dim > static_cast<uint64_t>(INT64_MAX)) {
-      return CorruptFile(StrFormat("tensor %s dimension %u is %llu", qname.c_str(), d, static_cast<unsigned long long>(dim)));
+      return CorruptFile(
+          StrFormat("tensor %s dimension %u is %llu", qname.c_str(), d, static_cast<unsigned long long>(dim)));
     }
     if (!CheckedMul(n_elements, dim, &n_elements) || n_elements > static_cast<uint64_t>(INT64_MAX)) {
       return CorruptFile(StrFormat("tensor %s: the product of its dimensions overflows", qname.c_str()));
@@ -203,12 +245,12 @@ Status GgufParser::ReadTensorInfo(GgufTensorInfo* t) {
   OC_RETURN_IF_ERROR(Read(&t->type_id, "tensor type"));
   const DTypeTraits* traits = FindDTypeTraits(t->type_id);
   if (traits == nullptr) {
-    return Unsupported(StrFormat("tensor %s has tensor type id %u, which this build does not know (%s)",
-                                 qname.c_str(), t->type_id, DTypeIdDescription(t->type_id)));
+    return Unsupported(StrFormat("tensor %s has tensor type id %u, which this build does not know (%s)", qname.c_str(),
+                                 t->type_id, DTypeIdDescription(t->type_id)));
   }
   if (t->dims[0] % traits->block_size != 0) {
-    return CorruptFile(StrFormat("tensor %s: row length %lld is not a multiple of the %s block size %d",
-                                 qname.c_str(), static_cast<long long>(t->dims[0]), traits->name, traits->block_size));
+    return CorruptFile(StrFormat("tensor %s: row length %lld is not a multiple of the %s block size %d", qname.c_str(),
+                                 static_cast<long long>(t->dims[0]), traits->name, traits->block_size));
   }
   uint64_t n_blocks = n_elements / traits->block_size;
   if (!CheckedMul(n_blocks, traits->block_bytes, &t->n_bytes)) {
@@ -238,9 +280,10 @@ Status GgufParser::FinishTensors() {
     }
     uint64_t end = 0;
     if (!CheckedAdd(t.offset, t.n_bytes, &end) || end > data_size) {
-      return CorruptFile(StrFormat("tensor %s data [%llu, +%llu) runs past the end of the file (data section is %llu bytes)",
-                                   qname.c_str(), static_cast<unsigned long long>(t.offset),
-                                   static_cast<unsigned long long>(t.n_bytes), static_cast<unsigned long long>(data_size)));
+      return CorruptFile(
+          StrFormat("tensor %s data [%llu, +%llu) runs past the end of the file (data section is %llu bytes)",
+                    qname.c_str(), static_cast<unsigned long long>(t.offset),
+                    static_cast<unsigned long long>(t.n_bytes), static_cast<unsigned long long>(data_size)));
     }
     t.data = p_ + data_offset + t.offset;
     order.emplace_back(t.offset, i);
@@ -250,7 +293,8 @@ Status GgufParser::FinishTensors() {
     const GgufTensorInfo& a = out_->tensors_[order[k - 1].second];
     const GgufTensorInfo& b = out_->tensors_[order[k].second];
     if (a.offset + a.n_bytes > b.offset && a.n_bytes > 0 && b.n_bytes > 0) {
-      return CorruptFile("tensors " + QuoteForMessage(a.name) + " and " + QuoteForMessage(b.name) + " overlap in the file");
+      return CorruptFile("tensors " + QuoteForMessage(a.name) + " and " + QuoteForMessage(b.name) +
+                         " overlap in the file");
     }
   }
   return Status::Ok();

@@ -26,24 +26,51 @@ void PutString(std::vector<uint8_t>* out, const std::string& s) {
   out->insert(out->end(), s.begin(), s.end());
 }
 
-void PutType(std::vector<uint8_t>* out, GgufType t) { Put<uint32_t>(out, static_cast<uint32_t>(t)); }
+void PutType(std::vector<uint8_t>* out, GgufType t) {
+  Put<uint32_t>(out, static_cast<uint32_t>(t));
+}
 
 // Encodes one scalar of `type` from a decoded GgufValue.
 void PutScalar(std::vector<uint8_t>* out, GgufType type, const GgufValue& v) {
   switch (type) {
-    case GgufType::kUint8: Put<uint8_t>(out, static_cast<uint8_t>(v.u64)); break;
-    case GgufType::kInt8: Put<int8_t>(out, static_cast<int8_t>(v.i64)); break;
-    case GgufType::kUint16: Put<uint16_t>(out, static_cast<uint16_t>(v.u64)); break;
-    case GgufType::kInt16: Put<int16_t>(out, static_cast<int16_t>(v.i64)); break;
-    case GgufType::kUint32: Put<uint32_t>(out, static_cast<uint32_t>(v.u64)); break;
-    case GgufType::kInt32: Put<int32_t>(out, static_cast<int32_t>(v.i64)); break;
-    case GgufType::kUint64: Put<uint64_t>(out, v.u64); break;
-    case GgufType::kInt64: Put<int64_t>(out, v.i64); break;
-    case GgufType::kFloat32: Put<float>(out, static_cast<float>(v.f64)); break;
-    case GgufType::kFloat64: Put<double>(out, v.f64); break;
-    case GgufType::kBool: Put<uint8_t>(out, v.u64 ? 1 : 0); break;
-    case GgufType::kString: PutString(out, std::string(v.str)); break;
-    case GgufType::kArray: break;
+    case GgufType::kUint8:
+      Put<uint8_t>(out, static_cast<uint8_t>(v.u64));
+      break;
+    case GgufType::kInt8:
+      Put<int8_t>(out, static_cast<int8_t>(v.i64));
+      break;
+    case GgufType::kUint16:
+      Put<uint16_t>(out, static_cast<uint16_t>(v.u64));
+      break;
+    case GgufType::kInt16:
+      Put<int16_t>(out, static_cast<int16_t>(v.i64));
+      break;
+    case GgufType::kUint32:
+      Put<uint32_t>(out, static_cast<uint32_t>(v.u64));
+      break;
+    case GgufType::kInt32:
+      Put<int32_t>(out, static_cast<int32_t>(v.i64));
+      break;
+    case GgufType::kUint64:
+      Put<uint64_t>(out, v.u64);
+      break;
+    case GgufType::kInt64:
+      Put<int64_t>(out, v.i64);
+      break;
+    case GgufType::kFloat32:
+      Put<float>(out, static_cast<float>(v.f64));
+      break;
+    case GgufType::kFloat64:
+      Put<double>(out, v.f64);
+      break;
+    case GgufType::kBool:
+      Put<uint8_t>(out, v.u64 ? 1 : 0);
+      break;
+    case GgufType::kString:
+      PutString(out, std::string(v.str));
+      break;
+    case GgufType::kArray:
+      break;
   }
 }
 
@@ -66,12 +93,12 @@ void GgufWriter::SetString(const std::string& key, const std::string& value) {
   SetEncoded(key, std::move(e));
 }
 
-#define OC_SCALAR_SETTER(NAME, CTYPE, GTYPE)                       \
-  void GgufWriter::NAME(const std::string& key, CTYPE value) {     \
-    std::vector<uint8_t> e;                                        \
-    PutType(&e, GTYPE);                                            \
-    Put<CTYPE>(&e, value);                                         \
-    SetEncoded(key, std::move(e));                                 \
+#define OC_SCALAR_SETTER(NAME, CTYPE, GTYPE)                   \
+  void GgufWriter::NAME(const std::string& key, CTYPE value) { \
+    std::vector<uint8_t> e;                                    \
+    PutType(&e, GTYPE);                                        \
+    Put<CTYPE>(&e, value);                                     \
+    SetEncoded(key, std::move(e));                             \
   }
 OC_SCALAR_SETTER(SetUint32, uint32_t, GgufType::kUint32)
 OC_SCALAR_SETTER(SetInt32, int32_t, GgufType::kInt32)

@@ -25,16 +25,22 @@ namespace omnicoder {
 
 enum class ActFormat { kF32, kF16, kBF16, kQ8, kQ8K };
 
-constexpr size_t AlignUp64(size_t n) { return (n + 63) / 64 * 64; }
+constexpr size_t AlignUp64(size_t n) {
+  return (n + 63) / 64 * 64;
+}
 
 inline size_t ActRowBytes(ActFormat f, int n) {
   size_t un = static_cast<size_t>(n);
   switch (f) {
-    case ActFormat::kF32: return AlignUp64(4 * un);
+    case ActFormat::kF32:
+      return AlignUp64(4 * un);
     case ActFormat::kF16:
-    case ActFormat::kBF16: return AlignUp64(2 * un);
-    case ActFormat::kQ8: return AlignUp64(un + 12 * (un / 32) + un);
-    case ActFormat::kQ8K: return AlignUp64(un + 4 * (un / 256) + 2 * (un / 16));
+    case ActFormat::kBF16:
+      return AlignUp64(2 * un);
+    case ActFormat::kQ8:
+      return AlignUp64(un + 12 * (un / 32) + un);
+    case ActFormat::kQ8K:
+      return AlignUp64(un + 4 * (un / 256) + 2 * (un / 16));
   }
   return 0;
 }

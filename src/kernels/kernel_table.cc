@@ -16,16 +16,22 @@ void FillNeonKernels(KernelTable*) {}
 bool IsaAvailable(Isa level) {
   const CpuFeatures& f = GetCpuFeatures();
   switch (level) {
-    case Isa::kRef: return true;
+    case Isa::kRef:
+      return true;
 #if defined(OC_KERNELS_X86)
-    case Isa::kAvx2: return f.avx2;
-    case Isa::kAvx512: return f.avx512 && f.avx512_vnni;
+    case Isa::kAvx2:
+      return f.avx2;
+    case Isa::kAvx512:
+      return f.avx512 && f.avx512_vnni;
 #endif
 #if defined(OC_KERNELS_ARM64)
-    case Isa::kNeon: return f.neon;
+    case Isa::kNeon:
+      return f.neon;
 #endif
-    case Isa::kAuto: return true;
-    default: return false;
+    case Isa::kAuto:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -52,9 +58,12 @@ const KernelTable& GetKernelTable(Isa level) {
   static const KernelTable avx2_table = Build(Isa::kAvx2);
   static const KernelTable best_table = Build(Isa::kAuto);
   switch (level) {
-    case Isa::kRef: return ref_table;
-    case Isa::kAvx2: return avx2_table;
-    default: return best_table;
+    case Isa::kRef:
+      return ref_table;
+    case Isa::kAvx2:
+      return avx2_table;
+    default:
+      return best_table;
   }
 }
 

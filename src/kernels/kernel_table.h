@@ -44,10 +44,10 @@ struct MatMulKernel {
 // Attention over a KV cache row range. K/V rows hold n_kv_heads*head_dim values in
 // kv_type (F32 or F16); these kernels see one head's slice via row pointers + stride.
 struct AttnArgs {
-  const float* q = nullptr;  // [head_dim]
+  const float* q = nullptr;    // [head_dim]
   const uint8_t* k = nullptr;  // first position's K for this head
   const uint8_t* v = nullptr;
-  size_t kv_row_bytes = 0;   // distance between positions
+  size_t kv_row_bytes = 0;  // distance between positions
   DType kv_type = DType::kF16;
   int head_dim = 0;
   int n_pos = 0;

@@ -64,11 +64,11 @@ void MoveKBlock(DType type, uint8_t* rm, uint8_t* x8, int i, bool to_x8) {
     }
   };
   if (type == DType::kQ4_K) {
-    mv(0, 2 * i, 2);                                   // d
-    mv(2, 16 + 2 * i, 2);                              // dmin
-    for (int w = 0; w < 3; ++w) mv(4 + 4 * w, 32 + 32 * w + 4 * i, 4);  // scale words
+    mv(0, 2 * i, 2);                                                       // d
+    mv(2, 16 + 2 * i, 2);                                                  // dmin
+    for (int w = 0; w < 3; ++w) mv(4 + 4 * w, 32 + 32 * w + 4 * i, 4);     // scale words
     for (int k = 0; k < 32; ++k) mv(16 + 4 * k, 128 + 32 * k + 4 * i, 4);  // quants
-  } else {  // Q6_K: ql[128] qh[64] scales[16] d
+  } else {                                                                 // Q6_K: ql[128] qh[64] scales[16] d
     mv(208, 2 * i, 2);
     for (int j = 0; j < 16; ++j) mv(192 + j, 16 + 8 * j + i, 1);
     for (int k = 0; k < 32; ++k) mv(4 * k, 144 + 32 * k + 4 * i, 4);
@@ -76,7 +76,9 @@ void MoveKBlock(DType type, uint8_t* rm, uint8_t* x8, int i, bool to_x8) {
   }
 }
 
-size_t KBlockBytes(DType type) { return type == DType::kQ4_K ? sizeof(BlockQ4_K) : sizeof(BlockQ6_K); }
+size_t KBlockBytes(DType type) {
+  return type == DType::kQ4_K ? sizeof(BlockQ4_K) : sizeof(BlockQ6_K);
+}
 
 void ConvertKGroup(DType type, uint8_t* group, size_t row_bytes, bool to_x8, std::vector<uint8_t>* tmp) {
   const size_t bb = KBlockBytes(type), nb = row_bytes / bb;
@@ -92,7 +94,9 @@ void ConvertKGroup(DType type, uint8_t* group, size_t row_bytes, bool to_x8, std
   }
 }
 
-bool IsK(DType type) { return type == DType::kQ4_K || type == DType::kQ6_K; }
+bool IsK(DType type) {
+  return type == DType::kQ4_K || type == DType::kQ6_K;
+}
 
 }  // namespace
 
@@ -128,23 +132,27 @@ bool CanInterleave8(DType type, int rows, int cols) {
 void Interleave8(DType type, uint8_t* data, int rows, size_t row_bytes) {
   std::vector<uint8_t> tmp;
   if (IsK(type)) {
-    for (int g = 0; g < rows / 8; ++g) ConvertKGroup(type, data + static_cast<size_t>(g) * 8 * row_bytes, row_bytes, true, &tmp);
+    for (int g = 0; g < rows / 8; ++g)
+      ConvertKGroup(type, data + static_cast<size_t>(g) * 8 * row_bytes, row_bytes, true, &tmp);
     return;
   }
   X8Format f;
   if (!Format(type, &f)) return;
-  for (int g = 0; g < rows / 8; ++g) ConvertGroup(f, data + static_cast<size_t>(g) * 8 * row_bytes, row_bytes, true, &tmp);
+  for (int g = 0; g < rows / 8; ++g)
+    ConvertGroup(f, data + static_cast<size_t>(g) * 8 * row_bytes, row_bytes, true, &tmp);
 }
 
 void Deinterleave8(DType type, uint8_t* data, int rows, size_t row_bytes) {
   std::vector<uint8_t> tmp;
   if (IsK(type)) {
-    for (int g = 0; g < rows / 8; ++g) ConvertKGroup(type, data + static_cast<size_t>(g) * 8 * row_bytes, row_bytes, false, &tmp);
+    for (int g = 0; g < rows / 8; ++g)
+      ConvertKGroup(type, data + static_cast<size_t>(g) * 8 * row_bytes, row_bytes, false, &tmp);
     return;
   }
   X8Format f;
   if (!Format(type, &f)) return;
-  for (int g = 0; g < rows / 8; ++g) ConvertGroup(f, data + static_cast<size_t>(g) * 8 * row_bytes, row_bytes, false, &tmp);
+  for (int g = 0; g < rows / 8; ++g)
+    ConvertGroup(f, data + static_cast<size_t>(g) * 8 * row_bytes, row_bytes, false, &tmp);
 }
 
 }  // namespace omnicoder

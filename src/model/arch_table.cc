@@ -44,18 +44,32 @@ std::string SupportedArchList() {
   return s;
 }
 
-#define OC_MAX_OVER_LAYERS(expr)            \
-  int m = 0;                                \
+#define OC_MAX_OVER_LAYERS(expr)                             \
+  int m = 0;                                                 \
   for (const LayerSpec& l : layers) m = std::max(m, (expr)); \
   return m
 
-int ModelConfig::MaxQDim() const { OC_MAX_OVER_LAYERS(l.QDim()); }
-int ModelConfig::MaxKvDim() const { OC_MAX_OVER_LAYERS(std::max(l.KvKDim(), l.KvVDim())); }
-int ModelConfig::MaxAttnOutDim() const { OC_MAX_OVER_LAYERS(l.AttnOutDim()); }
-int ModelConfig::MaxFfnDim() const { OC_MAX_OVER_LAYERS(std::max({l.ffn_dim, l.expert_ffn_dim, l.shared_ffn_dim})); }
-int ModelConfig::MaxExperts() const { OC_MAX_OVER_LAYERS(l.n_experts); }
-int ModelConfig::MaxExpertsActive() const { OC_MAX_OVER_LAYERS(l.n_experts_active); }
-int ModelConfig::MaxHeads() const { OC_MAX_OVER_LAYERS(l.n_heads); }
+int ModelConfig::MaxQDim() const {
+  OC_MAX_OVER_LAYERS(l.QDim());
+}
+int ModelConfig::MaxKvDim() const {
+  OC_MAX_OVER_LAYERS(std::max(l.KvKDim(), l.KvVDim()));
+}
+int ModelConfig::MaxAttnOutDim() const {
+  OC_MAX_OVER_LAYERS(l.AttnOutDim());
+}
+int ModelConfig::MaxFfnDim() const {
+  OC_MAX_OVER_LAYERS(std::max({l.ffn_dim, l.expert_ffn_dim, l.shared_ffn_dim}));
+}
+int ModelConfig::MaxExperts() const {
+  OC_MAX_OVER_LAYERS(l.n_experts);
+}
+int ModelConfig::MaxExpertsActive() const {
+  OC_MAX_OVER_LAYERS(l.n_experts_active);
+}
+int ModelConfig::MaxHeads() const {
+  OC_MAX_OVER_LAYERS(l.n_heads);
+}
 #undef OC_MAX_OVER_LAYERS
 
 bool ModelConfig::HasMla() const {

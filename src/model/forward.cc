@@ -47,7 +47,8 @@ void PlanMla(const ModelConfig& c, int T, ForwardScratch* s, ScratchPlan* p) {
     qa = std::max(qa, l.n_heads * (l.kv_lora_rank + l.qk_rope_dim));
     lat = std::max(lat, l.n_heads * l.kv_lora_rank);
     q_lora = std::max(q_lora, l.q_lora_rank);
-    act = std::max(act, static_cast<size_t>(l.n_heads) * std::max(MaxActRowBytes(l.qk_nope_dim), MaxActRowBytes(l.kv_lora_rank)));
+    act = std::max(
+        act, static_cast<size_t>(l.n_heads) * std::max(MaxActRowBytes(l.qk_nope_dim), MaxActRowBytes(l.kv_lora_rank)));
   }
   p->Add(&s->mla_q, f * T * qa);
   p->Add(&s->mla_lat, f * T * lat);
@@ -154,16 +155,16 @@ Status CheckRequest(const ModelRef& m, const KvView& kv, const ForwardScratch& s
   }
   for (int t = 0; t < r.n_tokens; ++t) {
     if (r.tokens[t] < 0 || r.tokens[t] >= m.config->vocab_size) {
-      return InvalidArgument(StrFormat("token id %d is outside the vocabulary [0, %d)", r.tokens[t],
-                                       m.config->vocab_size));
+      return InvalidArgument(
+          StrFormat("token id %d is outside the vocabulary [0, %d)", r.tokens[t], m.config->vocab_size));
     }
     const int seq = r.seq ? r.seq[t] : 0;
     if (seq < 0 || seq >= static_cast<int>(kv.seqs.size())) {
       return InvalidArgument(StrFormat("sequence id %d is outside [0, %zu)", seq, kv.seqs.size()));
     }
     if (r.pos[t] < 0 || r.pos[t] >= kv.seq_ctx) {
-      return InvalidArgument(StrFormat("context is full: position %d exceeds the context size %d", r.pos[t],
-                                       kv.seq_ctx));
+      return InvalidArgument(
+          StrFormat("context is full: position %d exceeds the context size %d", r.pos[t], kv.seq_ctx));
     }
   }
   for (int i = 0; i < r.n_out; ++i) {
@@ -187,7 +188,8 @@ void PrefetchNextLayer(const ForwardContext& ctx, const ModelRef& m, ForwardScra
   LinearJob job;
   job.w = &lw.moe.router;
   job.act = ms.pred_act.data();
-  job.act_row_bytes = PrepareAct(ctx, lw.moe.router.type, {px, static_cast<size_t>(c.dim), 1, c.dim}, ms.pred_act.data());
+  job.act_row_bytes =
+      PrepareAct(ctx, lw.moe.router.type, {px, static_cast<size_t>(c.dim), 1, c.dim}, ms.pred_act.data());
   job.y = ms.pred_logits.as<float>();
   job.y_stride = lw.moe.router.rows;
   RunLinear(ctx, &job, 1);

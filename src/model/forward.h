@@ -34,18 +34,18 @@ struct ForwardContext {
 constexpr int kKvBlock = 64;
 struct KvLayerView {
   uint8_t* k = nullptr;
-  uint8_t* v = nullptr;        // nullptr for MLA (V is the latent part of each K row)
-  size_t k_row_bytes = 0;      // KvKDim * element size
+  uint8_t* v = nullptr;    // nullptr for MLA (V is the latent part of each K row)
+  size_t k_row_bytes = 0;  // KvKDim * element size
   size_t v_row_bytes = 0;
-  int window = 0;              // > 0: attend the last `window` positions only
-  int pool = 0;                // 0: full-attention pool, 1: sliding-window pool
+  int window = 0;  // > 0: attend the last `window` positions only
+  int pool = 0;    // 0: full-attention pool, 1: sliding-window pool
 };
 struct KvSeqView {
   const int32_t* table[2] = {nullptr, nullptr};  // block ids per pool (-1: dropped)
 };
 struct KvView {
-  DType type = DType::kF16;    // kF16 or kF32
-  int seq_ctx = 0;             // positions one sequence can hold
+  DType type = DType::kF16;  // kF16 or kF32
+  int seq_ctx = 0;           // positions one sequence can hold
   std::vector<KvLayerView> layers;
   std::vector<KvSeqView> seqs;
   size_t Row(const KvLayerView& l, int seq, int pos) const {
@@ -64,49 +64,49 @@ struct LinearJob {
 };
 
 struct MoeScratch {
-  AlignedBuffer router_logits;  // [T, n_experts] f32
-  AlignedBuffer probs;          // [n_experts] f32
-  AlignedBuffer sel_experts;    // [T, k] int32
-  AlignedBuffer sel_weights;    // [T, k] f32
-  AlignedBuffer expert_offsets; // [n_experts + 1] int32 (prefix sums of rows per expert)
-  AlignedBuffer expert_fill;    // [n_experts] int32
-  AlignedBuffer wave_ids;       // [n_experts] int32: the routed experts of the current wave
-  AlignedBuffer rows;           // [T*k] int32: slot (t*k + j) of each expert-ordered row
-  AlignedBuffer row_of_slot;    // [T*k] int32: inverse of rows
-  AlignedBuffer act_gate;       // [T*k] act rows of the input, in the gate format
-  AlignedBuffer act_up;         // same, when the up format differs
-  AlignedBuffer hidden_gate;    // [T*k, expert_ffn] f32
-  AlignedBuffer hidden_up;      // [T*k, expert_ffn] f32
-  AlignedBuffer act_hidden;     // [T*k] act rows of the hidden
-  AlignedBuffer expert_out;     // [T*k, dim] f32, expert-ordered rows
-  AlignedBuffer shared_out;     // [T, dim] f32
-  AlignedBuffer pred_x;         // [dim] next-layer prediction: normed hidden state
-  AlignedBuffer pred_act;       // act row of pred_x
-  AlignedBuffer pred_logits;    // [n_experts]
-  AlignedBuffer pred_ids;       // [k] int32
-  AlignedBuffer pred_weights;   // [k]
+  AlignedBuffer router_logits;       // [T, n_experts] f32
+  AlignedBuffer probs;               // [n_experts] f32
+  AlignedBuffer sel_experts;         // [T, k] int32
+  AlignedBuffer sel_weights;         // [T, k] f32
+  AlignedBuffer expert_offsets;      // [n_experts + 1] int32 (prefix sums of rows per expert)
+  AlignedBuffer expert_fill;         // [n_experts] int32
+  AlignedBuffer wave_ids;            // [n_experts] int32: the routed experts of the current wave
+  AlignedBuffer rows;                // [T*k] int32: slot (t*k + j) of each expert-ordered row
+  AlignedBuffer row_of_slot;         // [T*k] int32: inverse of rows
+  AlignedBuffer act_gate;            // [T*k] act rows of the input, in the gate format
+  AlignedBuffer act_up;              // same, when the up format differs
+  AlignedBuffer hidden_gate;         // [T*k, expert_ffn] f32
+  AlignedBuffer hidden_up;           // [T*k, expert_ffn] f32
+  AlignedBuffer act_hidden;          // [T*k] act rows of the hidden
+  AlignedBuffer expert_out;          // [T*k, dim] f32, expert-ordered rows
+  AlignedBuffer shared_out;          // [T, dim] f32
+  AlignedBuffer pred_x;              // [dim] next-layer prediction: normed hidden state
+  AlignedBuffer pred_act;            // act row of pred_x
+  AlignedBuffer pred_logits;         // [n_experts]
+  AlignedBuffer pred_ids;            // [k] int32
+  AlignedBuffer pred_weights;        // [k]
   std::vector<FfnWeights> acquired;  // [n_experts]
-  std::vector<LinearJob> jobs;          // [2 * n_experts]
+  std::vector<LinearJob> jobs;       // [2 * n_experts]
 };
 
 struct ForwardScratch {
   int max_tokens = 0;
-  int capacity = 0;            // positions one sequence can hold (scores rows)
+  int capacity = 0;  // positions one sequence can hold (scores rows)
   int n_threads = 0;
-  size_t act_row_bytes = 0;    // largest act row for dim-sized inputs
+  size_t act_row_bytes = 0;  // largest act row for dim-sized inputs
   size_t act_ffn_row_bytes = 0;
   AlignedBuffer x, xn, q, k, v, attn_out, proj;  // [T, *] f32
   AlignedBuffer h1, h3;                          // [T, ffn] f32
   AlignedBuffer act_a, act_b, act_h;             // act rows
   AlignedBuffer scores;                          // [n_threads, capacity + 1] f32 (+1: a sink logit)
   // MLA: per-head absorbed queries and latent outputs, and their act rows
-  AlignedBuffer mla_q;                           // [T, n_heads, kv_lora_rank + qk_rope_dim]
-  AlignedBuffer mla_lat;                         // [T, n_heads, kv_lora_rank]
-  AlignedBuffer mla_act;                         // act rows of per-head inputs
-  AlignedBuffer mla_tmp;                         // [T, q_lora_rank] q before its up-projection
-  std::vector<LinearJob> head_jobs;              // [max heads] one job per head
-  AlignedBuffer rope;                            // [T, rope_dims] cos/sin pairs
-  AlignedBuffer seq_ids;                         // [T] int32 sequence of each token
+  AlignedBuffer mla_q;               // [T, n_heads, kv_lora_rank + qk_rope_dim]
+  AlignedBuffer mla_lat;             // [T, n_heads, kv_lora_rank]
+  AlignedBuffer mla_act;             // act rows of per-head inputs
+  AlignedBuffer mla_tmp;             // [T, q_lora_rank] q before its up-projection
+  std::vector<LinearJob> head_jobs;  // [max heads] one job per head
+  AlignedBuffer rope;                // [T, rope_dims] cos/sin pairs
+  AlignedBuffer seq_ids;             // [T] int32 sequence of each token
   MoeScratch moe;
 };
 
@@ -121,12 +121,12 @@ uint64_t ForwardScratchBytes(const ModelConfig& config, int max_tokens, int capa
 // listed in out_rows (ascending indices), in that order.
 struct ForwardRequest {
   const int32_t* tokens = nullptr;
-  int n_tokens = 0;           // <= scratch.max_tokens
+  int n_tokens = 0;              // <= scratch.max_tokens
   const int32_t* seq = nullptr;  // [n_tokens]; nullptr: all in sequence 0
   const int32_t* pos = nullptr;  // [n_tokens]
   const int32_t* out_rows = nullptr;
   int n_out = 0;
-  float* logits = nullptr;    // [n_out, vocab]; nullptr or n_out == 0: skip the output layer
+  float* logits = nullptr;  // [n_out, vocab]; nullptr or n_out == 0: skip the output layer
 };
 
 struct ModelRef {

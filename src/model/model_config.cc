@@ -47,7 +47,9 @@ Status CheckRange(const char* what, uint64_t v, uint64_t lo, uint64_t hi) {
   return Status::Ok();
 }
 
-int Int(uint64_t v) { return static_cast<int>(v); }
+int Int(uint64_t v) {
+  return static_cast<int>(v);
+}
 
 Status ReadGqa(const GgufFile& f, const std::string& a, const ModelConfig& c, int il, LayerSpec* l) {
   OC_ASSIGN_OR_RETURN(uint64_t head_dim, f.GetUintOr(a + ".attention.key_length", c.dim / l->n_heads));
@@ -73,8 +75,9 @@ Status ReadGqa(const GgufFile& f, const std::string& a, const ModelConfig& c, in
 Status ReadMla(const GgufFile& f, const std::string& a, int il, LayerSpec* l) {
   l->attention = AttentionKind::kMla;
   if (!f.Find(a + ".attention.key_length_mla") || !f.FindTensor(StrFormat("blk.%d.attn_k_b.weight", il))) {
-    return Unsupported("this deepseek2 file uses the old unabsorbed layout (attn_kv_b, no key_length_mla); convert "
-                       "it again with a current llama.cpp convert_hf_to_gguf.py");
+    return Unsupported(
+        "this deepseek2 file uses the old unabsorbed layout (attn_kv_b, no key_length_mla); convert "
+        "it again with a current llama.cpp convert_hf_to_gguf.py");
   }
   OC_ASSIGN_OR_RETURN(uint64_t k_mla, f.GetUint(a + ".attention.key_length_mla"));
   OC_ASSIGN_OR_RETURN(uint64_t v_mla, f.GetUint(a + ".attention.value_length_mla"));
@@ -100,8 +103,9 @@ Status ReadMla(const GgufFile& f, const std::string& a, int il, LayerSpec* l) {
 Status ReadFfn(const GgufFile& f, const std::string& a, const ModelConfig& c, int il, LayerSpec* l) {
   l->moe = f.FindTensor(StrFormat("blk.%d.ffn_gate_inp.weight", il)) != nullptr;
   if (!l->moe) {
-    if (c.arch->moe_only) return CorruptFile(StrFormat("layer %d has no router (ffn_gate_inp) but %s is MoE-only", il,
-                                                       std::string(c.arch->name).c_str()));
+    if (c.arch->moe_only)
+      return CorruptFile(
+          StrFormat("layer %d has no router (ffn_gate_inp) but %s is MoE-only", il, std::string(c.arch->name).c_str()));
     OC_ASSIGN_OR_RETURN(uint64_t ffn, LayerValue(f, a + ".feed_forward_length", il, 0, true));
     OC_RETURN_IF_ERROR(CheckRange("feed_forward_length", ffn, 1, 1 << 20));
     l->ffn_dim = Int(ffn);
@@ -159,19 +163,23 @@ float YarnCorrDim(int n_dims, int n_ctx_orig, float n_rot, float base) {
   return n_dims * std::log(n_ctx_orig / (n_rot * 2 * 3.14159265358979323846f)) / (2 * std::log(base));
 }
 
-float Mscale(float factor, float mscale) { return factor <= 1.0f ? 1.0f : 0.1f * mscale * std::log(factor) + 1.0f; }
+float Mscale(float factor, float mscale) {
+  return factor <= 1.0f ? 1.0f : 0.1f * mscale * std::log(factor) + 1.0f;
+}
 
 // RoPE scaling exactly as llama.cpp derives ggml's rope parameters (llama-context.cpp),
 // and DeepSeek's attention scale (its mscale^2 folded into kq_scale).
 Status ReadRopeScaling(const GgufFile& f, const std::string& a, ModelConfig* c) {
   RopeParams& r = c->rope;
   std::string type = "linear";
-  if (const GgufValue* st = f.Find(a + ".rope.scaling.type"); st && st->type == GgufType::kString) type = std::string(st->str);
+  if (const GgufValue* st = f.Find(a + ".rope.scaling.type"); st && st->type == GgufType::kString)
+    type = std::string(st->str);
   if (type != "none" && type != "linear" && type != "yarn") {
     return Unsupported("rope scaling type " + QuoteForMessage(type) + " is not supported yet (none, linear, yarn)");
   }
   OC_ASSIGN_OR_RETURN(double factor, f.GetFloatOr(a + ".rope.scaling.factor", 0.0));
-  if (factor != 0.0 && !(factor >= 1.0 && factor <= 1024.0)) return CorruptFile("rope.scaling.factor must be in [1, 1024]");
+  if (factor != 0.0 && !(factor >= 1.0 && factor <= 1024.0))
+    return CorruptFile("rope.scaling.factor must be in [1, 1024]");
   r.freq_scale = (type == "none" || factor == 0.0) ? 1.0f : static_cast<float>(1.0 / factor);
   OC_ASSIGN_OR_RETURN(double rope_attn, f.GetFloatOr(a + ".rope.scaling.attn_factor", 1.0));
   OC_ASSIGN_OR_RETURN(double yarn_attn, f.GetFloatOr(a + ".rope.scaling.yarn_attn_factor", 1.0));
@@ -199,7 +207,8 @@ Status ReadRopeScaling(const GgufFile& f, const std::string& a, ModelConfig* c) 
     OC_RETURN_IF_ERROR(CheckRange("rope.scaling.original_context_length", orig, 1, 1 << 24));
     const int n = r.dims, o = Int(orig);
     r.corr_low = std::max(0.0f, std::floor(YarnCorrDim(n, o, static_cast<float>(beta_fast), r.base)));
-    r.corr_high = std::min(static_cast<float>(n - 1), std::ceil(YarnCorrDim(n, o, static_cast<float>(beta_slow), r.base)));
+    r.corr_high =
+        std::min(static_cast<float>(n - 1), std::ceil(YarnCorrDim(n, o, static_cast<float>(beta_slow), r.base)));
   }
   r.attn_factor *= static_cast<float>(rope_attn);
   if (deepseek) {
@@ -223,8 +232,9 @@ Status ReadRouter(const GgufFile& f, const std::string& a, ModelConfig* c) {
   OC_ASSIGN_OR_RETURN(uint64_t gating, f.GetUintOr(a + ".expert_gating_func", 0));
   if (gating == 1) r.gating = Gating::kSoftmax;
   if (gating == 2) r.gating = Gating::kSigmoid;
-  if (gating > 2) return Unsupported(StrFormat("expert_gating_func %llu is not supported (1 softmax, 2 sigmoid)",
-                                               static_cast<unsigned long long>(gating)));
+  if (gating > 2)
+    return Unsupported(StrFormat("expert_gating_func %llu is not supported (1 softmax, 2 sigmoid)",
+                                 static_cast<unsigned long long>(gating)));
   OC_ASSIGN_OR_RETURN(uint64_t groups, f.GetUintOr(a + ".expert_group_count", 1));
   OC_ASSIGN_OR_RETURN(uint64_t used, f.GetUintOr(a + ".expert_group_used_count", groups));
   if (groups == 0) groups = 1;
@@ -232,7 +242,8 @@ Status ReadRouter(const GgufFile& f, const std::string& a, ModelConfig* c) {
   if (groups > 1) {
     if (n_exp % groups != 0 || used < 1 || used > groups || n_exp / groups < 2) {
       return CorruptFile(StrFormat("expert groups: %llu groups (%llu used) do not divide %d experts into groups of 2+",
-                                   static_cast<unsigned long long>(groups), static_cast<unsigned long long>(used), n_exp));
+                                   static_cast<unsigned long long>(groups), static_cast<unsigned long long>(used),
+                                   n_exp));
     }
     for (const LayerSpec& l : c->layers) {
       if (l.moe && l.n_experts_active > static_cast<int>(used) * (l.n_experts / static_cast<int>(groups))) {
@@ -291,8 +302,8 @@ Result<ModelConfig> ReadModelConfig(const GgufFile& f) {
   OC_ASSIGN_OR_RETURN(std::string_view arch_name, f.GetString("general.architecture"));
   c.arch = FindArch(arch_name);
   if (!c.arch) {
-    return Unsupported("architecture " + QuoteForMessage(arch_name) + " is not supported (supported: " +
-                       SupportedArchList() + ")");
+    return Unsupported("architecture " + QuoteForMessage(arch_name) +
+                       " is not supported (supported: " + SupportedArchList() + ")");
   }
   const std::string a(arch_name);
   OC_RETURN_IF_ERROR(ReadHeader(f, a, &c));

@@ -17,8 +17,12 @@ Status Bad(const std::string& name, uint64_t index, const char* what) {
                                static_cast<unsigned long long>(index)));
 }
 
-bool HalfFinite(uint16_t h) { return (h & 0x7c00) != 0x7c00; }
-bool Bf16Finite(uint16_t h) { return (h & 0x7f80) != 0x7f80; }
+bool HalfFinite(uint16_t h) {
+  return (h & 0x7c00) != 0x7c00;
+}
+bool Bf16Finite(uint16_t h) {
+  return (h & 0x7f80) != 0x7f80;
+}
 
 // Checks the half-precision fields at `offsets` in each block.
 Status ScanBlockHalves(const std::string& name, const uint8_t* data, uint64_t n_blocks, size_t block_bytes,
@@ -57,9 +61,14 @@ Status ScanTensorForNonFinite(const std::string& name, DType type, const uint8_t
       }
       return Status::Ok();
     }
-    case DType::kQ4_0: case DType::kQ5_0: case DType::kQ8_0:
+    case DType::kQ4_0:
+    case DType::kQ5_0:
+    case DType::kQ8_0:
       return ScanBlockHalves(name, data, nb, t.block_bytes, t.block_size, {0});
-    case DType::kQ4_1: case DType::kQ5_1: case DType::kQ4_K: case DType::kQ5_K:
+    case DType::kQ4_1:
+    case DType::kQ5_1:
+    case DType::kQ4_K:
+    case DType::kQ5_K:
       return ScanBlockHalves(name, data, nb, t.block_bytes, t.block_size, {0, 2});
     case DType::kQ6_K:
       return ScanBlockHalves(name, data, nb, t.block_bytes, t.block_size, {offsetof(BlockQ6_K, d)});

@@ -19,9 +19,18 @@ constexpr uint64_t kScanLimitBytes = 64ull << 20;
 
 bool IsWeightType(DType t) {
   switch (t) {
-    case DType::kF32: case DType::kF16: case DType::kBF16: case DType::kQ4_0: case DType::kQ4_1:
-    case DType::kQ5_0: case DType::kQ5_1: case DType::kQ8_0: case DType::kQ4_K: case DType::kQ5_K:
-    case DType::kQ6_K: case DType::kMXFP4:
+    case DType::kF32:
+    case DType::kF16:
+    case DType::kBF16:
+    case DType::kQ4_0:
+    case DType::kQ4_1:
+    case DType::kQ5_0:
+    case DType::kQ5_1:
+    case DType::kQ8_0:
+    case DType::kQ4_K:
+    case DType::kQ5_K:
+    case DType::kQ6_K:
+    case DType::kMXFP4:
       return true;
     default:
       return false;
@@ -46,8 +55,8 @@ class Binder {
       return WeightMatrix{};
     }
     if (t->n_dims != 2 || t->dims[0] != cols || t->dims[1] != rows) {
-      return CorruptFile(StrFormat("tensor '%s' has shape %s, expected [%d, %d]", name.c_str(), Dims(*t).c_str(),
-                                   cols, rows));
+      return CorruptFile(
+          StrFormat("tensor '%s' has shape %s, expected [%d, %d]", name.c_str(), Dims(*t).c_str(), cols, rows));
     }
     return Slice(*t, 0, rows, cols, /*scan=*/true);
   }
@@ -134,7 +143,9 @@ class Binder {
   const WeightLoadOptions& o_;
 };
 
-std::string Blk(int il, const char* suffix) { return StrFormat("blk.%d.%s", il, suffix); }
+std::string Blk(int il, const char* suffix) {
+  return StrFormat("blk.%d.%s", il, suffix);
+}
 
 Status BindMla(Binder& b, const ModelConfig& c, int il, LayerWeights* lw, uint64_t* bytes) {
   const LayerSpec& l = c.layers[il];
@@ -202,7 +213,9 @@ Status BindFfn(Binder& b, const ModelConfig& c, int il, const char* suffix, int 
   return Status::Ok();
 }
 
-uint64_t FfnBytes(const FfnWeights& f) { return f.gate.bytes() + f.up.bytes() + f.down.bytes(); }
+uint64_t FfnBytes(const FfnWeights& f) {
+  return f.gate.bytes() + f.up.bytes() + f.down.bytes();
+}
 
 Status BindExperts(Binder& b, const GgufFile& file, const ModelConfig& c, int il, ModelWeights* w) {
   const LayerSpec& l = c.layers[il];
@@ -271,9 +284,9 @@ void ForEachMatrix(ModelWeights* w, FunctionRef<void(WeightMatrix&)> fn) {
   fn(w->token_embd);
   fn(w->output);
   for (LayerWeights& l : w->layers) {
-    for (WeightMatrix* m : {&l.attn.wq, &l.attn.wk, &l.attn.wv, &l.attn.wo, &l.attn.wq_a, &l.attn.wq_b,
-                            &l.attn.wkv_a, &l.ffn.gate, &l.ffn.up, &l.ffn.down, &l.moe.router, &l.moe.shared.gate,
-                            &l.moe.shared.up, &l.moe.shared.down, &l.moe.shared_gate}) {
+    for (WeightMatrix* m : {&l.attn.wq, &l.attn.wk, &l.attn.wv, &l.attn.wo, &l.attn.wq_a, &l.attn.wq_b, &l.attn.wkv_a,
+                            &l.ffn.gate, &l.ffn.up, &l.ffn.down, &l.moe.router, &l.moe.shared.gate, &l.moe.shared.up,
+                            &l.moe.shared.down, &l.moe.shared_gate}) {
       fn(*m);
     }
     for (WeightMatrix& m : l.attn.wk_b) fn(m);

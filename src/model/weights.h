@@ -39,14 +39,14 @@ struct AttentionWeights {
   const float* bq = nullptr;  // optional biases (qwen2, gpt-oss)
   const float* bk = nullptr;
   const float* bv = nullptr;
-  const float* bo = nullptr;  // attn_output bias (gpt-oss)
+  const float* bo = nullptr;      // attn_output bias (gpt-oss)
   const float* q_norm = nullptr;  // [head_dim] (per head) or [n_heads*head_dim] (full)
   const float* k_norm = nullptr;
-  const float* sinks = nullptr;   // [n_heads] attention-sink logits (gpt-oss)
+  const float* sinks = nullptr;  // [n_heads] attention-sink logits (gpt-oss)
   // MLA (wq is used when there is no q LoRA).
-  WeightMatrix wq_a, wq_b;        // [q_lora_rank, dim], [n_heads * head_dim, q_lora_rank]
+  WeightMatrix wq_a, wq_b;  // [q_lora_rank, dim], [n_heads * head_dim, q_lora_rank]
   const float* q_a_norm = nullptr;
-  WeightMatrix wkv_a;             // [kv_lora_rank + qk_rope_dim, dim]
+  WeightMatrix wkv_a;  // [kv_lora_rank + qk_rope_dim, dim]
   const float* kv_a_norm = nullptr;
   std::vector<WeightMatrix> wk_b;  // per head: [kv_lora_rank, qk_nope_dim] (q_nope -> latent)
   std::vector<WeightMatrix> wv_b;  // per head: [v_head_dim, kv_lora_rank] (latent -> value)
@@ -57,14 +57,14 @@ struct FfnWeights {
 };
 
 struct MoeWeights {
-  WeightMatrix router;          // [n_experts, dim]
-  const float* router_bias = nullptr;    // [n_experts] added to the logits (gpt-oss)
-  const float* selection_bias = nullptr; // [n_experts] exp_probs_b: biases the choice only (DeepSeek-V3)
-  const float* gate_bias = nullptr;      // [n_experts][expert_ffn] (gpt-oss)
+  WeightMatrix router;                    // [n_experts, dim]
+  const float* router_bias = nullptr;     // [n_experts] added to the logits (gpt-oss)
+  const float* selection_bias = nullptr;  // [n_experts] exp_probs_b: biases the choice only (DeepSeek-V3)
+  const float* gate_bias = nullptr;       // [n_experts][expert_ffn] (gpt-oss)
   const float* up_bias = nullptr;
-  const float* down_bias = nullptr;      // [n_experts][dim]
-  FfnWeights shared;            // present() when the layer has a shared expert
-  WeightMatrix shared_gate;     // [1, dim] (qwen2moe)
+  const float* down_bias = nullptr;  // [n_experts][dim]
+  FfnWeights shared;                 // present() when the layer has a shared expert
+  WeightMatrix shared_gate;          // [1, dim] (qwen2moe)
 };
 
 struct LayerWeights {

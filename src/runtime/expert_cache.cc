@@ -73,7 +73,8 @@ Status WriteRoutingTrace(const RoutingTrace& t, const std::string& path) {
   for (int tok = 0; tok < n_tokens; ++tok) {
     for (int l = 0; l < t.n_layers; ++l) {
       line = StrFormat("%d %d", tok, l);
-      for (int j = 0; j < t.k; ++j) line += " " + std::to_string(t.experts[(static_cast<size_t>(tok) * t.n_layers + l) * t.k + j]);
+      for (int j = 0; j < t.k; ++j)
+        line += " " + std::to_string(t.experts[(static_cast<size_t>(tok) * t.n_layers + l) * t.k + j]);
       line += '\n';
       OC_RETURN_IF_ERROR(f->Write(line));
     }
@@ -90,7 +91,8 @@ constexpr uint64_t kMaxTraceBytes = 1ull << 30;
 Status ParseTraceLine(const std::string& path, int64_t line_no, const std::string& line, int64_t expect_tok,
                       int64_t expect_layer, RoutingTrace* t) {
   auto bad = [&](const char* what) {
-    return CorruptFile(StrFormat("routing trace '%s' line %lld: %s", path.c_str(), static_cast<long long>(line_no), what));
+    return CorruptFile(
+        StrFormat("routing trace '%s' line %lld: %s", path.c_str(), static_cast<long long>(line_no), what));
   };
   std::istringstream ss(line);
   int64_t tok = -1, layer = -1;
@@ -174,7 +176,8 @@ void RoutingTraceWriter::OnRouted(int layer_idx, const int* ids, int n_ids) {
   for (int t = 0; t < tokens && error_.ok(); ++t) {
     for (int l = 0; l < n_layers_; ++l) {
       line_ = StrFormat("%lld %d", static_cast<long long>(next_token_ + t), l);
-      for (int j = 0; j < k_; ++j) line_ += " " + std::to_string(batch_[(static_cast<size_t>(t) * n_layers_ + l) * k_ + j]);
+      for (int j = 0; j < k_; ++j)
+        line_ += " " + std::to_string(batch_[(static_cast<size_t>(t) * n_layers_ + l) * k_ + j]);
       line_ += '\n';
       error_ = file_->Write(line_);
     }
@@ -183,7 +186,8 @@ void RoutingTraceWriter::OnRouted(int layer_idx, const int* ids, int n_ids) {
 }
 
 Result<SimResult> SimulatePager(const RoutingTrace& t, int n_slots, PagerPolicy policy, uint64_t expert_bytes) {
-  if (n_slots < t.k) return InvalidArgument(StrFormat("%d slots cannot hold the %d experts of one layer", n_slots, t.k));
+  if (n_slots < t.k)
+    return InvalidArgument(StrFormat("%d slots cannot hold the %d experts of one layer", n_slots, t.k));
   const int n_keys = t.n_layers * t.n_experts;
   const size_t n_steps = t.experts.size() / t.k;  // (token, layer) steps in order
   // next_use[i] = step of the next use of the key used at position i (for MIN).

@@ -5,10 +5,10 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <thread>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "base/check.h"
 #include "base/strings.h"
@@ -19,8 +19,8 @@ namespace omnicoder {
 
 namespace {
 
-constexpr uint64_t kAlign = 4096;          // O_DIRECT offset/size/buffer alignment
-constexpr uint64_t kChunk = 2ull << 20;    // read size: several in flight per expert
+constexpr uint64_t kAlign = 4096;        // O_DIRECT offset/size/buffer alignment
+constexpr uint64_t kChunk = 2ull << 20;  // read size: several in flight per expert
 
 double Now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -56,8 +56,8 @@ Result<std::unique_ptr<ExpertPager>> ExpertPager::Create(const ModelConfig& conf
   p->k_ = config.MaxExpertsActive();
   for (const LayerSpec& l : config.layers) p->total_experts_ += l.n_experts;
   if (o.n_slots < p->k_) {
-    return InvalidArgument(StrFormat("the expert pool needs at least %d slots (one layer's experts), got %d", p->k_,
-                                     o.n_slots));
+    return InvalidArgument(
+        StrFormat("the expert pool needs at least %d slots (one layer's experts), got %d", p->k_, o.n_slots));
   }
   p->slot_bytes_ = SlotBytes(experts, base);
   p->regions_.resize(experts.size());

@@ -10,7 +10,9 @@ namespace omnicoder {
 
 namespace {
 
-int DivUp(int a, int b) { return (a + b - 1) / b; }
+int DivUp(int a, int b) {
+  return (a + b - 1) / b;
+}
 
 // Blocks each pool needs: the full pool holds n_cells positions plus one partial block per
 // sequence; the window pool what a window plus a batch spans, per sequence.
@@ -22,7 +24,9 @@ void PoolBlocks(const ModelConfig& c, const KvOptions& o, int blocks[2]) {
   blocks[1] = window > 0 ? o.n_seq * (DivUp(window + std::max(1, o.max_batch) - 1, kKvBlock) + 2) : 0;
 }
 
-size_t ElemBytes(DType t) { return t == DType::kF16 ? 2 : 4; }
+size_t ElemBytes(DType t) {
+  return t == DType::kF16 ? 2 : 4;
+}
 
 }  // namespace
 
@@ -58,7 +62,8 @@ Result<std::unique_ptr<KvCache>> KvCache::Create(const ModelConfig& c, const KvO
     const int pool = l.sliding_window > 0 ? 1 : 0;
     kv->window_ = std::max(kv->window_, l.sliding_window);
     Pool& p = kv->pools_[pool];
-    const size_t k_row = elem * l.KvKDim(), v_row = elem * l.KvVDim(), rows = static_cast<size_t>(blocks[pool]) * kKvBlock;
+    const size_t k_row = elem * l.KvKDim(), v_row = elem * l.KvVDim(),
+                 rows = static_cast<size_t>(blocks[pool]) * kKvBlock;
     p.layers.push_back(il);
     p.k.emplace_back();
     p.v.emplace_back();
@@ -118,21 +123,24 @@ int KvCache::NeededBlocks(int pool, const Seq& s, int n) const {
   return std::max(0, need);
 }
 
-int KvCache::WindowStart(int len) const { return std::max(0, len - window_ + 1); }
+int KvCache::WindowStart(int len) const {
+  return std::max(0, len - window_ + 1);
+}
 
 Status KvCache::Reserve(int seq, int n, int pool) {
   if (seq < 0 || seq >= n_seq()) return InvalidArgument(StrFormat("sequence id %d is outside [0, %d)", seq, n_seq()));
   Seq& s = seqs_[seq];
   if (s.len + n > view_.seq_ctx) {
-    return InvalidArgument(StrFormat("context is full: %d + %d tokens exceed the context size %d", s.len, n,
-                                     view_.seq_ctx));
+    return InvalidArgument(
+        StrFormat("context is full: %d + %d tokens exceed the context size %d", s.len, n, view_.seq_ctx));
   }
   Pool& p = pools_[pool];
   if (p.layers.empty()) return Status::Ok();
   if (NeededBlocks(pool, s, n) > static_cast<int>(p.free.size())) {
-    return OutOfMemory(StrFormat("the KV cache is full (%d blocks of %d positions in use); remove or shorten "
-                                 "sequences, or create the session with more cells",
-                                 p.n_blocks - static_cast<int>(p.free.size()), kKvBlock));
+    return OutOfMemory(
+        StrFormat("the KV cache is full (%d blocks of %d positions in use); remove or shorten "
+                  "sequences, or create the session with more cells",
+                  p.n_blocks - static_cast<int>(p.free.size()), kKvBlock));
   }
   std::vector<int32_t>& t = s.table[pool];
   if (s.len % kKvBlock != 0 && p.refs[t[s.len / kKvBlock]] > 1) {
@@ -178,9 +186,10 @@ Status KvCache::Truncate(int seq, int len) {
   if (!w.empty() && w[WindowStart(len) / kKvBlock] < 0) {
     int first = 0;
     while (first < static_cast<int>(w.size()) && w[first] < 0) ++first;
-    return InvalidArgument(StrFormat("the sliding-window layers released the positions a length of %d would need; "
-                                     "the shortest length this sequence can be truncated to is %d",
-                                     len, first * kKvBlock + window_ - 1));
+    return InvalidArgument(
+        StrFormat("the sliding-window layers released the positions a length of %d would need; "
+                  "the shortest length this sequence can be truncated to is %d",
+                  len, first * kKvBlock + window_ - 1));
   }
   for (int pool = 0; pool < 2; ++pool) {
     std::vector<int32_t>& t = s.table[pool];

@@ -27,11 +27,11 @@
 namespace omnicoder {
 
 struct KvOptions {
-  int n_seq = 1;        // sequence ids [0, n_seq)
-  int seq_ctx = 4096;   // positions one sequence can hold
-  int n_cells = 0;      // positions the full-attention pool holds in all (0: n_seq * seq_ctx)
+  int n_seq = 1;       // sequence ids [0, n_seq)
+  int seq_ctx = 4096;  // positions one sequence can hold
+  int n_cells = 0;     // positions the full-attention pool holds in all (0: n_seq * seq_ctx)
   DType type = DType::kF16;
-  int max_batch = 64;   // tokens per forward step (sizes the sliding-window pool)
+  int max_batch = 64;  // tokens per forward step (sizes the sliding-window pool)
 };
 
 class KvCache {
@@ -66,7 +66,7 @@ class KvCache {
 
  private:
   struct Pool {
-    std::vector<int> layers;  // which layers store in this pool
+    std::vector<int> layers;          // which layers store in this pool
     std::vector<AlignedBuffer> k, v;  // per entry of `layers`
     std::vector<int32_t> refs;
     std::vector<int32_t> free;  // ascending ids at the back: sequences get consecutive blocks

@@ -44,7 +44,9 @@ std::vector<bool> ExpertTensors(const GgufFile& f, const ModelWeights& w) {
   return is_expert;
 }
 
-uint64_t Align(uint64_t n) { return (n + kTensorAlign - 1) / kTensorAlign * kTensorAlign; }
+uint64_t Align(uint64_t n) {
+  return (n + kTensorAlign - 1) / kTensorAlign * kTensorAlign;
+}
 
 // Copies the whole tensor data section into the arena (every expert resident).
 Status CopyAll(LoadedModel* m, const ModelLoadOptions& o) {
@@ -70,8 +72,8 @@ Status CopyNonExperts(LoadedModel* m, const std::vector<bool>& is_expert, uint64
     const GgufTensorInfo& t = m->file->tensors()[i];
     if (is_expert[i] || t.n_bytes == 0) continue;
     ProgressCtx ctx{&o, off, total};
-    OC_RETURN_IF_ERROR(ReadFileRange(mf.path(), m->file->data_offset() + t.offset, t.n_bytes, m->arena.data() + off,
-                                     &Progress, &ctx));
+    OC_RETURN_IF_ERROR(
+        ReadFileRange(mf.path(), m->file->data_offset() + t.offset, t.n_bytes, m->arena.data() + off, &Progress, &ctx));
     RebaseWeights(&m->weights, t.data, t.data + t.n_bytes, m->arena.data() + off);
     off += Align(t.n_bytes);
   }
@@ -101,8 +103,8 @@ Status SetUpExperts(LoadedModel* m, const ModelLoadOptions& o, int n_slots) {
     if (!m->config.HasMoe()) {
       return InvalidArgument("--routing-trace records expert routing, and this model has no MoE layers");
     }
-    OC_ASSIGN_OR_RETURN(m->trace, RoutingTraceWriter::Open(po.routing_trace, m->config.n_layers,
-                                                           m->config.MaxExperts(), m->config.MaxExpertsActive()));
+    OC_ASSIGN_OR_RETURN(m->trace, RoutingTraceWriter::Open(po.routing_trace, m->config.n_layers, m->config.MaxExperts(),
+                                                           m->config.MaxExpertsActive()));
     m->experts = std::make_unique<TracingExpertSource>(std::move(m->experts), m->trace.get());
   }
   return Status::Ok();
@@ -111,7 +113,8 @@ Status SetUpExperts(LoadedModel* m, const ModelLoadOptions& o, int n_slots) {
 // Budget mode: plan, then copy the resident part and page the rest.
 Status LoadWithBudget(LoadedModel* m, const ModelLoadOptions& o) {
   const PagingOptions& po = o.paging;
-  if (o.use_mmap) return InvalidArgument("--mmap cannot be combined with a memory budget (the page cache is not budgeted)");
+  if (o.use_mmap)
+    return InvalidArgument("--mmap cannot be combined with a memory budget (the page cache is not budgeted)");
   const ModelConfig& c = m->config;
   MemoryPlanInput in;
   in.budget = po.mem_budget;
@@ -125,8 +128,8 @@ Status LoadWithBudget(LoadedModel* m, const ModelLoadOptions& o) {
   kvo.seq_ctx = ctx;
   kvo.type = po.kv_type;
   kvo.max_batch = po.max_batch;
-  in.session = KvCache::BytesFor(c, kvo) + ForwardScratchBytes(c, po.max_batch, ctx, po.n_threads) +
-               4ull * c.vocab_size;
+  in.session =
+      KvCache::BytesFor(c, kvo) + ForwardScratchBytes(c, po.max_batch, ctx, po.n_threads) + 4ull * c.vocab_size;
   if (c.HasMoe()) {
     in.slot_bytes = ExpertPager::SlotBytes(m->weights.experts, m->file->file().data());
     in.experts_per_token = c.MaxExpertsActive();
@@ -164,10 +167,10 @@ Result<std::unique_ptr<LoadedModel>> LoadModelFromGguf(std::unique_ptr<GgufFile>
   const PagingOptions& po = options.paging;
   if (!po.routing_trace.empty()) OC_RETURN_IF_ERROR(CheckOutputPath(po.routing_trace));  // before any work
   if (po.expert_slots > 0 && m->config.HasMoe() && po.expert_slots < m->config.MaxExpertsActive()) {
-    return InvalidArgument(StrFormat("--expert-slots %d is fewer than the %d experts a token uses in one layer; use "
-                                     "at least %d (%d or more lets the pager prefetch)",
-                                     po.expert_slots, m->config.MaxExpertsActive(), m->config.MaxExpertsActive(),
-                                     2 * m->config.MaxExpertsActive()));
+    return InvalidArgument(StrFormat(
+        "--expert-slots %d is fewer than the %d experts a token uses in one layer; use "
+        "at least %d (%d or more lets the pager prefetch)",
+        po.expert_slots, m->config.MaxExpertsActive(), m->config.MaxExpertsActive(), 2 * m->config.MaxExpertsActive()));
   }
   if (options.paging.mem_budget > 0 || (options.paging.expert_slots > 0 && m->config.HasMoe())) {
     OC_RETURN_IF_ERROR(LoadWithBudget(m.get(), options));

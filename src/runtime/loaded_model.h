@@ -55,14 +55,13 @@ struct LoadedModel {
   ModelConfig config;
   ModelWeights weights;
   std::unique_ptr<ExpertSource> experts;
-  ExpertPager* pager = nullptr;  // experts as a pager, when paging
+  ExpertPager* pager = nullptr;               // experts as a pager, when paging
   std::unique_ptr<RoutingTraceWriter> trace;  // --routing-trace (Finish before exit)
-  HugeBuffer arena;              // tensor data copied out of the file
+  HugeBuffer arena;                           // tensor data copied out of the file
   bool has_plan = false;
   MemoryPlan plan;
 };
 
-Result<std::unique_ptr<LoadedModel>> LoadModelFromGguf(std::unique_ptr<GgufFile> file,
-                                                       const ModelLoadOptions& options);
+Result<std::unique_ptr<LoadedModel>> LoadModelFromGguf(std::unique_ptr<GgufFile> file, const ModelLoadOptions& options);
 
 }  // namespace omnicoder

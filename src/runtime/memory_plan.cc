@@ -93,11 +93,16 @@ Result<uint64_t> ParseMemBudgetText(const std::string& text) {
   std::string unit = text.substr(pos);
   for (char& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   double mult = 1;
-  if (unit == "K" || unit == "KB" || unit == "KIB") mult = 1024.0;
-  else if (unit == "M" || unit == "MB" || unit == "MIB") mult = 1024.0 * 1024;
-  else if (unit == "G" || unit == "GB" || unit == "GIB") mult = 1024.0 * 1024 * 1024;
-  else if (unit == "T" || unit == "TB" || unit == "TIB") mult = 1024.0 * 1024 * 1024 * 1024;
-  else if (!unit.empty() && unit != "B") return InvalidArgument("memory budget '" + text + "' has an unknown unit");
+  if (unit == "K" || unit == "KB" || unit == "KIB")
+    mult = 1024.0;
+  else if (unit == "M" || unit == "MB" || unit == "MIB")
+    mult = 1024.0 * 1024;
+  else if (unit == "G" || unit == "GB" || unit == "GIB")
+    mult = 1024.0 * 1024 * 1024;
+  else if (unit == "T" || unit == "TB" || unit == "TIB")
+    mult = 1024.0 * 1024 * 1024 * 1024;
+  else if (!unit.empty() && unit != "B")
+    return InvalidArgument("memory budget '" + text + "' has an unknown unit");
   if (!(value > 0) || value * mult > 1e18) return InvalidArgument("memory budget '" + text + "' is out of range");
   return static_cast<uint64_t>(value * mult);
 }
@@ -138,8 +143,8 @@ std::string MemoryPlan::Describe() const {
   if (in.total_experts > 0) {
     out << "  expert pool        " << n_slots << " slots x " << HumanBytes(in.slot_bytes) << " = "
         << HumanBytes(in.slot_bytes * static_cast<uint64_t>(n_slots)) << " ("
-        << StrFormat("%.0f%%", 100.0 * n_slots / in.total_experts) << " of " << in.total_experts
-        << " experts resident" << (prefetch ? ", router prefetch on" : "") << ")\n";
+        << StrFormat("%.0f%%", 100.0 * n_slots / in.total_experts) << " of " << in.total_experts << " experts resident"
+        << (prefetch ? ", router prefetch on" : "") << ")\n";
   }
   return out.str();
 }

@@ -18,26 +18,30 @@ namespace omnicoder {
 constexpr uint64_t kMemoryReserveBytes = 24ull << 20;
 // A session's context when none is asked for: the trained context, at most this.
 constexpr int kDefaultCtxCap = 4096;
-inline int DefaultCtxLen(int trained_ctx_len) { return trained_ctx_len < kDefaultCtxCap ? trained_ctx_len : kDefaultCtxCap; }
+inline int DefaultCtxLen(int trained_ctx_len) {
+  return trained_ctx_len < kDefaultCtxCap ? trained_ctx_len : kDefaultCtxCap;
+}
 // Reading ahead needs a second layer's worth of slots beside the ones being computed.
-inline bool PrefetchFits(int n_slots, int experts_per_token) { return n_slots >= 2 * experts_per_token; }
+inline bool PrefetchFits(int n_slots, int experts_per_token) {
+  return n_slots >= 2 * experts_per_token;
+}
 
 struct MemoryPlanInput {
   uint64_t budget = 0;
-  uint64_t baseline = 0;        // resident bytes before weights (code, libraries, metadata)
-  uint64_t non_expert = 0;      // weights kept resident
-  uint64_t session = 0;         // KV cache + scratch + logits of the planned session
-  uint64_t slot_bytes = 0;      // one expert (0 for dense models)
-  int experts_per_token = 0;    // k: the least slots that can run a layer
-  int total_experts = 0;        // layers x experts
-  bool prefetch = true;         // wants k extra slots for reads ahead
+  uint64_t baseline = 0;      // resident bytes before weights (code, libraries, metadata)
+  uint64_t non_expert = 0;    // weights kept resident
+  uint64_t session = 0;       // KV cache + scratch + logits of the planned session
+  uint64_t slot_bytes = 0;    // one expert (0 for dense models)
+  int experts_per_token = 0;  // k: the least slots that can run a layer
+  int total_experts = 0;      // layers x experts
+  bool prefetch = true;       // wants k extra slots for reads ahead
 };
 
 struct MemoryPlan {
   MemoryPlanInput in;
-  uint64_t reserve = 0;         // allocator, thread stacks, I/O buffers
+  uint64_t reserve = 0;  // allocator, thread stacks, I/O buffers
   int n_slots = 0;
-  bool all_resident = false;    // the pool holds every expert
+  bool all_resident = false;  // the pool holds every expert
   bool prefetch = false;
   std::string Describe() const;  // the table printed at load
 };

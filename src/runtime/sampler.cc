@@ -8,10 +8,14 @@ namespace omnicoder {
 
 namespace {
 
-bool ByLogitDesc(const auto& a, const auto& b) { return a.logit > b.logit || (a.logit == b.logit && a.id < b.id); }
+bool ByLogitDesc(const auto& a, const auto& b) {
+  return a.logit > b.logit || (a.logit == b.logit && a.id < b.id);
+}
 
 // Uniform double in [0, 1) from 53 random bits.
-double Uniform(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * (1.0 / 9007199254740992.0); }
+double Uniform(std::mt19937_64& rng) {
+  return static_cast<double>(rng() >> 11) * (1.0 / 9007199254740992.0);
+}
 
 }  // namespace
 

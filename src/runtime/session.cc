@@ -24,7 +24,8 @@ KvOptions KvOptionsFor(const SessionConfig& c) {
 }  // namespace
 
 uint64_t SessionState::PlannedBytes(const LoadedModel& m, const SessionConfig& c, int n_threads) {
-  return KvCache::BytesFor(m.config, KvOptionsFor(c)) + ForwardScratchBytes(m.config, c.max_batch, c.ctx_len, n_threads);
+  return KvCache::BytesFor(m.config, KvOptionsFor(c)) +
+         ForwardScratchBytes(m.config, c.max_batch, c.ctx_len, n_threads);
 }
 
 Result<std::unique_ptr<SessionState>> SessionState::Create(const LoadedModel& model, const KernelTable& kernels,
@@ -68,9 +69,10 @@ Status SessionState::CheckBatch(const BatchEntry* batch, int n) {
     }
     const int want = kv_->Length(e.seq) + fill_[e.seq]++;
     if (e.pos != want) {
-      return InvalidArgument(StrFormat("token %d of the batch is at position %d of sequence %d, which holds %d "
-                                       "tokens: positions must continue the sequence",
-                                       i, e.pos, e.seq, want));
+      return InvalidArgument(
+          StrFormat("token %d of the batch is at position %d of sequence %d, which holds %d "
+                    "tokens: positions must continue the sequence",
+                    i, e.pos, e.seq, want));
     }
   }
   return Status::Ok();
@@ -170,7 +172,9 @@ void SessionState::Truncate(int pos) {
   if (pos >= 0 && pos < kv_->Length(0)) (void)kv_->Truncate(0, pos);
 }
 
-int SessionState::SeqLength(int seq) const { return seq >= 0 && seq < kv_->n_seq() ? kv_->Length(seq) : 0; }
+int SessionState::SeqLength(int seq) const {
+  return seq >= 0 && seq < kv_->n_seq() ? kv_->Length(seq) : 0;
+}
 
 Status SessionState::SeqRemove(int seq) {
   if (seq < 0 || seq >= kv_->n_seq()) return InvalidArgument(StrFormat("sequence id %d is out of range", seq));
@@ -183,6 +187,8 @@ Status SessionState::SeqTruncate(int seq, int len) {
   return kv_->Truncate(seq, len);
 }
 
-Status SessionState::SeqCopy(int src, int dst, int len) { return kv_->Copy(src, dst, len); }
+Status SessionState::SeqCopy(int src, int dst, int len) {
+  return kv_->Copy(src, dst, len);
+}
 
 }  // namespace omnicoder

@@ -22,11 +22,11 @@ namespace omnicoder {
 class ThreadPool;
 
 struct SessionConfig {
-  int ctx_len = 0;      // positions one sequence can hold
-  int max_batch = 64;   // tokens per forward call
+  int ctx_len = 0;     // positions one sequence can hold
+  int max_batch = 64;  // tokens per forward call
   DType kv_type = DType::kF16;
-  int n_seq = 1;        // sequence ids [0, n_seq)
-  int n_cells = 0;      // KV positions of all sequences together (0: n_seq * ctx_len)
+  int n_seq = 1;    // sequence ids [0, n_seq)
+  int n_cells = 0;  // KV positions of all sequences together (0: n_seq * ctx_len)
 };
 
 struct BatchEntry {

@@ -12,7 +12,7 @@ namespace omnicoder {
 namespace {
 
 #define OC_ROW(T, NAME, BS, BYTES, QUANT) \
-  {DType::k##T, NAME, BS, BYTES, QUANT, &Dequantize##T, &Quantize##T}
+  { DType::k##T, NAME, BS, BYTES, QUANT, &Dequantize##T, &Quantize##T }
 
 const DTypeTraits kTraits[] = {
     OC_ROW(F32, "F32", 1, 4, false),
@@ -53,13 +53,32 @@ const DTypeTraits& GetDTypeTraits(DType type) {
 const char* DTypeIdDescription(uint32_t id) {
   // ggml ids we know of but do not implement, so the message can name them.
   switch (id) {
-    case 4: case 5: return "Q4_2/Q4_3, removed from ggml";
-    case 10: return "Q2_K, not supported";
-    case 11: return "Q3_K, not supported";
-    case 16: case 17: case 18: case 19: case 20: case 21: case 22: case 23: case 29: return "an IQ type, not supported";
-    case 24: case 25: case 26: case 27: return "an integer type, not supported for weights";
-    case 28: return "F64, not supported";
-    default: break;
+    case 4:
+    case 5:
+      return "Q4_2/Q4_3, removed from ggml";
+    case 10:
+      return "Q2_K, not supported";
+    case 11:
+      return "Q3_K, not supported";
+    case 16:
+    case 17:
+    case 18:
+    case 19:
+    case 20:
+    case 21:
+    case 22:
+    case 23:
+    case 29:
+      return "an IQ type, not supported";
+    case 24:
+    case 25:
+    case 26:
+    case 27:
+      return "an integer type, not supported for weights";
+    case 28:
+      return "F64, not supported";
+    default:
+      break;
   }
   if (FindDTypeTraits(id)) return "supported";
   return "unknown";

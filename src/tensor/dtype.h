@@ -35,9 +35,9 @@ using QuantizeRowFn = void (*)(const float* src, void* dst, int64_t n);
 
 struct DTypeTraits {
   DType type;
-  const char* name;      // "Q4_K"
-  int block_size;        // elements per block
-  size_t block_bytes;    // bytes per block
+  const char* name;    // "Q4_K"
+  int block_size;      // elements per block
+  size_t block_bytes;  // bytes per block
   bool quantized;
   DequantizeRowFn dequantize;
   QuantizeRowFn quantize;  // nullptr when we cannot produce this type

@@ -6,8 +6,8 @@
 
 namespace omnicoder {
 
-#define OC_DECLARE_QUANT(T)                                  \
-  void Quantize##T(const float* src, void* dst, int64_t n);  \
+#define OC_DECLARE_QUANT(T)                                 \
+  void Quantize##T(const float* src, void* dst, int64_t n); \
   void Dequantize##T(const void* src, float* dst, int64_t n);
 
 OC_DECLARE_QUANT(F32)

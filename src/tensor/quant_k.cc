@@ -17,8 +17,12 @@ namespace omnicoder {
 
 namespace {
 
-int RoundInt(float v) { return static_cast<int>(std::nearbyint(v)); }
-int ClampInt(int v, int lo, int hi) { return v < lo ? lo : (v > hi ? hi : v); }
+int RoundInt(float v) {
+  return static_cast<int>(std::nearbyint(v));
+}
+int ClampInt(int v, int lo, int hi) {
+  return v < lo ? lo : (v > hi ? hi : v);
+}
 
 // Importance of each element: magnitude-weighted so large values are kept precisely.
 void Importance(const float* x, int n, float* w) {

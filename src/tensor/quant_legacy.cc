@@ -11,8 +11,12 @@
 
 namespace omnicoder {
 
-void DequantizeF32(const void* src, float* dst, int64_t n) { std::memcpy(dst, src, n * sizeof(float)); }
-void QuantizeF32(const float* src, void* dst, int64_t n) { std::memcpy(dst, src, n * sizeof(float)); }
+void DequantizeF32(const void* src, float* dst, int64_t n) {
+  std::memcpy(dst, src, n * sizeof(float));
+}
+void QuantizeF32(const float* src, void* dst, int64_t n) {
+  std::memcpy(dst, src, n * sizeof(float));
+}
 
 void DequantizeF16(const void* src, float* dst, int64_t n) {
   const uint16_t* h = static_cast<const uint16_t*>(src);
@@ -54,7 +58,9 @@ void MinMax(const float* x, int n, float* lo, float* hi) {
   }
 }
 
-int ClampInt(int v, int lo, int hi) { return v < lo ? lo : (v > hi ? hi : v); }
+int ClampInt(int v, int lo, int hi) {
+  return v < lo ? lo : (v > hi ? hi : v);
+}
 
 }  // namespace
 

@@ -12,7 +12,8 @@ Result<std::unique_ptr<BpeWordCounter>> BpeWordCounter::Create(std::string_view 
   PreTokenizerSpec spec;
   OC_ASSIGN_OR_RETURN(std::unique_ptr<PreTokenizer> p, PreTokenizer::Create(pre, &spec));
   if (spec.ignore_merges) {
-    return Unsupported("pre-tokenizer '" + std::string(pre) + "' makes llama.cpp ignore merges for whole-word tokens; "
+    return Unsupported("pre-tokenizer '" + std::string(pre) +
+                       "' makes llama.cpp ignore merges for whole-word tokens; "
                        "train with one that does not (qwen2, gpt-2)");
   }
   std::unique_ptr<BpeWordCounter> c(new BpeWordCounter());
@@ -30,9 +31,15 @@ void BpeWordCounter::Add(std::string_view text) {
 namespace {
 
 using PairKey = uint64_t;
-PairKey Key(int32_t a, int32_t b) { return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b); }
-int32_t Left(PairKey k) { return static_cast<int32_t>(k >> 32); }
-int32_t Right(PairKey k) { return static_cast<int32_t>(k & 0xffffffffu); }
+PairKey Key(int32_t a, int32_t b) {
+  return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
+}
+int32_t Left(PairKey k) {
+  return static_cast<int32_t>(k >> 32);
+}
+int32_t Right(PairKey k) {
+  return static_cast<int32_t>(k & 0xffffffffu);
+}
 
 struct Word {
   std::vector<int32_t> sym;

@@ -37,15 +37,15 @@ class BpeWordCounter {
 };
 
 struct BpeTrainOptions {
-  int vocab_size = 8192;  // bytes (256) + merges + special tokens
+  int vocab_size = 8192;                    // bytes (256) + merges + special tokens
   std::vector<std::string> special_tokens;  // appended last, as control tokens
-  uint64_t min_pair_count = 2;  // stop early when no pair is this frequent
+  uint64_t min_pair_count = 2;              // stop early when no pair is this frequent
 };
 
 struct TrainedBpe {
-  std::vector<std::string> tokens;   // GPT-2 byte-encoded text, id order
-  std::vector<int32_t> types;        // 1 normal, 3 control
-  std::vector<std::string> merges;   // "left right", rank order
+  std::vector<std::string> tokens;  // GPT-2 byte-encoded text, id order
+  std::vector<int32_t> types;       // 1 normal, 3 control
+  std::vector<std::string> merges;  // "left right", rank order
 };
 
 Result<TrainedBpe> TrainBpe(const BpeWordCounter& words, const BpeTrainOptions& options);

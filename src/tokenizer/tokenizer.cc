@@ -17,10 +17,23 @@ constexpr const char* kSpmSpace = "\xe2\x96\x81";  // U+2581, SentencePiece's vi
 
 // Texts llama.cpp treats as end-of-generation markers: generation stops on them and they
 // count as control tokens (not parsed from plain text) whatever their stored type.
-constexpr const char* kEndMarkers[] = {"<|eot_id|>", "<|im_end|>",     "<|end|>",      "<|return|>", "<|call|>",
-                                       "<end_of_turn>", "<|endoftext|>", "</s>",      "<|eom_id|>", "<EOT>",
-                                       "_<EOT>",     "[EOT]",          "[EOS]",        "<|end_of_text|>",
-                                       "<end_of_utterance>", "<eos>",    "<｜end▁of▁sentence｜>"};
+constexpr const char* kEndMarkers[] = {"<|eot_id|>",
+                                       "<|im_end|>",
+                                       "<|end|>",
+                                       "<|return|>",
+                                       "<|call|>",
+                                       "<end_of_turn>",
+                                       "<|endoftext|>",
+                                       "</s>",
+                                       "<|eom_id|>",
+                                       "<EOT>",
+                                       "_<EOT>",
+                                       "[EOT]",
+                                       "[EOS]",
+                                       "<|end_of_text|>",
+                                       "<end_of_utterance>",
+                                       "<eos>",
+                                       "<｜end▁of▁sentence｜>"};
 
 struct Fragment {
   int32_t token;  // -1 for raw text
@@ -32,7 +45,8 @@ Status Validate(const VocabData& d) {
   if (n == 0) return CorruptFile("tokenizer has no tokens (tokenizer.ggml.tokens)");
   if (n > (1u << 24)) return CorruptFile("tokenizer has more than 16M tokens");
   if (!d.scores.empty() && d.scores.size() != n) return CorruptFile("tokenizer.ggml.scores length differs from tokens");
-  if (!d.types.empty() && d.types.size() != n) return CorruptFile("tokenizer.ggml.token_type length differs from tokens");
+  if (!d.types.empty() && d.types.size() != n)
+    return CorruptFile("tokenizer.ggml.token_type length differs from tokens");
   for (int32_t t : d.types) {
     if (t < 0 || t > 6) return CorruptFile(StrFormat("tokenizer.ggml.token_type has invalid value %d", t));
   }
@@ -122,9 +136,8 @@ void BuildSpecials(Tokenizer::Impl& t) {
     const bool special = ty == TokenType::kControl || ty == TokenType::kUserDefined || ty == TokenType::kUnknown;
     if (special && !t.data.tokens[i].empty()) t.special_by_length.push_back(i);
   }
-  std::stable_sort(t.special_by_length.begin(), t.special_by_length.end(), [&](int32_t a, int32_t b) {
-    return t.data.tokens[a].size() > t.data.tokens[b].size();
-  });
+  std::stable_sort(t.special_by_length.begin(), t.special_by_length.end(),
+                   [&](int32_t a, int32_t b) { return t.data.tokens[a].size() > t.data.tokens[b].size(); });
   // Quirk (as llama.cpp): phi-3's special tokens swallow the whitespace after them.
   const std::string& name = t.data.name;
   if (name.find("phi-3") != std::string::npos || name.find("phi3") != std::string::npos ||
@@ -259,9 +272,17 @@ std::string Tokenizer::Decode(const std::vector<int32_t>& ids) const {
   return s;
 }
 
-int Tokenizer::vocab_size() const { return static_cast<int>(impl_->data.tokens.size()); }
-int32_t Tokenizer::bos() const { return impl_->bos; }
-bool Tokenizer::IsEndOfGeneration(int32_t id) const { return impl_->eog.count(id) != 0; }
-const std::string& Tokenizer::TokenText(int32_t id) const { return impl_->data.tokens[id]; }
+int Tokenizer::vocab_size() const {
+  return static_cast<int>(impl_->data.tokens.size());
+}
+int32_t Tokenizer::bos() const {
+  return impl_->bos;
+}
+bool Tokenizer::IsEndOfGeneration(int32_t id) const {
+  return impl_->eog.count(id) != 0;
+}
+const std::string& Tokenizer::TokenText(int32_t id) const {
+  return impl_->data.tokens[id];
+}
 
 }  // namespace omnicoder

@@ -33,8 +33,8 @@ struct VocabData {
   std::string pre;    // pre-tokenizer name ("llama-bpe", "qwen2", ...); BPE only
   std::string name;   // general.name, for per-model quirks
   std::vector<std::string> tokens;
-  std::vector<float> scores;     // SPM merge priorities
-  std::vector<int32_t> types;    // TokenType per token (may be empty)
+  std::vector<float> scores;        // SPM merge priorities
+  std::vector<int32_t> types;       // TokenType per token (may be empty)
   std::vector<std::string> merges;  // BPE "left right" in rank order
   std::optional<int32_t> bos, eos, unk, pad, eot;
   std::optional<bool> add_bos, add_eos, add_space_prefix;

@@ -77,7 +77,8 @@ void AttentionBackward(TrainContext& ctx, const AttnShape& s, const AttnQkv& in,
       for (int r0 = 0; r0 < S; r0 += kBlock) {
         const int r1 = r0 + kBlock < S ? r0 + kBlock : S;
         // dP[r0:r1, 0:r1] = dO v^T; dS = P (dP - rowsum(P dP)) * scale
-        GemmTile(ctx, thread, MakeSgemm({S, S, hd}, Rows(dob, qd), Transposed(vb, kvd), {ds, S}, false), {r0, r1, 0, r1});
+        GemmTile(ctx, thread, MakeSgemm({S, S, hd}, Rows(dob, qd), Transposed(vb, kvd), {ds, S}, false),
+                 {r0, r1, 0, r1});
         for (int i = r0; i < r1; ++i) {
           const float* pr = p + int64_t{i} * S;
           float* dr = ds + int64_t{i} * S;
@@ -94,8 +95,12 @@ void AttentionBackward(TrainContext& ctx, const AttnShape& s, const AttnQkv& in,
       for (int j0 = 0; j0 < S; j0 += kBlock) {
         const int j1 = j0 + kBlock < S ? j0 + kBlock : S;
         const int kk = S - j0;
-        GemmTile(ctx, thread, MakeSgemm({S, hd, kk}, {ds + int64_t{j0} * S, 1, S}, Rows(qb + int64_t{j0} * qd, qd), {dkb, kvd}, acc), {j0, j1, 0, hd});
-        GemmTile(ctx, thread, MakeSgemm({S, hd, kk}, {p + int64_t{j0} * S, 1, S}, Rows(dob + int64_t{j0} * qd, qd), {dvb, kvd}, acc), {j0, j1, 0, hd});
+        GemmTile(ctx, thread,
+                 MakeSgemm({S, hd, kk}, {ds + int64_t{j0} * S, 1, S}, Rows(qb + int64_t{j0} * qd, qd), {dkb, kvd}, acc),
+                 {j0, j1, 0, hd});
+        GemmTile(ctx, thread,
+                 MakeSgemm({S, hd, kk}, {p + int64_t{j0} * S, 1, S}, Rows(dob + int64_t{j0} * qd, qd), {dvb, kvd}, acc),
+                 {j0, j1, 0, hd});
       }
     }
   });

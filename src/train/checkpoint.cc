@@ -17,11 +17,12 @@ namespace {
 constexpr char kMagic[8] = {'O', 'C', 'C', 'K', 'P', 'T', '0', '1'};
 
 std::string HeaderText(const CheckpointHeader& h) {
-  return StrFormat("step %d\ndata_position %lld\nrng_state %llu\nn_floats %llu\nconfig_sha256 %s\ntokenizer_sha256 %s\n"
-                   "data_sha256 %s\nlayout_sha256 %s\nelapsed_seconds %.3f\n",
-                   h.step, static_cast<long long>(h.data_position), static_cast<unsigned long long>(h.rng_state),
-                   static_cast<unsigned long long>(h.n_floats), h.config_sha256.c_str(), h.tokenizer_sha256.c_str(),
-                   h.data_sha256.c_str(), h.layout_sha256.c_str(), h.elapsed_seconds);
+  return StrFormat(
+      "step %d\ndata_position %lld\nrng_state %llu\nn_floats %llu\nconfig_sha256 %s\ntokenizer_sha256 %s\n"
+      "data_sha256 %s\nlayout_sha256 %s\nelapsed_seconds %.3f\n",
+      h.step, static_cast<long long>(h.data_position), static_cast<unsigned long long>(h.rng_state),
+      static_cast<unsigned long long>(h.n_floats), h.config_sha256.c_str(), h.tokenizer_sha256.c_str(),
+      h.data_sha256.c_str(), h.layout_sha256.c_str(), h.elapsed_seconds);
 }
 
 Result<CheckpointHeader> ParseHeader(const std::string& text, const std::string& path) {
@@ -31,16 +32,26 @@ Result<CheckpointHeader> ParseHeader(const std::string& text, const std::string&
   int seen = 0;
   while (in >> key >> value) {
     ++seen;
-    if (key == "step") h.step = std::atoi(value.c_str());
-    else if (key == "data_position") h.data_position = std::strtoll(value.c_str(), nullptr, 10);
-    else if (key == "rng_state") h.rng_state = std::strtoull(value.c_str(), nullptr, 10);
-    else if (key == "n_floats") h.n_floats = std::strtoull(value.c_str(), nullptr, 10);
-    else if (key == "config_sha256") h.config_sha256 = value;
-    else if (key == "tokenizer_sha256") h.tokenizer_sha256 = value;
-    else if (key == "data_sha256") h.data_sha256 = value;
-    else if (key == "layout_sha256") h.layout_sha256 = value;
-    else if (key == "elapsed_seconds") h.elapsed_seconds = std::strtod(value.c_str(), nullptr);
-    else --seen;
+    if (key == "step")
+      h.step = std::atoi(value.c_str());
+    else if (key == "data_position")
+      h.data_position = std::strtoll(value.c_str(), nullptr, 10);
+    else if (key == "rng_state")
+      h.rng_state = std::strtoull(value.c_str(), nullptr, 10);
+    else if (key == "n_floats")
+      h.n_floats = std::strtoull(value.c_str(), nullptr, 10);
+    else if (key == "config_sha256")
+      h.config_sha256 = value;
+    else if (key == "tokenizer_sha256")
+      h.tokenizer_sha256 = value;
+    else if (key == "data_sha256")
+      h.data_sha256 = value;
+    else if (key == "layout_sha256")
+      h.layout_sha256 = value;
+    else if (key == "elapsed_seconds")
+      h.elapsed_seconds = std::strtod(value.c_str(), nullptr);
+    else
+      --seen;
   }
   if (seen != 9 || h.step < 0 || h.data_position < 0) return CorruptFile("checkpoint '" + path + "' has a bad header");
   return h;
@@ -58,7 +69,8 @@ Result<Parsed> Open(const std::string& path) {
   const uint8_t* d = p.map->data();
   const size_t n = p.map->size();
   uint64_t header_len = 0;
-  if (n < 16 + 32 || std::memcmp(d, kMagic, 8) != 0) return CorruptFile("'" + path + "' is not an omnicoder checkpoint");
+  if (n < 16 + 32 || std::memcmp(d, kMagic, 8) != 0)
+    return CorruptFile("'" + path + "' is not an omnicoder checkpoint");
   std::memcpy(&header_len, d + 8, 8);
   if (header_len > n - 16 - 32) return CorruptFile("checkpoint '" + path + "' is truncated");
   OC_ASSIGN_OR_RETURN(p.header, ParseHeader(std::string(reinterpret_cast<const char*>(d + 16), header_len), path));

@@ -16,12 +16,12 @@
 namespace omnicoder {
 
 struct CheckpointHeader {
-  int step = 0;                 // optimizer steps completed
-  int64_t data_position = 0;    // training sequences consumed
+  int step = 0;               // optimizer steps completed
+  int64_t data_position = 0;  // training sequences consumed
   uint64_t rng_state = 0;
   uint64_t n_floats = 0;
   std::string config_sha256, tokenizer_sha256, data_sha256, layout_sha256;
-  double elapsed_seconds = 0;   // training time so far (all sittings)
+  double elapsed_seconds = 0;  // training time so far (all sittings)
 };
 
 struct CheckpointBuffers {

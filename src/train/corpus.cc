@@ -35,7 +35,9 @@ bool ValidUtf8(std::string_view s) {
   return true;
 }
 
-uint64_t HashPrefix(const std::string& hex) { return std::stoull(hex.substr(0, 15), nullptr, 16); }
+uint64_t HashPrefix(const std::string& hex) {
+  return std::stoull(hex.substr(0, 15), nullptr, 16);
+}
 
 Status ParseSourceLine(const std::string& line, int line_no, CorpusSource* s) {
   std::istringstream in(line);
@@ -127,7 +129,8 @@ void ApplyCaps(std::vector<Candidate>* files, CorpusStats* stats) {
       for (size_t i = 0; i < files->size(); ++i) {
         if ((*files)[i].file.source == name) idx.push_back(i);
       }
-      std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return (*files)[a].file.sha256 < (*files)[b].file.sha256; });
+      std::sort(idx.begin(), idx.end(),
+                [&](size_t a, size_t b) { return (*files)[a].file.sha256 < (*files)[b].file.sha256; });
       uint64_t kept = 0;
       std::set<size_t> drop;
       for (size_t i : idx) {
@@ -229,10 +232,11 @@ std::string CorpusManifest(const std::vector<CorpusSource>& sources, const std::
                    total ? 100.0 * bytes / total : 0.0, static_cast<unsigned long long>(val),
                    src.licence.empty() ? "-" : src.licence.c_str(), src.package.empty() ? "-" : src.package.c_str());
   }
-  s += StrFormat("# total files %zu bytes %llu; seen %llu, too large %llu, not UTF-8 %llu, duplicates %llu, capped %llu\n",
-                 files.size(), static_cast<unsigned long long>(total), static_cast<unsigned long long>(stats.files_seen),
-                 static_cast<unsigned long long>(stats.too_large), static_cast<unsigned long long>(stats.not_utf8),
-                 static_cast<unsigned long long>(stats.duplicates), static_cast<unsigned long long>(stats.capped));
+  s += StrFormat(
+      "# total files %zu bytes %llu; seen %llu, too large %llu, not UTF-8 %llu, duplicates %llu, capped %llu\n",
+      files.size(), static_cast<unsigned long long>(total), static_cast<unsigned long long>(stats.files_seen),
+      static_cast<unsigned long long>(stats.too_large), static_cast<unsigned long long>(stats.not_utf8),
+      static_cast<unsigned long long>(stats.duplicates), static_cast<unsigned long long>(stats.capped));
   for (const CorpusFile& f : files) {
     s += f.sha256 + "\t" + f.source + "\t" + (f.kind == TextKind::kCode ? "code" : "english") + "\t" +
          (f.validation ? "val" : "train") + "\t" + std::to_string(f.bytes) + "\t" + f.path + "\n";

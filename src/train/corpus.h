@@ -17,14 +17,14 @@ namespace omnicoder {
 enum class TextKind { kCode, kEnglish };
 
 struct CorpusSource {
-  std::string name;      // "numpy"
+  std::string name;  // "numpy"
   TextKind kind = TextKind::kCode;
-  std::string root;      // folder walked recursively (symlinks are not followed)
-  std::string suffix;    // ".py", ".rst.txt"
-  double cap = 0;        // > 0: at most this fraction of the corpus bytes
+  std::string root;                  // folder walked recursively (symlinks are not followed)
+  std::string suffix;                // ".py", ".rst.txt"
+  double cap = 0;                    // > 0: at most this fraction of the corpus bytes
   std::vector<std::string> exclude;  // sub-folders of root to skip
-  std::string licence;   // for the model card
-  std::string package;   // Debian package that provides it
+  std::string licence;               // for the model card
+  std::string package;               // Debian package that provides it
 };
 
 // Reads a source list: one source per line, "name kind root suffix [cap=0.25]

@@ -16,7 +16,8 @@ void SetModelMetadata(const TrainConfig& c, GgufWriter* w) {
   const std::string a = "llama";
   w->SetString("general.architecture", a);
   w->SetString("general.name", c.name);
-  w->SetString("general.description", "trained by omnicoder train (" + std::string(m.n_experts > 0 ? "MoE" : "dense") + ")");
+  w->SetString("general.description",
+               "trained by omnicoder train (" + std::string(m.n_experts > 0 ? "MoE" : "dense") + ")");
   w->SetUint32("general.quantization_version", 2);
   w->SetUint32(a + ".context_length", m.ctx_len);
   w->SetUint32(a + ".embedding_length", m.dim);

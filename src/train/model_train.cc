@@ -14,7 +14,9 @@ namespace {
 
 constexpr int kLossChunk = 256;  // output rows per logits chunk
 
-size_t Align16(size_t n) { return (n + 15) / 16 * 16; }
+size_t Align16(size_t n) {
+  return (n + 15) / 16 * 16;
+}
 
 FfnShape MakeFfnShape(const TrainModelConfig& c, int n_tokens) {
   FfnShape s;
@@ -26,7 +28,9 @@ FfnShape MakeFfnShape(const TrainModelConfig& c, int n_tokens) {
   return s;
 }
 
-FfnWeightsRef FfnRef(const LayerParams& l) { return {l.router, l.gate, l.up, l.down}; }
+FfnWeightsRef FfnRef(const LayerParams& l) {
+  return {l.router, l.gate, l.up, l.down};
+}
 
 // -log softmax(W x)[target] in double (rows of W are the vocabulary).
 double ExactCrossEntropy(const float* w, const float* x, int dim, int vocab, int target) {
@@ -55,11 +59,12 @@ Result<std::unique_ptr<TrainModel>> TrainModel::Create(const TrainModelConfig& c
   const size_t per_layer = Align16(N * D) * 4 + Align16(N) * 2 + Align16(N * qd) * 2 + Align16(N * kvd) * 2 +
                            Align16(static_cast<size_t>(max_seqs) * c.n_heads * S * S) + FfnActivationFloats(fs);
   const size_t shared = Align16(N * D) * 5 + Align16(N) + Align16(N * qd) * 2 + Align16(N * kvd) * 2 +
-                        Align16(static_cast<size_t>(n_threads) * S * S) + FfnBackwardScratchFloats(fs) + Align16(kLossChunk * V) +
-                        Align16(N) * 3 + Align16(S * c.head_dim);
+                        Align16(static_cast<size_t>(n_threads) * S * S) + FfnBackwardScratchFloats(fs) +
+                        Align16(kLossChunk * V) + Align16(N) * 3 + Align16(S * c.head_dim);
   const size_t total = per_layer * c.n_layers + shared;
   if (!m->arena_.Allocate(total * sizeof(float))) {
-    return OutOfMemory("cannot allocate " + HumanBytes(total * sizeof(float)) + " of training activations; lower micro_seqs");
+    return OutOfMemory("cannot allocate " + HumanBytes(total * sizeof(float)) +
+                       " of training activations; lower micro_seqs");
   }
   float* base = m->arena_.as<float>();
   auto take = [&](size_t n) {
@@ -90,7 +95,9 @@ Result<std::unique_ptr<TrainModel>> TrainModel::Create(const TrainModelConfig& c
   return m;
 }
 
-uint64_t TrainModel::ActivationBytes() const { return arena_.size(); }
+uint64_t TrainModel::ActivationBytes() const {
+  return arena_.size();
+}
 
 void TrainModel::ForwardLayers(TrainContext& ctx, const ModelParams& p, int n_seqs, int S, const AuxCoef& coef,
                                StepStats* stats) {
@@ -218,7 +225,8 @@ Status TrainModel::ForwardBackward(TrainContext& ctx, const ModelParams& p, cons
   const float ce_scale = weights.ce_scale;
   const AuxCoef& coef = weights.coef;
   const int S = c_.ctx_len;
-  if (n_seqs < 1 || n_seqs > max_seqs_) return InvalidArgument("micro-batch larger than the activations were sized for");
+  if (n_seqs < 1 || n_seqs > max_seqs_)
+    return InvalidArgument("micro-batch larger than the activations were sized for");
   OC_RETURN_IF_ERROR(CheckTokens(c_, tokens, static_cast<size_t>(n_seqs) * (S + 1)));
   for (int b = 0; b < n_seqs; ++b) {
     std::memcpy(inputs_ + b * S, tokens + b * (S + 1), sizeof(int32_t) * S);

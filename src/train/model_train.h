@@ -18,9 +18,9 @@
 namespace omnicoder {
 
 struct StepStats {
-  double ce_sum = 0;       // sum of next-token cross-entropy (nats)
+  double ce_sum = 0;  // sum of next-token cross-entropy (nats)
   int64_t n_predicted = 0;
-  AuxLoss aux;             // summed over layers (entropy: summed layer means)
+  AuxLoss aux;  // summed over layers (entropy: summed layer means)
 };
 
 // n_seqs rows of seq_len + 1 token ids: inputs and next-token targets.

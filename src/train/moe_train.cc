@@ -10,7 +10,9 @@ namespace omnicoder {
 
 namespace {
 
-size_t Align16(size_t n) { return (n + 15) / 16 * 16; }
+size_t Align16(size_t n) {
+  return (n + 15) / 16 * 16;
+}
 
 // Where one token's routing goes: probs [E], lse, sel [k], weight [k].
 struct RouteOut {
@@ -136,14 +138,16 @@ void FfnForward(TrainContext& ctx, const FfnShape& s, const FfnWeightsRef& w, Ff
     const int r0 = a.offsets[e], n = a.offsets[e + 1] - r0;
     if (n == 0) continue;
     const int64_t wo = int64_t{e} * F * D;
-    Gemm(ctx, {n, F, D}, Rows(a.xe + int64_t{r0} * D, D), Transposed(w.gate + wo, D), {a.h1 + int64_t{r0} * F, F}, false);
+    Gemm(ctx, {n, F, D}, Rows(a.xe + int64_t{r0} * D, D), Transposed(w.gate + wo, D), {a.h1 + int64_t{r0} * F, F},
+         false);
     Gemm(ctx, {n, F, D}, Rows(a.xe + int64_t{r0} * D, D), Transposed(w.up + wo, D), {a.h3 + int64_t{r0} * F, F}, false);
   }
   SiluMulForward(ctx, a.h1, a.h3, int64_t{S} * F, a.act);
   for (int e = 0; e < E; ++e) {
     const int r0 = a.offsets[e], n = a.offsets[e + 1] - r0;
     if (n == 0) continue;
-    Gemm(ctx, {n, D, F}, Rows(a.act + int64_t{r0} * F, F), Transposed(w.down + int64_t{e} * D * F, F), {a.ye + int64_t{r0} * D, D}, false);
+    Gemm(ctx, {n, D, F}, Rows(a.act + int64_t{r0} * F, F), Transposed(w.down + int64_t{e} * D * F, F),
+         {a.ye + int64_t{r0} * D, D}, false);
   }
   ctx.pool->ParallelFor(s.n_tokens, 16, [&](int64_t b, int64_t e, int) {
     for (int64_t t = b; t < e; ++t) {
@@ -161,7 +165,8 @@ void FfnForward(TrainContext& ctx, const FfnShape& s, const FfnWeightsRef& w, Ff
 
 size_t FfnBackwardScratchFloats(const FfnShape& s) {
   const size_t S = s.Slots();
-  return Align16(S * s.dim) * 2 + Align16(S * s.ffn_dim) * 3 + Align16(S) + Align16(static_cast<size_t>(s.n_tokens) * s.Experts());
+  return Align16(S * s.dim) * 2 + Align16(S * s.ffn_dim) * 3 + Align16(S) +
+         Align16(static_cast<size_t>(s.n_tokens) * s.Experts());
 }
 
 namespace {
@@ -183,7 +188,8 @@ void RouterBackward(TrainContext& ctx, const FfnShape& s, const FfnWeightsRef& w
   float *dxn = io.dxn, *grad_router = io.grads.router, *dr = tmp.dr;
   const int T = s.n_tokens, E = s.n_experts, k = s.k;
   std::vector<double> f(E);
-  for (int e = 0; e < E; ++e) f[e] = static_cast<double>(a.offsets[e + 1] - a.offsets[e]) / (static_cast<double>(T) * k);
+  for (int e = 0; e < E; ++e)
+    f[e] = static_cast<double>(a.offsets[e + 1] - a.offsets[e]) / (static_cast<double>(T) * k);
   ctx.pool->ParallelFor(T, 16, [&](int64_t b, int64_t end, int) {
     std::vector<double> dp(E);
     for (int64_t t = b; t < end; ++t) {
@@ -239,7 +245,8 @@ void FfnBackward(TrainContext& ctx, const FfnShape& s, const FfnWeightsRef& w, c
     if (n == 0) continue;
     const float* wd = w.down + int64_t{e} * D * F;
     Gemm(ctx, {n, F, D}, Rows(dye + int64_t{r0} * D, D), Rows(wd, F), {dact + int64_t{r0} * F, F}, false);
-    Gemm(ctx, {D, F, n}, Transposed(dye + int64_t{r0} * D, D), Rows(a.act + int64_t{r0} * F, F), {g.down + int64_t{e} * D * F, F}, true);
+    Gemm(ctx, {D, F, n}, Transposed(dye + int64_t{r0} * D, D), Rows(a.act + int64_t{r0} * F, F),
+         {g.down + int64_t{e} * D * F, F}, true);
   }
   SiluMulBackward(ctx, a.h1, a.h3, dact, int64_t{S} * F, {dh1, dh3});
   for (int e = 0; e < E; ++e) {

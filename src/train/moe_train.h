@@ -46,7 +46,7 @@ struct FfnWeightsRef {
   const float* router;  // [E, dim] or nullptr
   const float* gate;    // [E][ffn, dim]
   const float* up;
-  const float* down;    // [E][dim, ffn]
+  const float* down;  // [E][dim, ffn]
 };
 struct FfnGrads {
   float* router;

@@ -30,8 +30,12 @@ struct Mat {
   const float* data;
   int64_t row, col;
 };
-inline Mat Rows(const float* d, int64_t ld) { return {d, ld, 1}; }        // row-major
-inline Mat Transposed(const float* d, int64_t ld) { return {d, 1, ld}; }  // A^T of row-major A
+inline Mat Rows(const float* d, int64_t ld) {
+  return {d, ld, 1};
+}  // row-major
+inline Mat Transposed(const float* d, int64_t ld) {
+  return {d, 1, ld};
+}  // A^T of row-major A
 
 // The output operand: element (i, j) at data[i * ld + j].
 struct MatOut {

@@ -16,8 +16,8 @@ struct ParamTensor {
   std::vector<int64_t> shape;  // logical, outermost first: [rows, cols] or [experts, rows, cols]
   size_t offset = 0;           // in floats
   size_t size = 0;
-  bool decay = false;          // weight decay applies (matrices, not norms)
-  float init_std = 0.0f;       // 0: ones (norm weights)
+  bool decay = false;     // weight decay applies (matrices, not norms)
+  float init_std = 0.0f;  // 0: ones (norm weights)
 };
 
 // Tensor list and offsets for a model shape (64-byte aligned tensors).
@@ -29,18 +29,18 @@ struct LayerParams {
   float* wq;         // [n_heads*head_dim, dim]
   float* wk;         // [n_kv_heads*head_dim, dim]
   float* wv;
-  float* wo;         // [dim, n_heads*head_dim]
-  float* ffn_norm;   // [dim]
-  float* router;     // [n_experts, dim] (MoE) or nullptr
-  float* gate;       // [n_experts or 1][ffn, dim]
+  float* wo;        // [dim, n_heads*head_dim]
+  float* ffn_norm;  // [dim]
+  float* router;    // [n_experts, dim] (MoE) or nullptr
+  float* gate;      // [n_experts or 1][ffn, dim]
   float* up;
-  float* down;       // [n_experts or 1][dim, ffn]
+  float* down;  // [n_experts or 1][dim, ffn]
 };
 
 struct ModelParams {
-  float* embd;       // [vocab, dim]
-  float* out_norm;   // [dim]
-  float* output;     // [vocab, dim]; == embd when tied
+  float* embd;      // [vocab, dim]
+  float* out_norm;  // [dim]
+  float* output;    // [vocab, dim]; == embd when tied
   std::vector<LayerParams> layers;
 };
 

@@ -37,8 +37,8 @@ void EncodeFile(const Tokenizer& tok, const SpecialTokens& sp, std::string_view 
   } else {
     size_t a = CharBoundary(text, Mix(r) % (text.size() + 1)), b = CharBoundary(text, Mix(r + 1) % (text.size() + 1));
     if (a > b) std::swap(a, b);
-    const std::vector<int32_t> pre = tok.Encode(text.substr(0, a), false), mid = tok.Encode(text.substr(a, b - a), false),
-                               suf = tok.Encode(text.substr(b), false);
+    const std::vector<int32_t> pre = tok.Encode(text.substr(0, a), false),
+                               mid = tok.Encode(text.substr(a, b - a), false), suf = tok.Encode(text.substr(b), false);
     out->clear();
     out->push_back(sp.fim_prefix);
     out->insert(out->end(), pre.begin(), pre.end());
@@ -65,8 +65,8 @@ struct ShardWriter {
     Sha256 h;
     h.Update(buf.data(), buf.size() * 2);
     const std::string digest = h.HexDigest();
-    OC_RETURN_IF_ERROR(WriteFileAtomically(dir + "/" + name, std::string_view(reinterpret_cast<const char*>(buf.data()),
-                                                                                buf.size() * 2)));
+    OC_RETURN_IF_ERROR(WriteFileAtomically(
+        dir + "/" + name, std::string_view(reinterpret_cast<const char*>(buf.data()), buf.size() * 2)));
     manifest += StrFormat("shard\t%s\t%s\t%zu\t%llu\t%s\n", kind.c_str(), name.c_str(), buf.size(),
                           static_cast<unsigned long long>(bytes), digest.c_str());
     buf.clear();
@@ -92,8 +92,8 @@ Result<SpecialTokens> FindSpecialTokens(const Tokenizer& tok) {
   return sp;
 }
 
-Result<std::string> WriteTokenShards(const std::vector<CorpusFile>& files, const Tokenizer& tok,
-                                     const ShardOptions& o, ThreadPool& pool, const std::string& out_dir) {
+Result<std::string> WriteTokenShards(const std::vector<CorpusFile>& files, const Tokenizer& tok, const ShardOptions& o,
+                                     ThreadPool& pool, const std::string& out_dir) {
   if (tok.vocab_size() > 65536) return Unsupported("token shards hold 16-bit ids; the vocabulary is larger");
   OC_ASSIGN_OR_RETURN(SpecialTokens sp, FindSpecialTokens(tok));
   mkdir(out_dir.c_str(), 0755);
@@ -169,13 +169,15 @@ Result<ShardSet> LoadShards(const std::string& dir, int vocab_size) {
     if (f[0] == "tokenizer" && f.size() == 2) set.tokenizer_sha256 = f[1];
     if (f[0] == "corpus" && f.size() == 2) set.corpus_sha256 = f[1];
     if (f[0] != "shard") continue;
-    if (f.size() != 6 || f[2].find('/') != std::string::npos) return CorruptFile("bad shard line in " + dir + "/shards.tsv");
+    if (f.size() != 6 || f[2].find('/') != std::string::npos)
+      return CorruptFile("bad shard line in " + dir + "/shards.tsv");
     Shard s;
     s.kind = f[1], s.file = f[2], s.sha256 = f[5];
     s.n_tokens = std::strtoll(f[3].c_str(), nullptr, 10);
     s.bytes = std::strtoull(f[4].c_str(), nullptr, 10);
     OC_ASSIGN_OR_RETURN(s.map, MappedFile::Open(dir + "/" + s.file));
-    if (s.map->size() != static_cast<size_t>(s.n_tokens) * 2) return CorruptFile("shard " + s.file + " has the wrong size");
+    if (s.map->size() != static_cast<size_t>(s.n_tokens) * 2)
+      return CorruptFile("shard " + s.file + " has the wrong size");
     Sha256 h;
     h.Update(s.map->data(), s.map->size());
     if (h.HexDigest() != s.sha256) return CorruptFile("shard " + s.file + " does not match its SHA-256 in shards.tsv");

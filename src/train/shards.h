@@ -22,8 +22,8 @@ class Tokenizer;
 class ThreadPool;
 
 struct ShardOptions {
-  double fim_rate = 0.1;         // fraction of code training files in FIM (PSM) order
-  uint64_t seed = 1;             // decides FIM files and split points
+  double fim_rate = 0.1;  // fraction of code training files in FIM (PSM) order
+  uint64_t seed = 1;      // decides FIM files and split points
   int64_t tokens_per_shard = 1 << 23;
   // Recorded in the manifest: what the shards were made from.
   std::string tokenizer_sha256, corpus_sha256;

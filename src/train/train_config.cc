@@ -38,8 +38,28 @@ Status ParseFloat(const std::string& key, const std::string& v, float* out) {
   return Status::Ok();
 }
 
+// Fields that are not a plain number or string.
+void AddSpecialFields(TrainConfig* c, std::map<std::string, Field>* fields) {
+  std::map<std::string, Field>& f = *fields;
+  f["tied_embeddings"] = {[c](const std::string& v) {
+                            if (v != "true" && v != "false")
+                              return InvalidArgument("train config: tied_embeddings is true or false");
+                            c->model.tied_embeddings = v == "true";
+                            return Status::Ok();
+                          },
+                          [c] { return std::string(c->model.tied_embeddings ? "true" : "false"); }};
+  f["seed"] = {[c](const std::string& v) {
+                 char* end = nullptr;
+                 c->seed = std::strtoull(v.c_str(), &end, 10);
+                 if (end == v.c_str() || *end || v[0] == '-') return InvalidArgument("train config: seed must be >= 0");
+                 return Status::Ok();
+               },
+               [c] { return std::to_string(c->seed); }};
+}
+
 std::map<std::string, Field> Fields(TrainConfig* c) {
   std::map<std::string, Field> f;
+  AddSpecialFields(c, &f);
   auto add_int = [&](const char* k, int* p) {
     f[k] = {[k, p](const std::string& v) { return ParseInt(k, v, p); }, [p] { return std::to_string(*p); }};
   };
@@ -47,7 +67,11 @@ std::map<std::string, Field> Fields(TrainConfig* c) {
     f[k] = {[k, p](const std::string& v) { return ParseFloat(k, v, p); }, [p] { return StrFormat("%.9g", *p); }};
   };
   auto add_str = [&](const char* k, std::string* p) {
-    f[k] = {[p](const std::string& v) { *p = v; return Status::Ok(); }, [p] { return *p; }};
+    f[k] = {[p](const std::string& v) {
+              *p = v;
+              return Status::Ok();
+            },
+            [p] { return *p; }};
   };
   TrainModelConfig& m = c->model;
   add_str("name", &c->name);
@@ -60,12 +84,6 @@ std::map<std::string, Field> Fields(TrainConfig* c) {
   add_int("ffn_dim", &m.ffn_dim);
   add_int("n_experts", &m.n_experts);
   add_int("n_experts_active", &m.n_experts_active);
-  f["tied_embeddings"] = {[c](const std::string& v) {
-                            if (v != "true" && v != "false") return InvalidArgument("train config: tied_embeddings is true or false");
-                            c->model.tied_embeddings = v == "true";
-                            return Status::Ok();
-                          },
-                          [c] { return std::string(c->model.tied_embeddings ? "true" : "false"); }};
   add_float("rope_base", &m.rope_base);
   add_float("rms_eps", &m.rms_eps);
   add_int("ctx_len", &m.ctx_len);
@@ -83,13 +101,6 @@ std::map<std::string, Field> Fields(TrainConfig* c) {
   add_float("init_std", &c->init_std);
   add_int("batch_seqs", &c->batch_seqs);
   add_int("micro_seqs", &c->micro_seqs);
-  f["seed"] = {[c](const std::string& v) {
-                 char* end = nullptr;
-                 c->seed = std::strtoull(v.c_str(), &end, 10);
-                 if (end == v.c_str() || *end || v[0] == '-') return InvalidArgument("train config: seed must be >= 0");
-                 return Status::Ok();
-               },
-               [c] { return std::to_string(c->seed); }};
   add_int("checkpoint_every", &c->checkpoint_every);
   add_int("eval_every", &c->eval_every);
   add_int("eval_tokens", &c->eval_tokens);
@@ -137,7 +148,8 @@ std::string TrainConfigText(const TrainConfig& c) {
 Status ValidateTrainConfig(const TrainConfig& c) {
   const TrainModelConfig& m = c.model;
   auto range = [](const char* k, double v, double lo, double hi) -> Status {
-    if (!(v >= lo && v <= hi)) return InvalidArgument(StrFormat("train config: %s = %g is outside [%g, %g]", k, v, lo, hi));
+    if (!(v >= lo && v <= hi))
+      return InvalidArgument(StrFormat("train config: %s = %g is outside [%g, %g]", k, v, lo, hi));
     return Status::Ok();
   };
   OC_RETURN_IF_ERROR(range("vocab_size", m.vocab_size, 16, 65536));
@@ -168,7 +180,8 @@ Status ValidateTrainConfig(const TrainConfig& c) {
   OC_RETURN_IF_ERROR(range("init_std", c.init_std, 1e-6, 10));
   OC_RETURN_IF_ERROR(range("batch_seqs", c.batch_seqs, 1, 1 << 20));
   OC_RETURN_IF_ERROR(range("micro_seqs", c.micro_seqs, 1, c.batch_seqs));
-  if (c.batch_seqs % c.micro_seqs != 0) return InvalidArgument("train config: batch_seqs must be a multiple of micro_seqs");
+  if (c.batch_seqs % c.micro_seqs != 0)
+    return InvalidArgument("train config: batch_seqs must be a multiple of micro_seqs");
   OC_RETURN_IF_ERROR(range("checkpoint_every", c.checkpoint_every, 1, 1e9));
   OC_RETURN_IF_ERROR(range("eval_every", c.eval_every, 1, 1e9));
   OC_RETURN_IF_ERROR(range("eval_tokens", c.eval_tokens, 0, 1 << 30));

@@ -74,8 +74,12 @@ struct RunState {
   double val_code_tpb = 0, val_english_tpb = 0;  // tokens per byte of each validation set
 };
 
-std::string CheckpointPath(const TrainConfig& c) { return c.out_dir + "/checkpoint.ckpt"; }
-std::string LogPath(const TrainConfig& c) { return c.out_dir + "/train-log.tsv"; }
+std::string CheckpointPath(const TrainConfig& c) {
+  return c.out_dir + "/checkpoint.ckpt";
+}
+std::string LogPath(const TrainConfig& c) {
+  return c.out_dir + "/train-log.tsv";
+}
 constexpr const char* kLogHeader =
     "step\tlr\tloss\taux_balance\taux_z\tgrad_norm\ttokens_per_s\telapsed_s\tval_code_loss\tval_english_loss\t"
     "max_expert_load\trouter_entropy\n";
@@ -150,7 +154,8 @@ Status Prepare(const TrainConfig& c, TrainContext& ctx, RunState* st, bool* resu
   OC_ASSIGN_OR_RETURN(CheckpointHeader h, LoadCheckpoint(CheckpointPath(c), b));
   if (h.config_sha256 != st->header.config_sha256 || h.tokenizer_sha256 != st->header.tokenizer_sha256 ||
       h.data_sha256 != st->header.data_sha256 || h.layout_sha256 != st->header.layout_sha256) {
-    return InvalidArgument("'" + CheckpointPath(c) + "' belongs to a different run (config, tokenizer or data "
+    return InvalidArgument("'" + CheckpointPath(c) +
+                           "' belongs to a different run (config, tokenizer or data "
                            "changed); use another out_dir or remove it");
   }
   st->header = h;
@@ -197,12 +202,14 @@ Status Step(TrainContext& ctx, RunState& st, StepStats* stats, double* grad_norm
   const float ce_scale = 1.0f / (static_cast<float>(c.batch_seqs) * S);
   for (int mb = 0; mb < n_micro; ++mb) {
     for (int i = 0; i < c.micro_seqs; ++i) {
-      st.data->Sequence(st.header.data_position + mb * c.micro_seqs + i, batch.data() + static_cast<size_t>(i) * (S + 1));
+      st.data->Sequence(st.header.data_position + mb * c.micro_seqs + i,
+                        batch.data() + static_cast<size_t>(i) * (S + 1));
     }
     OC_RETURN_IF_ERROR(st.model->ForwardBackward(ctx, p, g, {batch.data(), c.micro_seqs}, {ce_scale, coef}, stats));
   }
   *grad_norm = GradNorm(st.layout, st.grads.as<float>());
-  if (!std::isfinite(*grad_norm)) return Unsupported(StrFormat("non-finite gradient at step %d; lower the learning rate", st.header.step));
+  if (!std::isfinite(*grad_norm))
+    return Unsupported(StrFormat("non-finite gradient at step %d; lower the learning rate", st.header.step));
   AdamWStep(c, st.layout, st.header.step, *grad_norm, *ctx.pool,
             {st.params.as<float>(), st.grads.as<float>(), st.m.as<float>(), st.v.as<float>()});
   st.header.data_position += c.batch_seqs;

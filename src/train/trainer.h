@@ -17,15 +17,15 @@
 namespace omnicoder {
 
 struct TrainRunOptions {
-  double time_budget_seconds = 0;  // this sitting; 0: none
-  int max_steps = 0;               // stop after this step count (total); 0: config.total_steps
-  const std::atomic<bool>* stop = nullptr;  // set (e.g. by SIGINT): checkpoint and return
+  double time_budget_seconds = 0;                    // this sitting; 0: none
+  int max_steps = 0;                                 // stop after this step count (total); 0: config.total_steps
+  const std::atomic<bool>* stop = nullptr;           // set (e.g. by SIGINT): checkpoint and return
   std::function<void(const std::string&)> progress;  // one status line per step
 };
 
 struct TrainResult {
-  int step = 0;            // steps completed
-  bool finished = false;   // reached total_steps
+  int step = 0;           // steps completed
+  bool finished = false;  // reached total_steps
   bool resumed = false;
   double elapsed_seconds = 0;
   double last_loss = 0;

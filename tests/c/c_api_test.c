@@ -14,31 +14,32 @@
 static int g_failures = 0;
 static int g_checks = 0;
 
-#define CHECK(cond)                                                                   \
-  do {                                                                                \
-    ++g_checks;                                                                       \
-    if (!(cond)) {                                                                    \
-      ++g_failures;                                                                   \
-      fprintf(stderr, "%s:%d: CHECK failed: %s (last error: %s)\n", __FILE__, __LINE__, \
-              #cond, oc_last_error());                                                \
-    }                                                                                 \
+#define CHECK(cond)                                                                                              \
+  do {                                                                                                           \
+    ++g_checks;                                                                                                  \
+    if (!(cond)) {                                                                                               \
+      ++g_failures;                                                                                              \
+      fprintf(stderr, "%s:%d: CHECK failed: %s (last error: %s)\n", __FILE__, __LINE__, #cond, oc_last_error()); \
+    }                                                                                                            \
   } while (0)
 
 /* Stops the test (as a failure) when a step the rest depends on did not work. */
-#define REQUIRE(cond)                                                                     \
-  do {                                                                                    \
-    ++g_checks;                                                                           \
-    if (!(cond)) {                                                                        \
-      fprintf(stderr, "%s:%d: REQUIRE failed: %s (last error: %s); stopping\n", __FILE__, \
-              __LINE__, #cond, oc_last_error());                                          \
-      exit(1);                                                                            \
-    }                                                                                     \
+#define REQUIRE(cond)                                                                                      \
+  do {                                                                                                     \
+    ++g_checks;                                                                                            \
+    if (!(cond)) {                                                                                         \
+      fprintf(stderr, "%s:%d: REQUIRE failed: %s (last error: %s); stopping\n", __FILE__, __LINE__, #cond, \
+              oc_last_error());                                                                            \
+      exit(1);                                                                                             \
+    }                                                                                                      \
   } while (0)
 
 static const char* g_model_path;
 static const char* g_work_dir;
 
-static int Contains(const char* haystack, const char* needle) { return strstr(haystack, needle) != NULL; }
+static int Contains(const char* haystack, const char* needle) {
+  return strstr(haystack, needle) != NULL;
+}
 
 static void TestBasics(void) {
   CHECK(oc_abi_version() == OC_ABI_VERSION);

@@ -38,8 +38,7 @@ std::string TinyModelPath(const std::string& arch, DType type) {
   return path;
 }
 
-std::vector<float> EngineLogitsWith(const std::string& path, const std::vector<int32_t>& tokens,
-                                    const EvalOptions& o) {
+std::vector<float> EngineLogitsWith(const std::string& path, const std::vector<int32_t>& tokens, const EvalOptions& o) {
   EngineOptions eo;
   eo.n_threads = o.threads;
   eo.isa = o.isa;

@@ -20,7 +20,7 @@ struct EvalOptions {
   Isa isa = Isa::kAuto;
   int batch = 64;
   int ctx_len = 128;
-  int expert_slots = 0;   // > 0: page experts through this many slots
+  int expert_slots = 0;  // > 0: page experts through this many slots
   bool use_mmap = false;
 };
 // Last-token logits from the engine (empty and a test failure on error).
@@ -29,8 +29,7 @@ std::vector<float> EngineLogitsWith(const std::string& path, const std::vector<i
 
 // Last-token logits from the engine.
 std::vector<float> EngineLogits(const std::string& path, const std::vector<int32_t>& tokens, int threads = 1,
-                                KvType kv_type = KvType::kF32, Isa isa = Isa::kAuto,
-                                int batch = 64);
+                                KvType kv_type = KvType::kF32, Isa isa = Isa::kAuto, int batch = 64);
 
 std::vector<double> LogSoftmax(const std::vector<float>& logits);
 // Max |a - b| of log-softmax over b's top-k tokens.

@@ -37,7 +37,9 @@ Output Sh(const std::string& cmd) {
 const std::string kBin = std::string(OC_BIN_DIR) + "/omnicoder";
 const std::string kAidreams = std::string(OC_SHARED_MODELS) + "/aidreams260K-F32.gguf";
 
-bool HaveShared() { return std::ifstream(kAidreams).good(); }
+bool HaveShared() {
+  return std::ifstream(kAidreams).good();
+}
 
 TEST(Cli, AidreamsGreedyTextMatchesLlamaCpp) {
   if (!HaveShared()) GTEST_SKIP() << "shared models absent";
@@ -160,8 +162,10 @@ TEST(Cli, PerplexityMatchesLlamaPerplexity) {
     if (line.rfind("ppl ", 0) == 0) std::sscanf(line.c_str(), "ppl %lf error %lf", &want, &want_err);
   }
   ASSERT_GT(want, 0.0);
-  FILE* p = popen((std::string(OC_BIN_DIR) + "/omnicoder perplexity -m " + model + " -f " OC_TEST_DATA
-                   "/ppl_text.txt -c 128 2>/dev/null").c_str(), "r");
+  FILE* p = popen((std::string(OC_BIN_DIR) + "/omnicoder perplexity -m " + model +
+                   " -f " OC_TEST_DATA "/ppl_text.txt -c 128 2>/dev/null")
+                      .c_str(),
+                  "r");
   ASSERT_NE(p, nullptr);
   char buf[65536];
   std::string out;

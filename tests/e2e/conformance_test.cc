@@ -105,9 +105,10 @@ TEST_P(Conformance, MatchesLlamaCpp) {
     double max_diff = 0;
     for (const auto& [id, want] : s.top) max_diff = std::max(max_diff, std::fabs(lp[id] - want));
     EXPECT_LE(max_diff, tol) << g.arch << " " << g.type << " n=" << s.tokens.size();
-    std::printf("conformance %-9s %-5s n=%-2zu max|dlogp| %.6f\n", g.arch.c_str(), g.type.c_str(), s.tokens.size(), max_diff);
-    EXPECT_EQ(testing::Argmax(logits), s.top[0].first) << g.arch << " " << g.type << " n=" << s.tokens.size()
-                                                        << " (llama.cpp gap " << s.gap << ")";
+    std::printf("conformance %-9s %-5s n=%-2zu max|dlogp| %.6f\n", g.arch.c_str(), g.type.c_str(), s.tokens.size(),
+                max_diff);
+    EXPECT_EQ(testing::Argmax(logits), s.top[0].first)
+        << g.arch << " " << g.type << " n=" << s.tokens.size() << " (llama.cpp gap " << s.gap << ")";
     // Our default F16 KV cache stays close to the f32 one.
     if (s.tokens.size() == 7) {
       const std::vector<float> f16 = testing::EngineLogits(path, s.tokens, 2, KvType::kF16);

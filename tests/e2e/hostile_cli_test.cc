@@ -67,9 +67,10 @@ void ExpectRefused(const std::string& cmd, const std::string& message) {
 TEST(NeverLoseAFile, OutputThatIsAnInputIsRefusedByIdentity) {
   const std::string m = ModelCopy("same.gguf");
   const std::string before = FileBytes(m);
-  Sh("ln -f " + m + " " + kDir + "hardlink.gguf && ln -sf " + m + " " + kDir + "symlink.gguf && mkdir -p " + kDir + "d");
-  for (const std::string& out : {m, kDir + "./same.gguf", kDir + "d/../same.gguf", kDir + "hardlink.gguf",
-                                 kDir + "symlink.gguf"}) {
+  Sh("ln -f " + m + " " + kDir + "hardlink.gguf && ln -sf " + m + " " + kDir + "symlink.gguf && mkdir -p " + kDir +
+     "d");
+  for (const std::string& out :
+       {m, kDir + "./same.gguf", kDir + "d/../same.gguf", kDir + "hardlink.gguf", kDir + "symlink.gguf"}) {
     ExpectRefused(kBin + " quantize " + m + " " + out + " Q8_0", "same file as an input");
     ExpectRefused(kBin + " run -m " + m + " -p hi -n 2 --routing-trace " + out, "same file as an input");
     ExpectRefused(kBin + " logits -m " + m + " --tokens 1,2 -o " + out, "same file as an input");
@@ -95,7 +96,8 @@ TEST(NeverLoseAFile, WriteFailureKeepsThePreviousFile) {
   const std::string out = kDir + "logits.bin";
   ASSERT_EQ(Sh(kBin + " logits -m " + m + " --tokens 1,2,3 -o " + out).code, 0);
   const std::string good = FileBytes(out);
-  Output o = Sh("trap \"\" XFSZ; ulimit -f 8; exec " + kBin + " logits -m " + m + " --all --tokens 1,2,3,4,5,6,7,8 -o " + out);
+  Output o =
+      Sh("trap \"\" XFSZ; ulimit -f 8; exec " + kBin + " logits -m " + m + " --all --tokens 1,2,3,4,5,6,7,8 -o " + out);
   EXPECT_NE(o.code, 0) << o.out;
   EXPECT_NE(o.out.find("writing"), std::string::npos) << o.out;
   EXPECT_EQ(FileBytes(out), good);
@@ -157,8 +159,7 @@ TEST(NeverHang, LongTokenListsComeFromAFileWithProgress) {
                 "long.bin");
   EXPECT_EQ(o.code, 0) << o.out;
   EXPECT_NE(o.out.find("evaluated 3000 / 3000 tokens"), std::string::npos) << o.out;
-  ExpectRefused(kBin + " logits -m " + m + " --tokens-file " + kDir + "ids.txt -o " + kDir + "long.bin",
-                "trained on");
+  ExpectRefused(kBin + " logits -m " + m + " --tokens-file " + kDir + "ids.txt -o " + kDir + "long.bin", "trained on");
 }
 
 TEST(NoNonsense, OutOfRangeOptionsAreRefusedWithTheRange) {
@@ -205,10 +206,10 @@ TEST(NoNonsense, OutOfRangeOptionsAreRefusedWithTheRange) {
 TEST(NoNonsense, WriteErrorsAreReported) {
   const std::string m = ModelCopy("werr.gguf");
   const std::string dense = ModelCopy("dense.gguf", "llama");
-  for (const std::string& cmd : {kBin + " run -m " + m + " -p hi -n 4 > /dev/full",
-                                 kBin + " tokenize -m " + m + " -p hello > /dev/full",
-                                 kBin + " inspect " + m + " > /dev/full",
-                                 kBin + " pager-sim --trace " + kDir + "t2.txt --synthetic 5 --slots 4 > /dev/full"}) {
+  for (const std::string& cmd :
+       {kBin + " run -m " + m + " -p hi -n 4 > /dev/full", kBin + " tokenize -m " + m + " -p hello > /dev/full",
+        kBin + " inspect " + m + " > /dev/full",
+        kBin + " pager-sim --trace " + kDir + "t2.txt --synthetic 5 --slots 4 > /dev/full"}) {
     ExpectRefused(cmd, "writing to standard output failed");
   }
   ExpectRefused(kBin + " run -m " + m + " -p hi -n 2 --routing-trace /dev/full", "not a regular file");
@@ -217,8 +218,9 @@ TEST(NoNonsense, WriteErrorsAreReported) {
 
 TEST(NoNonsense, InterruptedRunPrintsItsStatistics) {
   const std::string m = ModelCopy("sigint.gguf", "llama");
-  Output o = Sh(kBin + " run -m " + m + " -p hi -n 60000 -c 65536 --ignore-eos --allow-ctx-beyond-train & pid=$!; "
-                       "sleep 2; kill -INT $pid; wait $pid");
+  Output o = Sh(kBin + " run -m " + m +
+                " -p hi -n 60000 -c 65536 --ignore-eos --allow-ctx-beyond-train & pid=$!; "
+                "sleep 2; kill -INT $pid; wait $pid");
   EXPECT_EQ(o.code, 130) << o.out;
   EXPECT_NE(o.out.find("generate:"), std::string::npos) << o.out;
 }

@@ -44,9 +44,9 @@ std::unique_ptr<Tokenizer> MakeBpe(const char* pre) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const std::unique_ptr<Tokenizer> kTokenizers[] = {MakeSpm(), MakeBpe("llama-bpe"), MakeBpe("qwen2"),
-                                                           MakeBpe("gpt-2"), MakeBpe("starcoder"),
-                                                           MakeBpe("deepseek-coder")};
+  static const std::unique_ptr<Tokenizer> kTokenizers[] = {
+      MakeSpm(),        MakeBpe("llama-bpe"), MakeBpe("qwen2"),
+      MakeBpe("gpt-2"), MakeBpe("starcoder"), MakeBpe("deepseek-coder")};
   if (size == 0) return 0;
   const Tokenizer& t = *kTokenizers[data[0] % 6];
   const std::string text(reinterpret_cast<const char*>(data + 1), size - 1);

@@ -19,8 +19,8 @@ using testing::TinyModelPath;
 struct Shape {
   const char* preset;  // after "tiny-"
   DType type;
-  double tol;          // max |d log-softmax| over the oracle's top-10
-  int slots = 20;      // expert pool when paged: far fewer than the experts routed to
+  double tol;      // max |d log-softmax| over the oracle's top-10
+  int slots = 20;  // expert pool when paged: far fewer than the experts routed to
 };
 
 class MoeShapes : public ::testing::TestWithParam<Shape> {};
@@ -50,20 +50,17 @@ TEST_P(MoeShapes, EveryBatchMatchesOracleResidentAndPaged) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Real, MoeShapes,
-                         ::testing::Values(Shape{"olmoe-64x8", DType::kF32, 2e-4},
-                                           Shape{"qwen3moe-128x8", DType::kF32, 2e-4},
-                                           Shape{"qwen2moe-60x4", DType::kF32, 2e-4},
-                                           Shape{"qwen3moe-128x8", DType::kQ4_K, 0.3},
-                                           Shape{"olmoe-64x8", DType::kQ8_0, 0.3},
-                                           Shape{"deepseek2", DType::kF32, 2e-4, 5},
-                                           Shape{"deepseek3", DType::kQ4_K, 0.3, 5},
-                                           Shape{"gpt-oss", DType::kF32, 0.05, 5}),
-                         [](const auto& tp) {
-                           std::string n = std::string(tp.param.preset) + "_" + GetDTypeTraits(tp.param.type).name;
-                           for (char& ch : n) ch = std::isalnum(static_cast<unsigned char>(ch)) ? ch : '_';
-                           return n;
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Real, MoeShapes,
+    ::testing::Values(Shape{"olmoe-64x8", DType::kF32, 2e-4}, Shape{"qwen3moe-128x8", DType::kF32, 2e-4},
+                      Shape{"qwen2moe-60x4", DType::kF32, 2e-4}, Shape{"qwen3moe-128x8", DType::kQ4_K, 0.3},
+                      Shape{"olmoe-64x8", DType::kQ8_0, 0.3}, Shape{"deepseek2", DType::kF32, 2e-4, 5},
+                      Shape{"deepseek3", DType::kQ4_K, 0.3, 5}, Shape{"gpt-oss", DType::kF32, 0.05, 5}),
+    [](const auto& tp) {
+      std::string n = std::string(tp.param.preset) + "_" + GetDTypeTraits(tp.param.type).name;
+      for (char& ch : n) ch = std::isalnum(static_cast<unsigned char>(ch)) ? ch : '_';
+      return n;
+    });
 
 }  // namespace
 }  // namespace omnicoder

@@ -13,7 +13,9 @@ namespace omnicoder::reference {
 
 namespace {
 
-std::string Blk(int il, const char* s) { return "blk." + std::to_string(il) + "." + s; }
+std::string Blk(int il, const char* s) {
+  return "blk." + std::to_string(il) + "." + s;
+}
 
 struct Qkv {
   std::vector<Vec> q, k, v;  // per token: [n_heads * hd], [n_kv * hd], [n_kv * v_dim]
@@ -146,7 +148,8 @@ Result<std::vector<float>> NaiveLogits(const std::string& path, const std::vecto
     std::vector<Vec> xn(T);
     for (int t = 0; t < T; ++t) xn[t] = RmsNorm(x[t], w.Need(Blk(il, "attn_norm.weight")).data(), h.eps);
     const bool swa = h.window > 0 && il % h.window_period < h.window_period - 1;
-    const Qkv p = h.arch == "deepseek2" ? MlaProject(w, h, il, xn) : GqaProject(w, h, il, xn, swa ? h.base_swa : h.base);
+    const Qkv p =
+        h.arch == "deepseek2" ? MlaProject(w, h, il, xn) : GqaProject(w, h, il, xn, swa ? h.base_swa : h.base);
     const std::vector<Vec> att = Attend(h, p, swa ? h.window : 0, w.Get(Blk(il, "attn_sinks.weight")));
     for (int t = 0; t < T; ++t) {
       Vec o = MatVec(w.Need(Blk(il, "attn_output.weight")), att[t], h.dim);

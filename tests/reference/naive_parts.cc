@@ -27,9 +27,13 @@ bool B(const GgufFile& f, const std::string& k, bool def) {
   return r.ok() ? r.value() : def;
 }
 
-double Silu(double x) { return x / (1.0 + std::exp(-x)); }
+double Silu(double x) {
+  return x / (1.0 + std::exp(-x));
+}
 
-std::string Blk(int il, const std::string& s) { return "blk." + std::to_string(il) + "." + s; }
+std::string Blk(int il, const std::string& s) {
+  return "blk." + std::to_string(il) + "." + s;
+}
 
 void ReadRope(const GgufFile& f, const std::string& a, Hyper* h) {
   const GgufValue* st = f.Find(a + ".rope.scaling.type");

@@ -16,7 +16,7 @@ using testing::TinyModelPath;
 struct Case {
   const char* arch;
   DType type;
-  double tol;  // max |d log-softmax| over the oracle's top-10
+  double tol;      // max |d log-softmax| over the oracle's top-10
   int long_n = 0;  // also a sequence this long (past gpt-oss's sliding window)
 };
 

@@ -118,8 +118,9 @@ std::vector<float> TrainerGrads(const TrainModelConfig& c, const Model& m, const
   AuxCoef coef;
   coef.balance = static_cast<float>(balance), coef.z = static_cast<float>(z), coef.grad_scale = 1.0f;
   StepStats stats;
-  EXPECT_TRUE(model.value()->ForwardBackward(ctx, p, g, {tokens.data(), n_seqs},
-                                             {1.0f / (n_seqs * c.ctx_len), coef}, &stats).ok());
+  EXPECT_TRUE(model.value()
+                  ->ForwardBackward(ctx, p, g, {tokens.data(), n_seqs}, {1.0f / (n_seqs * c.ctx_len), coef}, &stats)
+                  .ok());
   *loss = stats.ce_sum / stats.n_predicted + stats.aux.balance + stats.aux.z;
   return grads;
 }

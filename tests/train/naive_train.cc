@@ -21,7 +21,9 @@ struct Net {
   double* G(const std::string& n) const { return g + off.at(n); }
 };
 
-std::string Blk(int l, const char* s) { return "blk." + std::to_string(l) + "." + s; }
+std::string Blk(int l, const char* s) {
+  return "blk." + std::to_string(l) + "." + s;
+}
 
 // y = M x, M [rows, cols] row-major.
 Vec MatVec(const double* m, const Vec& x, int rows, int cols) {
@@ -74,7 +76,9 @@ void Rope(Vec* v, int heads, int hd, int pos, double base, double sign) {
   }
 }
 
-double Sig(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+double Sig(double x) {
+  return 1.0 / (1.0 + std::exp(-x));
+}
 
 struct Slot {
   int expert;
@@ -174,7 +178,8 @@ void AttentionForward(const Net& n, int l, const Dims& d, LayerCache* L) {
           mx = std::max(mx, s * d.scale);
         }
         double sum = 0;
-        for (int j = 0; j <= i; ++j) sum += (P[static_cast<size_t>(i) * d.S + j] = std::exp(P[static_cast<size_t>(i) * d.S + j] - mx));
+        for (int j = 0; j <= i; ++j)
+          sum += (P[static_cast<size_t>(i) * d.S + j] = std::exp(P[static_cast<size_t>(i) * d.S + j] - mx));
         for (int j = 0; j <= i; ++j) {
           const double p = P[static_cast<size_t>(i) * d.S + j] /= sum;
           for (int e = 0; e < d.hd; ++e) L->o[ti][h * d.hd + e] += p * L->v[b * d.S + j][kh * d.hd + e];
@@ -241,7 +246,8 @@ void FfnBackward(const Net& n, int l, const Dims& d, const LayerCache& L, std::v
     if (d.E > 0) {
       Vec dp(d.E, 0.0);
       double wsum = 0, dotw = 0;
-      for (size_t j = 0; j < dw.size(); ++j) wsum += L.rp[t][L.slots[t][j].expert], dotw += dw[j] * L.slots[t][j].weight;
+      for (size_t j = 0; j < dw.size(); ++j)
+        wsum += L.rp[t][L.slots[t][j].expert], dotw += dw[j] * L.slots[t][j].weight;
       for (size_t j = 0; j < dw.size(); ++j) dp[L.slots[t][j].expert] += (dw[j] - dotw) / wsum;
       for (int e = 0; e < d.E; ++e) dp[e] += balance_coef * d.E * f[e] / d.N;
       double pdp = 0;
@@ -329,7 +335,9 @@ NaiveTrainResult NaiveTrainStep(const TrainModelConfig& c, const std::vector<Par
     FfnForward(net, l, d, &L, &x, &res, balance_coef, z_coef);
   }
   const double* out = net.off.count("output.weight") ? net.W("output.weight") : net.W("token_embd.weight");
-  double* gout = !want_grad ? nullptr : net.off.count("output.weight") ? net.G("output.weight") : net.G("token_embd.weight");
+  double* gout = !want_grad                       ? nullptr
+                 : net.off.count("output.weight") ? net.G("output.weight")
+                                                  : net.G("token_embd.weight");
   std::vector<Vec> dx(d.N, Vec(d.D, 0.0));
   double ce = 0;
   for (int t = 0; t < d.N; ++t) {

@@ -16,8 +16,8 @@ namespace omnicoder::reference {
 
 struct NaiveTrainResult {
   double loss = 0;
-  std::vector<double> grad;            // same layout as the parameters (empty if not asked)
-  std::vector<int32_t> selections;     // every router choice, in order (to detect flips)
+  std::vector<double> grad;         // same layout as the parameters (empty if not asked)
+  std::vector<int32_t> selections;  // every router choice, in order (to detect flips)
 };
 
 NaiveTrainResult NaiveTrainStep(const TrainModelConfig& c, const std::vector<ParamTensor>& layout,

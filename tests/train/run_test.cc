@@ -64,7 +64,8 @@ class Pipeline : public ::testing::Test {
     return path;
   }
 
-  static Result<TrainSummary> TrainTo(const std::string& cfg, int max_steps, MatmulPrecision matmul = MatmulPrecision::kF32) {
+  static Result<TrainSummary> TrainTo(const std::string& cfg, int max_steps,
+                                      MatmulPrecision matmul = MatmulPrecision::kF32) {
     TrainOptions o;
     o.config = cfg;
     o.max_steps = max_steps;
@@ -83,7 +84,7 @@ class Pipeline : public ::testing::Test {
 TEST_F(Pipeline, ResumeIsBitExact) {
   const std::string straight = Config("straight"), split = Config("split");
   ASSERT_TRUE(TrainTo(straight, 12).ok());
-  ASSERT_TRUE(TrainTo(split, 5).ok());   // stops between checkpoints: 5 is saved as the last step
+  ASSERT_TRUE(TrainTo(split, 5).ok());  // stops between checkpoints: 5 is saved as the last step
   auto r = TrainTo(split, 12);
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r->resumed);
@@ -145,8 +146,10 @@ TEST_F(Pipeline, OneBatchOverfits) {
   TokenizeCorpusOptions so;
   so.manifest = dir + "corpus.tsv", so.tokenizer = kDir + "tok.gguf", so.out_dir = dir + "tokens", so.fim_rate = 0;
   ASSERT_TRUE(TokenizeCorpus(so).ok());
-  const std::string cfg = Config("overfit", "lr = 1e-2\nwarmup_steps = 5\ntotal_steps = 50\nweight_decay = 0\n"
-                                            "batch_seqs = 2\nmicro_seqs = 2\ndata_dir = " + dir + "tokens\n");
+  const std::string cfg = Config("overfit",
+                                 "lr = 1e-2\nwarmup_steps = 5\ntotal_steps = 50\nweight_decay = 0\n"
+                                 "batch_seqs = 2\nmicro_seqs = 2\ndata_dir = " +
+                                     dir + "tokens\n");
   auto r = TrainTo(cfg, 50);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_LT(r->last_loss, 0.5);
@@ -179,7 +182,8 @@ TEST_F(Pipeline, ExportGivesTheTrainersLogitsInTheEngine) {
     const std::vector<float> got = testing::EngineLogitsWith(gguf, prefix, eo);
     ASSERT_EQ(got.size(), 512u);
     double max_diff = 0;
-    for (int i = 0; i < 512; ++i) max_diff = std::max(max_diff, static_cast<double>(std::fabs(got[i] - want[(n - 1) * 512 + i])));
+    for (int i = 0; i < 512; ++i)
+      max_diff = std::max(max_diff, static_cast<double>(std::fabs(got[i] - want[(n - 1) * 512 + i])));
     EXPECT_LE(max_diff, 1e-4) << "n=" << n;
   }
 }

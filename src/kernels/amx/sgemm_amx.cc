@@ -74,8 +74,8 @@ void Transpose16(const float* in, int64_t stride, int rows, int cols, float* out
 // 32 f32 (two rows of 16: lo, hi) -> 32 bf16, interleaved lo[0], hi[0], lo[1], ... (VNNI).
 inline __m512i PairBf16(__m512 lo, __m512 hi) {
   const __m512i both = reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(hi, lo));  // lo in 0..15, hi in 16..31
-  const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6,
-                                       21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+  const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6, 21,
+                                       5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
   return _mm512_permutexvar_epi16(idx, both);
 }
 
@@ -99,8 +99,8 @@ void PackA(const SgemmArgs& g, int i0, int mc, int p0, int kc, uint16_t* dst) {
           __m512i v = _mm512_setzero_si512();
           if (r0 + r < mc) {
             const float* src = g.a + static_cast<int64_t>(i0 + r0 + r) * g.a_row + (p0 + k0);
-            v = reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(m1, src + 16),
-                                                              _mm512_maskz_loadu_ps(m0, src)));
+            v = reinterpret_cast<__m512i>(
+                _mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(m1, src + 16), _mm512_maskz_loadu_ps(m0, src)));
           }
           _mm512_storeu_si512(out + r * 32, v);
         }
@@ -110,7 +110,8 @@ void PackA(const SgemmArgs& g, int i0, int mc, int p0, int kc, uint16_t* dst) {
         const int rbase = r0 + 16 * half, rows = mc - rbase < 16 ? (mc - rbase > 0 ? mc - rbase : 0) : 16;
         for (int kk = 0; kk < 32; kk += 16) {
           const int kcols = kn - kk < 16 ? (kn - kk > 0 ? kn - kk : 0) : 16;
-          const float* src = g.a + static_cast<int64_t>(i0 + rbase) * g.a_row + static_cast<int64_t>(p0 + k0 + kk) * g.a_col;
+          const float* src =
+              g.a + static_cast<int64_t>(i0 + rbase) * g.a_row + static_cast<int64_t>(p0 + k0 + kk) * g.a_col;
           Transpose16(src, g.a_col, kcols, rows, tile);  // k rows are contiguous in i
           for (int r = 0; r < 16; ++r) {
             const __m256i b = reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(_mm512_loadu_ps(tile + r * 16)));
@@ -144,7 +145,8 @@ void PackB(const SgemmArgs& g, int j0, int nc, int p0, int kc, uint16_t* dst) {
       }
       uint16_t* out = panel + static_cast<size_t>(k0) * 16;  // 16 pairs x 16 columns x 2
       for (int pair = 0; pair < 16; ++pair) {
-        const __m512i v = PairBf16(_mm512_loadu_ps(rows_kn + 2 * pair * 16), _mm512_loadu_ps(rows_kn + (2 * pair + 1) * 16));
+        const __m512i v =
+            PairBf16(_mm512_loadu_ps(rows_kn + 2 * pair * 16), _mm512_loadu_ps(rows_kn + (2 * pair + 1) * 16));
         _mm512_storeu_si512(out + pair * 32, v);
       }
     }
@@ -239,6 +241,8 @@ void SgemmAmx(const SgemmArgs& g, int m0, int m1, int n0, int n1, float* pack) {
 
 }  // namespace
 
-void FillAmxSgemm(KernelTable* t) { t->sgemm_bf16 = &SgemmAmx; }
+void FillAmxSgemm(KernelTable* t) {
+  t->sgemm_bf16 = &SgemmAmx;
+}
 
 }  // namespace omnicoder

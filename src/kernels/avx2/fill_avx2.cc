@@ -3,8 +3,8 @@
 #include "kernels/x86/act_impl.h"
 #include "kernels/x86/matmul_float_impl.h"
 #include "kernels/x86/matmul_k_impl.h"
-#include "kernels/x86/matmul_q8_impl.h"
 #include "kernels/x86/matmul_kx8_impl.h"
+#include "kernels/x86/matmul_q8_impl.h"
 
 namespace omnicoder {
 
@@ -17,9 +17,8 @@ void FillAvx2Kernels(KernelTable* t) {
     if (q) k.quantize_act = q;
   };
   set(DType::kF32, &FloatMatMul<F32Load>, nullptr);
-  set(DType::kF16, &FloatMatMul<F16Load>, [](const float* x, void* dst, int n) {
-    F32ToF16X86(x, static_cast<uint16_t*>(dst), n);
-  });
+  set(DType::kF16, &FloatMatMul<F16Load>,
+      [](const float* x, void* dst, int n) { F32ToF16X86(x, static_cast<uint16_t*>(dst), n); });
   set(DType::kBF16, &FloatMatMul<Bf16Load>, nullptr);
   set(DType::kQ4_0, &Q8MatMul<Q4_0Reader>, &QuantizeActQ8X86);
   set(DType::kQ4_1, &Q8MatMul<Q4_1Reader>, &QuantizeActQ8X86);

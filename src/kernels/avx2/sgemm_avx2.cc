@@ -55,6 +55,8 @@ void SgemmAvx2(const SgemmArgs& g, int m0, int m1, int n0, int n1, float* pack) 
 
 }  // namespace
 
-void FillAvx2Sgemm(KernelTable* t) { t->sgemm = &SgemmAvx2; }
+void FillAvx2Sgemm(KernelTable* t) {
+  t->sgemm = &SgemmAvx2;
+}
 
 }  // namespace omnicoder

@@ -5,8 +5,8 @@
 #define OC_X86_VNNI 1
 #include "kernels/kernel_table.h"
 #include "kernels/x86/matmul_k_impl.h"
-#include "kernels/x86/matmul_q8_impl.h"
 #include "kernels/x86/matmul_kx8_impl.h"
+#include "kernels/x86/matmul_q8_impl.h"
 
 namespace omnicoder {
 

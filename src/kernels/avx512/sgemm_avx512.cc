@@ -50,6 +50,8 @@ void SgemmAvx512(const SgemmArgs& g, int m0, int m1, int n0, int n1, float* pack
 
 }  // namespace
 
-void FillAvx512Sgemm(KernelTable* t) { t->sgemm = &SgemmAvx512; }
+void FillAvx512Sgemm(KernelTable* t) {
+  t->sgemm = &SgemmAvx512;
+}
 
 }  // namespace omnicoder

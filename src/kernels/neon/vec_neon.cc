@@ -131,7 +131,8 @@ void ValuesT(const AttnArgs& a, const float* probs, float* out) {
   }
   for (int p = 0; p < a.n_pos; ++p) {
     const uint8_t* v = a.v + static_cast<size_t>(p) * a.kv_row_bytes;
-    for (int d = 0; d < h4; d += 4) vst1q_f32(out + d, vfmaq_n_f32(vld1q_f32(out + d), L::Load(v + d * L::kElem), probs[p]));
+    for (int d = 0; d < h4; d += 4)
+      vst1q_f32(out + d, vfmaq_n_f32(vld1q_f32(out + d), L::Load(v + d * L::kElem), probs[p]));
     for (int d = h4; d < hd; ++d) out[d] += probs[p] * L::One(v + d * L::kElem);
   }
 }

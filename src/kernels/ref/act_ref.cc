@@ -7,7 +7,9 @@
 
 namespace omnicoder::ref {
 
-void QuantizeActF32(const float* x, void* dst, int n) { std::memcpy(dst, x, sizeof(float) * n); }
+void QuantizeActF32(const float* x, void* dst, int n) {
+  std::memcpy(dst, x, sizeof(float) * n);
+}
 
 void QuantizeActF16(const float* x, void* dst, int n) {
   uint16_t* y = static_cast<uint16_t*>(dst);

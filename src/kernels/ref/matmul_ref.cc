@@ -124,7 +124,8 @@ float DotMxfp4(const uint8_t* w, const uint8_t* xr, int n) {
   for (int i = 0; i < n / 32; ++i) {
     int isum = 0;
     for (int j = 0; j < 16; ++j) {
-      isum += kMxfp4Levels[b[i].qs[j] & 0x0F] * x.qs[32 * i + j] + kMxfp4Levels[b[i].qs[j] >> 4] * x.qs[32 * i + j + 16];
+      isum +=
+          kMxfp4Levels[b[i].qs[j] & 0x0F] * x.qs[32 * i + j] + kMxfp4Levels[b[i].qs[j] >> 4] * x.qs[32 * i + j + 16];
     }
     sum += static_cast<float>(isum) * (Mxfp4HalfScale(b[i].e) * x.d[i]);
   }
@@ -210,19 +211,32 @@ float DotQ6_K(const uint8_t* w, const uint8_t* xr, int n) {
 
 float DotRow(DType type, const uint8_t* w, const uint8_t* x, int n) {
   switch (type) {
-    case DType::kF32: return DotF32(w, x, n);
-    case DType::kF16: return DotF16(w, x, n);
-    case DType::kBF16: return DotBF16(w, x, n);
-    case DType::kQ4_0: return DotQ4_0(w, x, n);
-    case DType::kQ4_1: return DotQ4_1(w, x, n);
-    case DType::kQ5_0: return DotQ5_0(w, x, n);
-    case DType::kQ5_1: return DotQ5_1(w, x, n);
-    case DType::kQ8_0: return DotQ8_0(w, x, n);
-    case DType::kMXFP4: return DotMxfp4(w, x, n);
-    case DType::kQ4_K: return DotQ45K(w, x, n, false);
-    case DType::kQ5_K: return DotQ45K(w, x, n, true);
-    case DType::kQ6_K: return DotQ6_K(w, x, n);
-    default: return 0.0f;
+    case DType::kF32:
+      return DotF32(w, x, n);
+    case DType::kF16:
+      return DotF16(w, x, n);
+    case DType::kBF16:
+      return DotBF16(w, x, n);
+    case DType::kQ4_0:
+      return DotQ4_0(w, x, n);
+    case DType::kQ4_1:
+      return DotQ4_1(w, x, n);
+    case DType::kQ5_0:
+      return DotQ5_0(w, x, n);
+    case DType::kQ5_1:
+      return DotQ5_1(w, x, n);
+    case DType::kQ8_0:
+      return DotQ8_0(w, x, n);
+    case DType::kMXFP4:
+      return DotMxfp4(w, x, n);
+    case DType::kQ4_K:
+      return DotQ45K(w, x, n, false);
+    case DType::kQ5_K:
+      return DotQ45K(w, x, n, true);
+    case DType::kQ6_K:
+      return DotQ6_K(w, x, n);
+    default:
+      return 0.0f;
   }
 }
 

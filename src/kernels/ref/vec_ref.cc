@@ -82,7 +82,8 @@ void MatMulRef(const MatMulArgs& a, int row_begin, int row_end) {
   for (int r = row_begin; r < row_end; ++r) {
     const uint8_t* w = a.w + static_cast<size_t>(r) * a.w_row_bytes;
     for (int t = 0; t < a.n_tokens; ++t) {
-      a.y[static_cast<size_t>(t) * a.y_stride + r] = DotRow(kType, w, a.x + static_cast<size_t>(t) * a.x_row_bytes, a.in_dim);
+      a.y[static_cast<size_t>(t) * a.y_stride + r] =
+          DotRow(kType, w, a.x + static_cast<size_t>(t) * a.x_row_bytes, a.in_dim);
     }
   }
 }

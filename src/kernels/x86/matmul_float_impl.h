@@ -22,9 +22,7 @@ struct F32Load {
 };
 struct F16Load {
   static constexpr size_t kElem = 2;
-  static __m256 Load(const uint8_t* p) {
-    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-  }
+  static __m256 Load(const uint8_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
   static float One(const uint8_t* p) { return HalfToFloat(p); }
 };
 struct Bf16Load {

@@ -17,7 +17,9 @@
 namespace omnicoder {
 namespace {
 
-inline __m256i Load256(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+inline __m256i Load256(const uint8_t* p) {
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+}
 
 inline __m256i Bcast4K(const int8_t* p) {
   int32_t v;
@@ -64,7 +66,8 @@ inline void Q4KX8Token(const MatMulArgs& a, const uint8_t* base, int t, float* o
     const int16_t* bs = x.bsums + 16 * b;
 #pragma GCC unroll 8
     for (int j = 0; j < 8; ++j) {
-      msum = _mm256_add_epi32(msum, _mm256_mullo_epi32(LaneByte(mn[j / 4], j % 4), _mm256_set1_epi32(bs[2 * j] + bs[2 * j + 1])));
+      msum = _mm256_add_epi32(
+          msum, _mm256_mullo_epi32(LaneByte(mn[j / 4], j % 4), _mm256_set1_epi32(bs[2 * j] + bs[2 * j + 1])));
     }
     const __m256 dx = _mm256_set1_ps(x.d[b]);
     const __m256 d = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk))), dx);
@@ -118,8 +121,8 @@ inline void Q6KX8Token(const MatMulArgs& a, const uint8_t* base, int t, float* o
         }
       }
     }
-    const __m256 d = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk))),
-                                   _mm256_set1_ps(x.d[b]));
+    const __m256 d =
+        _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk))), _mm256_set1_ps(x.d[b]));
     acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), d, acc);
   }
   _mm256_storeu_ps(out, acc);

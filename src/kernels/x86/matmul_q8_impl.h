@@ -75,8 +75,8 @@ struct Mxfp4Reader {
   static constexpr int kOffsetShift = -1;
   static constexpr bool kHasMin = false, kSigned = true;
   static __m256i Weights(const uint8_t* b) {
-    const __m256i levels = _mm256_setr_epi8(0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12, 0, 1, 2, 3, 4, 6, 8,
-                                            12, 0, -1, -2, -3, -4, -6, -8, -12);
+    const __m256i levels = _mm256_setr_epi8(0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12, 0, 1, 2, 3, 4, 6,
+                                            8, 12, 0, -1, -2, -3, -4, -6, -8, -12);
     return _mm256_shuffle_epi8(levels, UnpackNibbles(b + 1));
   }
   static float Min(const uint8_t*) { return 0.0f; }
@@ -89,8 +89,8 @@ inline __m256i BlockDot(__m256i w, const int8_t* xq, const int32_t* neg_sum4) {
   if constexpr (B::kSigned) {  // s8 x s8 via |w| x sign(x, w)
     return DotU8S8(_mm256_setzero_si256(), _mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
   } else if constexpr (B::kOffsetShift >= 0) {
-    const __m256i seed = _mm256_slli_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(neg_sum4)),
-                                           B::kOffsetShift);
+    const __m256i seed =
+        _mm256_slli_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(neg_sum4)), B::kOffsetShift);
     return DotU8S8(seed, w, x);
   } else {
     return DotU8S8(_mm256_setzero_si256(), w, x);

@@ -49,8 +49,8 @@ inline __m256i UnpackNibbles(const uint8_t* p) {
 
 // 32 bits -> 32 bytes, byte i = 0xFF if bit i is set.
 inline __m256i BitsToBytes(uint32_t bits) {
-  const __m256i shuf = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3,
-                                        3, 3, 3, 3, 3);
+  const __m256i shuf =
+      _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
   __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(bits)), shuf);
   const __m256i sel = _mm256_set1_epi64x(0x7fbfdfeff7fbfdfeLL);
   v = _mm256_or_si256(v, sel);

@@ -13,7 +13,7 @@ namespace omnicoder {
 struct BlockArgs {
   const ModelConfig* config = nullptr;
   int layer_idx = 0;
-  int n_tokens = 0;             // T
+  int n_tokens = 0;              // T
   const int32_t* pos = nullptr;  // [T] position of each token
   const int32_t* seq = nullptr;  // [T] sequence of each token
   ForwardScratch* scratch = nullptr;

@@ -72,7 +72,7 @@ void RunLinear(const ForwardContext& ctx, const LinearJob* jobs, int n_jobs) {
       args.n_tokens = job.n_tokens;
       const MatMulKernel& k = KernelFor(ctx, job.w->type);
       (job.w->layout == WeightLayout::kInterleaved8 ? k.matmul_x8 : k.matmul)(args, static_cast<int>(r0),
-                                                                            static_cast<int>(r1));
+                                                                              static_cast<int>(r1));
     }
   };
   if (n_threads == 1) {

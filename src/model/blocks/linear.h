@@ -12,7 +12,6 @@
 
 namespace omnicoder {
 
-
 // Act format of a weight type on this table.
 const MatMulKernel& KernelFor(const ForwardContext& ctx, DType weight_type);
 // Converts the input rows into act rows at dst; returns the act row size in bytes.

@@ -53,7 +53,8 @@ void PerHeadLinear(const ForwardContext& ctx, const BlockArgs& b, const std::vec
   LinearJob* jobs = s.head_jobs.data();
   uint8_t* act = s.mla_act.data();
   for (int h = 0; h < H; ++h) {
-    const size_t rb = PrepareAct(ctx, w[h].type, {x.data + static_cast<size_t>(h) * x.head_stride, x.stride, T, w[h].cols}, act);
+    const size_t rb =
+        PrepareAct(ctx, w[h].type, {x.data + static_cast<size_t>(h) * x.head_stride, x.stride, T, w[h].cols}, act);
     jobs[h].w = &w[h];
     jobs[h].act = act;
     jobs[h].act_row_bytes = rb;
@@ -67,8 +68,7 @@ void PerHeadLinear(const ForwardContext& ctx, const BlockArgs& b, const std::vec
 
 }  // namespace
 
-void MlaBlock(const ForwardContext& ctx, const BlockArgs& b, const AttentionWeights& w, const KvView& kv,
-              float* out) {
+void MlaBlock(const ForwardContext& ctx, const BlockArgs& b, const AttentionWeights& w, const KvView& kv, float* out) {
   const KvLayerView& layer = kv.layers[b.layer_idx];
   const ModelConfig& c = *b.config;
   const LayerSpec& l = c.layers[b.layer_idx];

@@ -6,7 +6,6 @@
 
 namespace omnicoder {
 
-void MlaBlock(const ForwardContext& ctx, const BlockArgs& b, const AttentionWeights& w, const KvView& kv,
-              float* out);
+void MlaBlock(const ForwardContext& ctx, const BlockArgs& b, const AttentionWeights& w, const KvView& kv, float* out);
 
 }  // namespace omnicoder

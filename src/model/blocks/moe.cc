@@ -51,8 +51,10 @@ void MaskGroups(const RouteSpec& r, float* score) {
   for (int g = 0; g < G; ++g) {
     float a = -INFINITY, b = -INFINITY;
     for (int e = g * per; e < (g + 1) * per; ++e) {
-      if (score[e] > a) b = a, a = score[e];
-      else if (score[e] > b) b = score[e];
+      if (score[e] > a)
+        b = a, a = score[e];
+      else if (score[e] > b)
+        b = score[e];
     }
     group_score[g] = a + b;
   }
@@ -113,7 +115,7 @@ void RouteToken(const RouteSpec& r, float* logits, float* scratch, int32_t* sele
 namespace {
 
 struct Routing {
-  int n_slots = 0;           // T * k
+  int n_slots = 0;  // T * k
   const int32_t* sel = nullptr;
   const float* weights = nullptr;
   const int32_t* offsets = nullptr;  // [E + 1]
@@ -260,8 +262,7 @@ struct ExpertTypes {
   bool known = false;
 };
 
-Status AcquireWave(const BlockArgs& b, const Routing& r, ExpertSource& experts, ExpertRange wave,
-                   ExpertTypes* types) {
+Status AcquireWave(const BlockArgs& b, const Routing& r, ExpertSource& experts, ExpertRange wave, ExpertTypes* types) {
   MoeScratch& m = b.scratch->moe;
   for (int e = wave.begin; e < wave.end; ++e) {
     if (r.offsets[e + 1] == r.offsets[e]) continue;
@@ -360,8 +361,10 @@ Status MoeBlock(const ForwardContext& ctx, const BlockArgs& b, const MoeWeights&
     }
     if (in.gate) RunExperts(ctx, b, w, r, in, wave);
     ReleaseRange(experts, b.layer_idx, r, wave.begin, wave.end);
-    if (wave.end < l.n_experts) wave = BeginNextWave(b, r, experts, wave.end);
-    else wave.begin = wave.end;
+    if (wave.end < l.n_experts)
+      wave = BeginNextWave(b, r, experts, wave.end);
+    else
+      wave.begin = wave.end;
   }
   CombineOutputs(ctx, b, w, r, xn, out);
   return Status::Ok();

@@ -22,13 +22,13 @@ TEST(Half, EveryF16RoundTripsThroughF32) {
 
 TEST(Half, RoundsToNearestEven) {
   EXPECT_EQ(F32ToF16(1.0f), 0x3c00);
-  EXPECT_EQ(F32ToF16(1.0f + 1.0f / 2048), 0x3c00);           // tie -> even (down)
-  EXPECT_EQ(F32ToF16(1.0f + 3.0f / 2048), 0x3c02);           // tie -> even (up)
+  EXPECT_EQ(F32ToF16(1.0f + 1.0f / 2048), 0x3c00);  // tie -> even (down)
+  EXPECT_EQ(F32ToF16(1.0f + 3.0f / 2048), 0x3c02);  // tie -> even (up)
   EXPECT_EQ(F32ToF16(65504.0f), 0x7bff);
-  EXPECT_EQ(F32ToF16(65520.0f), 0x7c00);                     // rounds to inf
+  EXPECT_EQ(F32ToF16(65520.0f), 0x7c00);  // rounds to inf
   EXPECT_EQ(F32ToF16(-0.0f), 0x8000);
-  EXPECT_EQ(F32ToF16(5.960464477539063e-08f), 0x0001);       // smallest subnormal
-  EXPECT_EQ(F32ToF16(2.9802322387695312e-08f), 0x0000);      // half of it: tie to even 0
+  EXPECT_EQ(F32ToF16(5.960464477539063e-08f), 0x0001);   // smallest subnormal
+  EXPECT_EQ(F32ToF16(2.9802322387695312e-08f), 0x0000);  // half of it: tie to even 0
   EXPECT_TRUE(std::isnan(F16ToF32(F32ToF16(NAN))));
 }
 

@@ -1,12 +1,12 @@
 // format layer: GGUF writer -> reader round trip, metadata getters, atomic writes.
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iterator>
-#include <csignal>
-#include <sys/resource.h>
 
 #include "format/gguf.h"
 #include "format/gguf_writer.h"
@@ -14,7 +14,9 @@
 namespace omnicoder {
 namespace {
 
-std::string TmpPath(const char* name) { return std::string(OC_WORK_DIR "_") + name; }
+std::string TmpPath(const char* name) {
+  return std::string(OC_WORK_DIR "_") + name;
+}
 
 TEST(Gguf, RoundTripMetadataAndTensors) {
   GgufWriter w(64);

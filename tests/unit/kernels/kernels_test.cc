@@ -20,7 +20,7 @@
 namespace omnicoder {
 namespace {
 
-const DType kTypes[] = {DType::kF32, DType::kF16, DType::kBF16, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0,
+const DType kTypes[] = {DType::kF32,  DType::kF16,  DType::kBF16, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0,
                         DType::kQ5_1, DType::kQ8_0, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K, DType::kMXFP4};
 
 // Every SIMD level is a test of its own, skipped (not passed) where the CPU lacks it.
@@ -60,7 +60,7 @@ Problem Make(DType type, const MatMulKernel& k, int rows, int cols, int tokens, 
 }
 
 std::vector<float> RunMatMul(const MatMulKernel& k, DType type, Problem& p, int row_begin, int row_end,
-                       std::vector<float>* y = nullptr) {
+                             std::vector<float>* y = nullptr) {
   std::vector<float> out(static_cast<size_t>(p.rows) * p.tokens, NAN);
   if (!y) y = &out;
   MatMulArgs a;
@@ -114,7 +114,8 @@ TEST_P(MatMulVsRef, MatchesScalar) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Types, MatMulVsRef, ::testing::Combine(::testing::ValuesIn(kSimdLevels), ::testing::ValuesIn(kTypes)),
+INSTANTIATE_TEST_SUITE_P(Types, MatMulVsRef,
+                         ::testing::Combine(::testing::ValuesIn(kSimdLevels), ::testing::ValuesIn(kTypes)),
                          IsaTypeName);
 
 class Interleaved8 : public ::testing::TestWithParam<std::tuple<Isa, DType>> {};

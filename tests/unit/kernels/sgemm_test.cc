@@ -19,7 +19,7 @@ struct Shape {
   bool trans_a, trans_b;
 };
 
-const Shape kShapes[] = {{37, 53, 300, false, true}, {100, 70, 513, true, false}, {13, 33, 17, true, true},
+const Shape kShapes[] = {{37, 53, 300, false, true}, {100, 70, 513, true, false},  {13, 33, 17, true, true},
                          {64, 64, 64, false, false}, {129, 513, 257, false, true}, {5, 3, 1, true, true},
                          {1, 1, 1000, false, false}, {200, 40, 600, true, false}};
 

@@ -114,8 +114,8 @@ TEST(ArchTable, KnownArchitectures) {
 }
 
 TEST(ModelConfig, ReadsEveryTinyArch) {
-  for (const char* preset : {"tiny-llama", "tiny-mixtral", "tiny-qwen2", "tiny-qwen2moe", "tiny-qwen3", "tiny-qwen3moe",
-                             "tiny-olmoe"}) {
+  for (const char* preset :
+       {"tiny-llama", "tiny-mixtral", "tiny-qwen2", "tiny-qwen2moe", "tiny-qwen3", "tiny-qwen3moe", "tiny-olmoe"}) {
     TestModelSpec spec = TestModelPreset(preset).value();
     const std::string path = std::string(OC_WORK_DIR "_cfg_") + preset + ".gguf";
     ASSERT_TRUE(WriteTestModel(spec, path).ok());

@@ -41,7 +41,9 @@ double MaxAbsDiff(const float* a, const float* b, int n) {
   return m;
 }
 
-int ArgmaxOf(const float* v, int n) { return static_cast<int>(std::max_element(v, v + n) - v); }
+int ArgmaxOf(const float* v, int n) {
+  return static_cast<int>(std::max_element(v, v + n) - v);
+}
 
 // 8 sequences with prompts of different lengths, then greedy steps with all 8 in one
 // Decode; each must match a single-sequence session fed the same tokens.
@@ -78,13 +80,19 @@ void CheckEightTogether(const std::string& path, double tol) {
 // One token's row goes through the single-token kernel alone and through the 4-token
 // tiles when batched: the same integer dot products, float sums in another order, so
 // agreement is to rounding (measured <= 2e-6 of logits ~1), not bit for bit.
-TEST(Batch, EightSequencesMatchEachAloneDense) { CheckEightTogether(testing::TinyModelPath("llama", DType::kQ8_0), 1e-4); }
-TEST(Batch, EightSequencesMatchEachAloneMoe) { CheckEightTogether(testing::TinyModelPath("qwen3moe", DType::kQ4_K), 1e-4); }
+TEST(Batch, EightSequencesMatchEachAloneDense) {
+  CheckEightTogether(testing::TinyModelPath("llama", DType::kQ8_0), 1e-4);
+}
+TEST(Batch, EightSequencesMatchEachAloneMoe) {
+  CheckEightTogether(testing::TinyModelPath("qwen3moe", DType::kQ4_K), 1e-4);
+}
 TEST(Batch, EightSequencesMatchEachAloneF32Bitwise) {
   // F32 weights run the same float kernel for 1 and n tokens: identical bits.
   CheckEightTogether(testing::TinyModelPath("mixtral", DType::kF32), 0.0);
 }
-TEST(Batch, EightSequencesMatchEachAloneMla) { CheckEightTogether(testing::TinyModelPath("deepseek3", DType::kF32), 0.0); }
+TEST(Batch, EightSequencesMatchEachAloneMla) {
+  CheckEightTogether(testing::TinyModelPath("deepseek3", DType::kF32), 0.0);
+}
 TEST(Batch, EightSequencesMatchEachAloneSlidingWindow) {
   CheckEightTogether(testing::TinyModelPath("gpt-oss", DType::kF32), 1e-4);
 }

@@ -105,7 +105,7 @@ TEST(MoeWaves, TheBlockDecidesWavesAndTheSourceFollows) {
   int one_wave = 0, small = 0;
   const std::vector<float> want = RunWithCap(*m.value(), tokens, 1 << 20, &one_wave);
   const std::vector<float> got = RunWithCap(*m.value(), tokens, 8, &small);
-  EXPECT_EQ(one_wave, m.value()->config.n_layers);  // one wave per MoE layer
+  EXPECT_EQ(one_wave, m.value()->config.n_layers);   // one wave per MoE layer
   EXPECT_GT(small, 4 * m.value()->config.n_layers);  // 40 tokens x top-8 of 64 need several of 8
   ASSERT_EQ(want.size(), got.size());
   EXPECT_EQ(0, std::memcmp(want.data(), got.data(), sizeof(float) * want.size())) << "wave size changed the logits";

@@ -19,7 +19,8 @@ namespace {
 void* Allocate(size_t n, size_t align) {
   if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1, std::memory_order_relaxed);
   if (n == 0) n = 1;
-  return align <= alignof(std::max_align_t) ? std::malloc(n) : std::aligned_alloc(align, (n + align - 1) / align * align);
+  return align <= alignof(std::max_align_t) ? std::malloc(n)
+                                            : std::aligned_alloc(align, (n + align - 1) / align * align);
 }
 }  // namespace
 
@@ -28,27 +29,55 @@ void* operator new(size_t n) {
   if (!p) throw std::bad_alloc();
   return p;
 }
-void* operator new[](size_t n) { return operator new(n); }
-void* operator new(size_t n, const std::nothrow_t&) noexcept { return Allocate(n, 0); }
-void* operator new[](size_t n, const std::nothrow_t&) noexcept { return Allocate(n, 0); }
+void* operator new[](size_t n) {
+  return operator new(n);
+}
+void* operator new(size_t n, const std::nothrow_t&) noexcept {
+  return Allocate(n, 0);
+}
+void* operator new[](size_t n, const std::nothrow_t&) noexcept {
+  return Allocate(n, 0);
+}
 void* operator new(size_t n, std::align_val_t a) {
   void* p = Allocate(n, static_cast<size_t>(a));
   if (!p) throw std::bad_alloc();
   return p;
 }
-void* operator new[](size_t n, std::align_val_t a) { return operator new(n, a); }
+void* operator new[](size_t n, std::align_val_t a) {
+  return operator new(n, a);
+}
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"  // our operator new is malloc
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
-void operator delete[](void* p, size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, size_t) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, size_t) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, const std::nothrow_t&) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, const std::nothrow_t&) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::align_val_t) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, std::align_val_t) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, size_t, std::align_val_t) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, size_t, std::align_val_t) noexcept {
+  std::free(p);
+}
 #pragma GCC diagnostic pop
 
 namespace omnicoder {

@@ -175,13 +175,13 @@ TEST(Pager, PagedOutputIsBitIdenticalToResident) {
             po.prefetch = prefetch;
             Status err;
             const auto paged = RunSteps(path, po, &err);
-            ASSERT_EQ(paged.size(), resident.size()) << arch << " " << GetDTypeTraits(type).name << " slots " << slots
-                                                     << " " << PagerPolicyName(policy) << " prefetch " << prefetch
-                                                     << ": " << err.ToString();
+            ASSERT_EQ(paged.size(), resident.size())
+                << arch << " " << GetDTypeTraits(type).name << " slots " << slots << " " << PagerPolicyName(policy)
+                << " prefetch " << prefetch << ": " << err.ToString();
             for (size_t i = 0; i < paged.size(); ++i) {
               ASSERT_EQ(0, std::memcmp(paged[i].data(), resident[i].data(), paged[i].size() * 4))
-                  << arch << " " << GetDTypeTraits(type).name << " slots " << slots << " "
-                  << PagerPolicyName(policy) << " prefetch " << prefetch << " step " << i;
+                  << arch << " " << GetDTypeTraits(type).name << " slots " << slots << " " << PagerPolicyName(policy)
+                  << " prefetch " << prefetch << " step " << i;
             }
           }
         }

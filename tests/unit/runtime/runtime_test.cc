@@ -60,7 +60,7 @@ TEST(Sampler, TopKOneIsGreedyAndMinPFilters) {
   q.temperature = 1.0f;
   TokenSampler m(q, 3);
   const float l3[3] = {0.0f, std::log(0.4f), std::log(0.1f)};  // p = 1, .4, .1 (relative)
-  for (int i = 0; i < 200; ++i) EXPECT_EQ(m.Sample(l3), 0);   // .4 < .5 * 1: only token 0 survives
+  for (int i = 0; i < 200; ++i) EXPECT_EQ(m.Sample(l3), 0);    // .4 < .5 * 1: only token 0 survives
 }
 
 TEST(Sampler, RepetitionPenaltyDemotesSeenTokens) {

@@ -69,12 +69,10 @@ TEST_P(QuantRoundTrip, ZerosAndConstantsStayFinite) {
 
 INSTANTIATE_TEST_SUITE_P(AllTypes, QuantRoundTrip,
                          ::testing::Values(Case{DType::kF32, 1e-9}, Case{DType::kF16, 1e-3}, Case{DType::kBF16, 5e-3},
-                                           Case{DType::kQ8_0, 0.01}, Case{DType::kQ8_1, 0.01},
-                                           Case{DType::kQ5_0, 0.05}, Case{DType::kQ5_1, 0.05},
-                                           Case{DType::kQ4_0, 0.11}, Case{DType::kQ4_1, 0.10},
-                                           Case{DType::kQ6_K, 0.02}, Case{DType::kQ5_K, 0.04},
-                                           Case{DType::kQ4_K, 0.08}, Case{DType::kQ8_K, 0.01},
-                                           Case{DType::kMXFP4, 0.2}),
+                                           Case{DType::kQ8_0, 0.01}, Case{DType::kQ8_1, 0.01}, Case{DType::kQ5_0, 0.05},
+                                           Case{DType::kQ5_1, 0.05}, Case{DType::kQ4_0, 0.11}, Case{DType::kQ4_1, 0.10},
+                                           Case{DType::kQ6_K, 0.02}, Case{DType::kQ5_K, 0.04}, Case{DType::kQ4_K, 0.08},
+                                           Case{DType::kQ8_K, 0.01}, Case{DType::kMXFP4, 0.2}),
                          [](const auto& tp) { return std::string(GetDTypeTraits(tp.param.type).name); });
 
 TEST(QuantLayout, Q4_0DecodesNibblesLowFirst) {
@@ -109,13 +107,13 @@ TEST(QuantLayout, Q6_KScalesAndHighBits) {
   BlockQ6_K b{};
   b.d = F32ToF16(1.0f);
   for (int i = 0; i < 16; ++i) b.scales[i] = static_cast<int8_t>(i + 1);
-  b.ql[0] = 0x0F;   // element 0 low nibble 15, element 64 low nibble 0
-  b.qh[0] = 0x03;   // element 0 high bits 3 -> q = 63 - 32 = 31
+  b.ql[0] = 0x0F;  // element 0 low nibble 15, element 64 low nibble 0
+  b.qh[0] = 0x03;  // element 0 high bits 3 -> q = 63 - 32 = 31
   float y[256];
   GetDTypeTraits(DType::kQ6_K).dequantize(&b, y, 256);
-  EXPECT_EQ(y[0], 31.0f * 1);      // scale 0
-  EXPECT_EQ(y[64], -32.0f * 5);    // element 64: scale index 4
-  EXPECT_EQ(y[16], -32.0f * 2);    // element 16: scale index 1
+  EXPECT_EQ(y[0], 31.0f * 1);    // scale 0
+  EXPECT_EQ(y[64], -32.0f * 5);  // element 64: scale index 4
+  EXPECT_EQ(y[16], -32.0f * 2);  // element 16: scale index 1
 }
 
 TEST(DTypeTable, NamesAndLookup) {

@@ -100,12 +100,11 @@ TEST_P(SharedVocab, DecodeRoundTripsText) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Vocabs, SharedVocab, ::testing::ValuesIn(kVocabs),
-                         [](const auto& tp) {
-                           std::string n = tp.param;
-                           for (char& c : n) c = (c == '-') ? '_' : c;
-                           return n;
-                         });
+INSTANTIATE_TEST_SUITE_P(Vocabs, SharedVocab, ::testing::ValuesIn(kVocabs), [](const auto& tp) {
+  std::string n = tp.param;
+  for (char& c : n) c = (c == '-') ? '_' : c;
+  return n;
+});
 
 TEST(GeneratedVocab, ByteFallbackAndSpecials) {
   TestModelSpec spec = TestModelPreset("tiny-llama").value();
