@@ -120,4 +120,10 @@ struct ExportCliOptions {
 };
 int ExportCommand(const ExportCliOptions& o);
 
+struct EvaluateCliOptions {
+  EvaluateOptions eval;
+  bool json = false;
+};
+int EvaluateCommand(EvaluateCliOptions o);
+
 }  // namespace omnicoder::cli

@@ -157,7 +157,8 @@ struct TrainCli {
   TokenizeCorpusOptions shards;
   TrainOptions train;
   ExportCliOptions export_;
-  CLI::App *c, *tt, *tc, *tr, *ex;
+  EvaluateCliOptions eval;
+  CLI::App *c, *tt, *tc, *tr, *ex, *ev;
 };
 
 void AddTrain(CLI::App& app, TrainCli* t) {
@@ -183,6 +184,11 @@ void AddTrain(CLI::App& app, TrainCli* t) {
   AddEnum(t->tr, "--isa", &t->train.isa, ParseIsa, "kernels: auto, ref, avx2, avx512, neon");
   AddEnum(t->tr, "--matmul", &t->train.matmul, ParseMatmulPrecision,
           "bf16 (AMX tiles where available, default) or f32");
+  t->ev = app.add_subcommand("evaluate", "a training run's checkpoint on its whole validation sets, and its routing");
+  t->ev->add_option("--config", t->eval.eval.config, "training config")->required();
+  t->ev->add_option("-t,--threads", t->eval.eval.n_threads, "threads");
+  AddEnum(t->ev, "--isa", &t->eval.eval.isa, ParseIsa, "kernels: auto, ref, avx2, avx512, neon");
+  t->ev->add_flag("--json", t->eval.json, "print JSON");
   t->ex = app.add_subcommand("export", "write a training run's checkpoint as a GGUF model");
   t->ex->add_option("--config", t->export_.config, "training config")->required();
   t->ex->add_option("-o,--output", t->export_.output, "GGUF to write")->required();
@@ -236,6 +242,7 @@ int main(int argc, char** argv) {
   if (tc.tc->parsed()) return TokenizeCorpusCommand(tc.shards);
   if (tc.tr->parsed()) return TrainCommand(tc.train);
   if (tc.ex->parsed()) return ExportCommand(tc.export_);
+  if (tc.ev->parsed()) return EvaluateCommand(tc.eval);
   if (r->parsed()) return RunCommand(run);
   if (t->parsed()) return TokenizeCommand(tok);
   if (l->parsed()) return LogitsCommand(lg);

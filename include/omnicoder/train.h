@@ -10,6 +10,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "omnicoder/status.h"
 #include "omnicoder/types.h"
@@ -65,6 +66,15 @@ Result<TrainSummary> Train(const TrainOptions& options);
 // Writes the run's latest checkpoint as a llama-architecture GGUF (Mixtral tensor names
 // for MoE) with the tokenizer's metadata; F32, F16 or BF16 tensors (quantize afterwards).
 Status ExportTrainedModel(const std::string& config, const std::string& output, const std::string& type = "F32");
+
+// Evaluates a run's latest checkpoint (see TrainEvaluation in types.h); read-only, so it
+// may run while the trainer does.
+struct EvaluateOptions {
+  std::string config;
+  int n_threads = 0;
+  Isa isa = Isa::kAuto;
+};
+Result<TrainEvaluation> EvaluateTrainedModel(const EvaluateOptions& options);
 
 // SHA-256 of a checkpoint's weights and Adam moments (not its header): equal for equal
 // training state.

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "omnicoder/status.h"
 
@@ -72,4 +74,25 @@ struct SyntheticTraceOptions {
   uint64_t seed = 0;
 };
 
+// A training run's checkpoint evaluated on the whole of each validation set (sequences of
+// the config's length, stride = length) and, for MoE, its routing per layer over those tokens.
+struct ValidationResult {
+  std::string name;  // "val-code", "val-english"
+  int64_t n_tokens = 0, n_bytes = 0, n_predicted = 0;
+  double nats_per_token = 0;
+  double bits_per_byte = 0;  // over the predicted tokens' share of the bytes
+};
+struct LayerRoutingStats {
+  int layer = 0;
+  double max_over_mean = 0, min_over_mean = 0;  // slots routed to the busiest / idlest expert ÷ the mean
+  double router_entropy = 0;                    // mean over tokens of the router softmax's entropy (nats)
+  double max_entropy = 0;                       // ln(experts): a uniform router
+};
+struct TrainEvaluation {
+  int step = 0;
+  double elapsed_seconds = 0;
+  int n_experts = 0;
+  std::vector<ValidationResult> sets;
+  std::vector<LayerRoutingStats> layers;  // empty for a dense model
+};
 }  // namespace omnicoder

@@ -14,6 +14,7 @@
 #include "tokenizer/bpe_train.h"
 #include "train/checkpoint.h"
 #include "train/corpus.h"
+#include "train/evaluate.h"
 #include "train/export.h"
 #include "train/shards.h"
 #include "train/trainer.h"
@@ -129,12 +130,19 @@ Result<MatmulPrecision> ParseMatmulPrecision(std::string_view text) {
   return InvalidArgument("unknown matmul precision '" + std::string(text) + "' (one of: bf16, f32)");
 }
 
-Result<TrainSummary> Train(const TrainOptions& o) {
-  OC_ASSIGN_OR_RETURN(TrainConfig c, LoadConfig(o.config));
-  const Isa level = o.isa;
+namespace {
+Status CheckIsa(Isa level) {
   if (level != Isa::kAuto && (static_cast<int>(level) > static_cast<int>(Isa::kNeon) || !IsaAvailable(level))) {
     return Unsupported(std::string("ISA '") + IsaName(level) + "' is not available on this CPU");
   }
+  return Status::Ok();
+}
+}  // namespace
+
+Result<TrainSummary> Train(const TrainOptions& o) {
+  OC_ASSIGN_OR_RETURN(TrainConfig c, LoadConfig(o.config));
+  const Isa level = o.isa;
+  OC_RETURN_IF_ERROR(CheckIsa(level));
   if (o.matmul != MatmulPrecision::kBf16 && o.matmul != MatmulPrecision::kF32) {
     return InvalidArgument("unknown matmul precision value (bf16, f32)");
   }
@@ -157,6 +165,15 @@ Result<TrainSummary> Train(const TrainOptions& o) {
   s.elapsed_seconds = r.elapsed_seconds;
   s.last_loss = r.last_loss;
   return s;
+}
+
+Result<TrainEvaluation> EvaluateTrainedModel(const EvaluateOptions& o) {
+  OC_ASSIGN_OR_RETURN(TrainConfig c, LoadConfig(o.config));
+  OC_RETURN_IF_ERROR(CheckIsa(o.isa));
+  ThreadPool pool(Threads(o.n_threads));
+  TrainContext ctx;
+  ctx.Init(&GetKernelTable(o.isa), &pool, /*bf16=*/false);  // f32: the numbers a user's engine computes
+  return EvaluateRun(c, ctx);
 }
 
 Status ExportTrainedModel(const std::string& config, const std::string& output, const std::string& type) {

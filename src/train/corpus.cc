@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -62,6 +63,13 @@ Status ParseSourceLine(const std::string& line, int line_no, CorpusSource* s) {
       if (end == v.c_str() || *end || !(s->cap > 0 && s->cap <= 1)) {
         return InvalidArgument(StrFormat("corpus sources line %d: cap must be in (0, 1]", line_no));
       }
+    } else if (k == "validation") {
+      char* end = nullptr;
+      const double f = std::strtod(v.c_str(), &end);
+      if (end == v.c_str() || *end || !(f >= 0 && f <= 1)) {
+        return InvalidArgument(StrFormat("corpus sources line %d: validation must be in [0, 1]", line_no));
+      }
+      s->validation_per_mille = static_cast<int>(std::lround(f * 1000));
     } else if (k == "exclude") {
       std::stringstream ss(v);
       std::string part;
@@ -205,7 +213,8 @@ Result<std::vector<CorpusFile>> BuildCorpus(const std::vector<CorpusSource>& sou
       c.file.kind = src.kind;
       c.file.bytes = text->size();
       c.file.path = p;
-      c.file.validation = HashPrefix(c.file.sha256) % 1000 < static_cast<uint64_t>(o.validation_per_mille);
+      const int per_mille = src.validation_per_mille >= 0 ? src.validation_per_mille : o.validation_per_mille;
+      c.file.validation = HashPrefix(c.file.sha256) % 1000 < static_cast<uint64_t>(per_mille);
       c.cap = src.cap;
       files.push_back(std::move(c));
     }

@@ -22,6 +22,7 @@ struct CorpusSource {
   std::string root;                  // folder walked recursively (symlinks are not followed)
   std::string suffix;                // ".py", ".rst.txt"
   double cap = 0;                    // > 0: at most this fraction of the corpus bytes
+  int validation_per_mille = -1;     // >= 0: this source's held-out share; < 0: the corpus default
   std::vector<std::string> exclude;  // sub-folders of root to skip
   std::string licence;               // for the model card
   std::string package;               // Debian package that provides it

@@ -126,7 +126,8 @@ void TrainModel::ForwardLayers(TrainContext& ctx, const ModelParams& p, int n_se
     Gemm(ctx, {N, D, qd}, Rows(L.o, qd), Transposed(w.wo, qd), {L.x_mid, D}, true);
     RmsNormForward(ctx, {w.ffn_norm, c.rms_eps, N, D}, L.x_mid, L.xn2, L.rstd2);
     float* next = il + 1 < c.n_layers ? layers_[il + 1].x_in : x_final_;
-    FfnForward(ctx, fs, FfnRef(w), L.ffn, {L.xn2, next, coef, stats ? &stats->aux : nullptr});
+    LayerRouting* routing = stats && stats->routing ? &(*stats->routing)[il] : nullptr;
+    FfnForward(ctx, fs, FfnRef(w), L.ffn, {L.xn2, next, coef, stats ? &stats->aux : nullptr, routing});
     ctx.kernels->axpy(next, L.x_mid, 1.0f, N * D);
   }
   RmsNormForward(ctx, {p.out_norm, c.rms_eps, N, D}, x_final_, xnf_, rstdf_);

@@ -20,7 +20,8 @@ namespace omnicoder {
 struct StepStats {
   double ce_sum = 0;  // sum of next-token cross-entropy (nats)
   int64_t n_predicted = 0;
-  AuxLoss aux;  // summed over layers (entropy: summed layer means)
+  AuxLoss aux;                                   // summed over layers (entropy: summed layer means)
+  std::vector<LayerRouting>* routing = nullptr;  // per layer (MoE), accumulated when set
 };
 
 // n_seqs rows of seq_len + 1 token ids: inputs and next-token targets.

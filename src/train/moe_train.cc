@@ -93,6 +93,17 @@ void Aux(const FfnShape& s, const FfnActivations& a, const AuxCoef& coef, AuxLos
   aux->router_entropy += entropy / T;
 }
 
+void AddRouting(const FfnShape& s, const FfnActivations& a, LayerRouting* r) {
+  const int T = s.n_tokens, E = s.n_experts;
+  r->slots.resize(E, 0);
+  for (int e = 0; e < E; ++e) r->slots[e] += a.offsets[e + 1] - a.offsets[e];
+  for (int64_t i = 0; i < int64_t{T} * E; ++i) {
+    const double p = a.probs[i];
+    if (p > 0) r->entropy_sum -= p * std::log(p);
+  }
+  r->n_tokens += T;
+}
+
 }  // namespace
 
 size_t FfnActivationFloats(const FfnShape& s) {
@@ -161,6 +172,7 @@ void FfnForward(TrainContext& ctx, const FfnShape& s, const FfnWeightsRef& w, Ff
     }
   });
   if (s.n_experts > 0 && io.aux) Aux(s, a, io.coef, io.aux);
+  if (s.n_experts > 0 && io.routing) AddRouting(s, a, io.routing);
 }
 
 size_t FfnBackwardScratchFloats(const FfnShape& s) {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "train/ops.h"
 
@@ -62,6 +63,14 @@ struct AuxLoss {
   double max_load = 0, router_entropy = 0;
 };
 
+// Routing over a whole evaluation, one per layer: slots routed to each expert and the
+// router's softmax entropy summed over tokens.
+struct LayerRouting {
+  std::vector<int64_t> slots;  // per expert
+  double entropy_sum = 0;      // nats, summed over tokens
+  int64_t n_tokens = 0;
+};
+
 struct AuxCoef {
   float balance = 0.01f, z = 1e-3f;
   float grad_scale = 1.0f;  // scale on the aux gradients (1 / micro-batches)
@@ -73,6 +82,7 @@ struct FfnForwardIo {
   float* out;
   AuxCoef coef;
   AuxLoss* aux;
+  LayerRouting* routing = nullptr;  // MoE only; accumulated when set
 };
 void FfnForward(TrainContext& ctx, const FfnShape& s, const FfnWeightsRef& w, FfnActivations& a,
                 const FfnForwardIo& io);

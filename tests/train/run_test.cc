@@ -32,8 +32,11 @@ class Pipeline : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     std::system(("rm -rf " + kDir + " && mkdir -p " + kDir).c_str());
-    std::ofstream(kDir + "sources.txt") << "src code " OC_SOURCE_DIR "/src .cc\n"
-                                        << "docs english " OC_SOURCE_DIR "/docs .md\n";
+    // Validation sets that are never empty: a tenth of the sources (150+ files), and
+    // tests/data's texts held out whole.
+    std::ofstream(kDir + "sources.txt") << "src code " OC_SOURCE_DIR "/src .cc validation=0.1\n"
+                                        << "docs english " OC_SOURCE_DIR "/docs .md validation=0\n"
+                                        << "texts english " OC_SOURCE_DIR "/tests/data .txt validation=1\n";
     ASSERT_TRUE(BuildCorpus(kDir + "sources.txt", kDir + "corpus.tsv").ok());
     TokenizerTrainOptions to;
     to.manifest = kDir + "corpus.tsv";
@@ -186,6 +189,62 @@ TEST_F(Pipeline, ExportGivesTheTrainersLogitsInTheEngine) {
       max_diff = std::max(max_diff, static_cast<double>(std::fabs(got[i] - want[(n - 1) * 512 + i])));
     EXPECT_LE(max_diff, 1e-4) << "n=" << n;
   }
+}
+
+TEST_F(Pipeline, EvaluateScoresWholeSetsAndReportsRouting) {
+  const std::string cfg = Config("evaluate");
+  ASSERT_TRUE(TrainTo(cfg, 2).ok());
+  EvaluateOptions o;
+  o.config = cfg;
+  o.n_threads = 2;
+  Result<TrainEvaluation> early = EvaluateTrainedModel(o);
+  ASSERT_TRUE(early.ok()) << early.status().ToString();
+  ASSERT_TRUE(TrainTo(cfg, 12).ok());
+  Result<TrainEvaluation> late = EvaluateTrainedModel(o);
+  ASSERT_TRUE(late.ok()) << late.status().ToString();
+  EXPECT_EQ(early->step, 2);
+  EXPECT_EQ(late->step, 12);
+  ASSERT_EQ(late->sets.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    const ValidationResult &a = early->sets[i], &b = late->sets[i];
+    EXPECT_GT(b.n_predicted, 0) << b.name;
+    EXPECT_EQ(b.n_predicted % 64, 0) << "whole sequences of ctx_len";
+    EXPECT_GT(b.n_predicted, b.n_tokens - 2 * 64) << "every full sequence is scored";
+    EXPECT_LT(b.nats_per_token, a.nats_per_token) << b.name << ": training lowers validation loss";
+    // bits per byte = bits over the scored tokens' share of the bytes.
+    const double bytes = static_cast<double>(b.n_bytes) * b.n_predicted / b.n_tokens;
+    EXPECT_NEAR(b.bits_per_byte, b.nats_per_token * b.n_predicted / std::log(2.0) / bytes, 1e-9);
+  }
+  ASSERT_EQ(late->layers.size(), 2u);
+  EXPECT_EQ(late->n_experts, 4);
+  for (const LayerRoutingStats& l : late->layers) {
+    EXPECT_GE(l.max_over_mean, 1.0);
+    EXPECT_LE(l.max_over_mean, 2.0);  // top-2 of 4: an expert gets at most one slot per token
+    EXPECT_LE(l.min_over_mean, 1.0);
+    EXPECT_GE(l.min_over_mean, 0.0);
+    EXPECT_GT(l.router_entropy, 0.0);
+    EXPECT_LE(l.router_entropy, std::log(4.0) + 1e-9);
+    EXPECT_NEAR(l.max_entropy, std::log(4.0), 1e-12);
+  }
+  // Same checkpoint, other thread count: the same numbers.
+  o.n_threads = 1;
+  Result<TrainEvaluation> again = EvaluateTrainedModel(o);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->sets[0].nats_per_token, late->sets[0].nats_per_token);
+  EXPECT_EQ(again->layers[1].router_entropy, late->layers[1].router_entropy);
+  // A dense config reports no routing; a config the checkpoint was not trained with is refused.
+  const std::string dense = Config("evaluate_dense", "n_experts = 0\n");
+  ASSERT_TRUE(TrainTo(dense, 2).ok());
+  o.config = dense;
+  Result<TrainEvaluation> d = EvaluateTrainedModel(o);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_TRUE(d->layers.empty());
+  const std::string other = kDir + "other.cfg";
+  std::ofstream(other) << std::ifstream(cfg).rdbuf() << "lr = 1e-3\n";
+  o.config = other;
+  Result<TrainEvaluation> bad = EvaluateTrainedModel(o);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("another config"), std::string::npos) << bad.status().ToString();
 }
 
 }  // namespace
