@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
@@ -72,9 +73,9 @@ std::unique_ptr<Model> LoadModelOrPrint(Engine& engine, const CommonOptions& o, 
   const bool tty = isatty(STDERR_FILENO);
   if (tty) {
     lo.progress = [](float f) {
-      const int width = 30, filled = static_cast<int>(f * width + 0.5f);
+      const int width = 30, filled = static_cast<int>(std::lround(f * width));
       std::fprintf(stderr, "\rloading [%.*s%*s] %3d%%", filled, "##############################", width - filled, "",
-                   static_cast<int>(f * 100.0f + 0.5f));
+                   static_cast<int>(std::lround(f * 100.0f)));
       if (f >= 1.0f) std::fprintf(stderr, "\r%*s\r", width + 20, "");
       std::fflush(stderr);
     };

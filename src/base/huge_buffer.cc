@@ -53,7 +53,7 @@ Status ReadFileRange(const std::string& path, uint64_t offset, size_t size, uint
         const int err = n < 0 ? errno : 0;
         ::close(fd);
         return IoError(StrFormat("reading '%s' at offset %llu: %s", path.c_str(),
-                                 static_cast<unsigned long long>(offset + done + got),
+                                 static_cast<unsigned long long>(offset) + done + got,
                                  err ? std::strerror(err) : "unexpected end of file"));
       }
       got += static_cast<size_t>(n);

@@ -85,8 +85,9 @@ class GgufParser {
     if constexpr (std::is_floating_point_v<T>) {
       v->f64 = x;
     } else {
-      v->u64 = static_cast<uint64_t>(x);
-      v->i64 = static_cast<int64_t>(x);
+      // Signed types sign-extend into both views (an i8 of -1 reads back as -1 as i64).
+      v->u64 = static_cast<uint64_t>(x);  // NOLINT(bugprone-signed-char-misuse)
+      v->i64 = static_cast<int64_t>(x);   // NOLINT(bugprone-signed-char-misuse)
     }
     return Status::Ok();
   }

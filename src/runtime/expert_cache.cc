@@ -175,7 +175,7 @@ void RoutingTraceWriter::OnRouted(int layer_idx, const int* ids, int n_ids) {
   if (layer_idx != n_layers_ - 1) return;
   for (int t = 0; t < tokens && error_.ok(); ++t) {
     for (int l = 0; l < n_layers_; ++l) {
-      line_ = StrFormat("%lld %d", static_cast<long long>(next_token_ + t), l);
+      line_ = StrFormat("%lld %d", static_cast<long long>(next_token_) + t, l);
       for (int j = 0; j < k_; ++j)
         line_ += " " + std::to_string(batch_[(static_cast<size_t>(t) * n_layers_ + l) * k_ + j]);
       line_ += '\n';

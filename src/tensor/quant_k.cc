@@ -250,7 +250,8 @@ void QuantizeQ6_K(const float* src, void* dst, int64_t n) {
       uint8_t* qh = y[b].qh + 32 * h;
       const int8_t* lv = L + 128 * h;
       for (int i = 0; i < 32; ++i) {
-        int q1 = lv[i], q2 = lv[i + 32], q3 = lv[i + 64], q4 = lv[i + 96];
+        // Levels are 0..63: signed or unsigned reads give the same value.
+        int q1 = lv[i], q2 = lv[i + 32], q3 = lv[i + 64], q4 = lv[i + 96];  // NOLINT(bugprone-signed-char-misuse)
         ql[i] = static_cast<uint8_t>((q1 & 0xF) | ((q3 & 0xF) << 4));
         ql[i + 32] = static_cast<uint8_t>((q2 & 0xF) | ((q4 & 0xF) << 4));
         qh[i] = static_cast<uint8_t>((q1 >> 4) | ((q2 >> 4) << 2) | ((q3 >> 4) << 4) | ((q4 >> 4) << 6));

@@ -100,7 +100,10 @@ void QuantizeQ4_1(const float* src, void* dst, int64_t n) {
     y[b].d = F32ToF16(d);
     y[b].m = F32ToF16(lo);
     for (int j = 0; j < kQK / 2; ++j) {
+      // x + 0.5 truncated, exactly as ggml rounds here (files must match llama-quantize's).
+      // NOLINTNEXTLINE(bugprone-incorrect-roundings)
       int q0 = ClampInt(static_cast<int>((src[j] - lo) * id + 0.5f), 0, 15);
+      // NOLINTNEXTLINE(bugprone-incorrect-roundings)
       int q1 = ClampInt(static_cast<int>((src[j + kQK / 2] - lo) * id + 0.5f), 0, 15);
       y[b].qs[j] = static_cast<uint8_t>(q0 | (q1 << 4));
     }
@@ -174,7 +177,10 @@ void QuantizeQ5_1(const float* src, void* dst, int64_t n) {
     float id = d != 0.0f ? 1.0f / d : 0.0f;
     y[b].d = F32ToF16(d);
     y[b].m = F32ToF16(lo);
-    for (int j = 0; j < kQK; ++j) q[j] = ClampInt(static_cast<int>((src[j] - lo) * id + 0.5f), 0, 31);
+    for (int j = 0; j < kQK; ++j) {
+      // NOLINTNEXTLINE(bugprone-incorrect-roundings): truncated x + 0.5, as ggml
+      q[j] = ClampInt(static_cast<int>((src[j] - lo) * id + 0.5f), 0, 31);
+    }
     Pack5(q, y[b].qs, y[b].qh);
   }
 }

@@ -221,6 +221,7 @@ Result<std::vector<CorpusFile>> BuildCorpus(const std::vector<CorpusSource>& sou
   }
   ApplyCaps(&files, stats);
   std::vector<CorpusFile> out;
+  out.reserve(files.size());
   for (Candidate& c : files) out.push_back(std::move(c.file));
   return out;
 }
