@@ -187,20 +187,22 @@ struct Q6KRow {
   static void Run(const MatMulArgs& a, int r) { Q6Row<T>(a, r); }
 };
 
-// Tokens in tiles of 4 (then single tokens); every row on its own.
+// Every row on its own, rows outermost (a row is read from memory once and serves every
+// token from cache); tokens in tiles of 4, then single tokens.
 template <template <int> class Row>
 void KMatMul(const MatMulArgs& a, int row_begin, int row_end) {
+  const int full = a.n_tokens / 4 * 4;
   MatMulArgs sub = a;
-  int t = 0;
-  for (; t + 4 <= a.n_tokens; t += 4) {
-    sub.x = a.x + static_cast<size_t>(t) * a.x_row_bytes;
-    sub.y = a.y + static_cast<size_t>(t) * a.y_stride;
-    for (int r = row_begin; r < row_end; ++r) Row<4>::Run(sub, r);
-  }
-  for (; t < a.n_tokens; ++t) {
-    sub.x = a.x + static_cast<size_t>(t) * a.x_row_bytes;
-    sub.y = a.y + static_cast<size_t>(t) * a.y_stride;
-    for (int r = row_begin; r < row_end; ++r) Row<1>::Run(sub, r);
+  for (int r = row_begin; r < row_end; ++r) {
+    for (int t = 0; t < a.n_tokens; t += t < full ? 4 : 1) {
+      sub.x = a.x + static_cast<size_t>(t) * a.x_row_bytes;
+      sub.y = a.y + static_cast<size_t>(t) * a.y_stride;
+      if (t < full) {
+        Row<4>::Run(sub, r);
+      } else {
+        Row<1>::Run(sub, r);
+      }
+    }
   }
 }
 

@@ -178,23 +178,26 @@ void Q8MatMul(const MatMulArgs& a, int row_begin, int row_end) {
     return;
   }
   constexpr int kT = 4;
+  const int full = a.n_tokens / kT * kT;
   MatMulArgs sub = a;
-  int t = 0;
-  for (; t < a.n_tokens; t += kT) {
-    sub.x = a.x + static_cast<size_t>(t) * a.x_row_bytes;
-    sub.y = a.y + static_cast<size_t>(t) * a.y_stride;
-    int r = row_begin;
-    if (t + kT <= a.n_tokens) {
-      for (; r + 2 <= row_end; r += 2) Q8Tile<B, 2, kT>(sub, r);
-      for (; r < row_end; ++r) Q8Tile<B, 1, kT>(sub, r);
-    } else {
-      for (int tt = t; tt < a.n_tokens; ++tt) {
-        sub.x = a.x + static_cast<size_t>(tt) * a.x_row_bytes;
-        sub.y = a.y + static_cast<size_t>(tt) * a.y_stride;
-        for (r = row_begin; r < row_end; ++r) Q8Tile<B, 1, 1>(sub, r);
+  // Row pairs outermost (their weights are read from memory once and serve every token
+  // from cache): full token tiles, then the 1-3 left one token at a time.
+  auto rows = [&](int r, int nr) {
+    for (int t = 0; t < a.n_tokens; t += t < full ? kT : 1) {
+      sub.x = a.x + static_cast<size_t>(t) * a.x_row_bytes;
+      sub.y = a.y + static_cast<size_t>(t) * a.y_stride;
+      if (t < full && nr == 2) {
+        Q8Tile<B, 2, kT>(sub, r);
+      } else if (t < full) {
+        Q8Tile<B, 1, kT>(sub, r);
+      } else {
+        for (int i = 0; i < nr; ++i) Q8Tile<B, 1, 1>(sub, r + i);
       }
     }
-  }
+  };
+  int r = row_begin;
+  for (; r + 2 <= row_end; r += 2) rows(r, 2);
+  if (r < row_end) rows(r, 1);
 }
 
 }  // namespace

@@ -91,20 +91,28 @@ __attribute__((always_inline)) inline void X8Group(const MatMulArgs& a, int g) {
   for (int t = 0; t < T; ++t) _mm256_storeu_ps(a.y + static_cast<size_t>(t) * a.y_stride + 8 * g, acc[t]);
 }
 
+// T tokens starting at token t, one row group.
+template <bool kQ4, int T>
+inline void X8Tile(const MatMulArgs& a, int t, int g) {
+  MatMulArgs sub = a;
+  sub.x = a.x + static_cast<size_t>(t) * a.x_row_bytes;
+  sub.y = a.y + static_cast<size_t>(t) * a.y_stride;
+  X8Group<kQ4, T>(sub, g);
+}
+
+// Row groups outermost: a group's weights (8 rows) are read from memory once and serve
+// every token from cache, in tiles of 4 and one tile of the 1-3 left (a decode step of a
+// few sequences, an expert chosen by 2 tokens). Each output element gets the same
+// instructions whatever the tile, so results do not depend on the token count.
 template <bool kQ4>
 void X8MatMul(const MatMulArgs& a, int row_begin, int row_end) {
   constexpr int kT = 4;
-  MatMulArgs sub = a;
-  int t = 0;
-  for (; t + kT <= a.n_tokens; t += kT) {
-    sub.x = a.x + static_cast<size_t>(t) * a.x_row_bytes;
-    sub.y = a.y + static_cast<size_t>(t) * a.y_stride;
-    for (int g = row_begin / 8; g < row_end / 8; ++g) X8Group<kQ4, kT>(sub, g);
-  }
-  for (; t < a.n_tokens; ++t) {
-    sub.x = a.x + static_cast<size_t>(t) * a.x_row_bytes;
-    sub.y = a.y + static_cast<size_t>(t) * a.y_stride;
-    for (int g = row_begin / 8; g < row_end / 8; ++g) X8Group<kQ4, 1>(sub, g);
+  const int full = a.n_tokens / kT * kT, rest = a.n_tokens - full;
+  for (int g = row_begin / 8; g < row_end / 8; ++g) {
+    for (int t = 0; t < full; t += kT) X8Tile<kQ4, kT>(a, t, g);
+    if (rest == 3) X8Tile<kQ4, 3>(a, full, g);
+    if (rest == 2) X8Tile<kQ4, 2>(a, full, g);
+    if (rest == 1) X8Tile<kQ4, 1>(a, full, g);
   }
 }
 

@@ -88,7 +88,8 @@ TEST_P(MatMulVsRef, MatchesScalar) {
     if (type == DType::kQ4_0) std::printf("checking %s against ref\n", GetKernelTable(level).isa.c_str());
     ASSERT_NE(k.matmul, nullptr);
     ASSERT_EQ(k.act, ref.act);
-    for (int tokens : {1, 3, 8}) {
+    // 1-3: a remainder tile alone; 5-7: a full tile of 4 and a remainder.
+    for (int tokens : {1, 2, 3, 5, 6, 7, 8}) {
       Problem p = Make(type, k, 37, 512, tokens, 5 + tokens);
       // Activation quantization must be bit-identical to the reference's.
       AlignedBuffer xr;
@@ -124,7 +125,7 @@ TEST_P(Interleaved8, MatchesRowMajorReference) {
   const auto [level, type] = GetParam();
   OC_SKIP_IF_ABSENT(level);
   const MatMulKernel& ref = GetKernelTable(Isa::kRef).matmul[static_cast<uint32_t>(type)];
-  for (int tokens : {1, 3, 8}) {
+  for (int tokens : {1, 2, 3, 5, 6, 7, 8}) {
     Problem p = Make(type, ref, 48, 512, tokens, 21 + tokens);
     std::vector<float> want = RunMatMul(ref, type, p, 0, p.rows);
     const std::vector<uint8_t> row_major = p.w;
