@@ -7,6 +7,7 @@
 #include <cstring>
 #include <memory>
 
+#include "base/hash.h"
 #include "base/strings.h"
 #include "format/gguf_writer.h"
 #include "model/model_config.h"
@@ -16,22 +17,9 @@ namespace omnicoder {
 
 namespace {
 
-uint64_t Mix(uint64_t x) {  // splitmix64 finalizer
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-
-uint64_t HashName(const std::string& s) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-  return h;
-}
-
 // Uniform in [-1, 1) from 24 random bits: exact in float, identical everywhere.
 float Uniform(uint64_t* state) {
-  *state = Mix(*state);
+  *state = SplitMix64(*state);
   return static_cast<float>(static_cast<int32_t>(*state >> 40) - (1 << 23)) * (1.0f / (1 << 23));
 }
 
@@ -272,7 +260,7 @@ Status WriteTestModel(const TestModelSpec& s, const std::string& path, int n_thr
   for (TensorPlan& p : PlanTensors(s)) {
     DType type = p.type;
     if (p.dims[0] % GetDTypeTraits(type).block_size != 0) type = DType::kF16;
-    const uint64_t seed = Mix(s.seed ^ HashName(p.name));
+    const uint64_t seed = SplitMix64(s.seed ^ NameHash64(p.name));
     auto plan = std::make_shared<TensorPlan>(p);
     OC_RETURN_IF_ERROR(w.AddTensor(p.name, type, p.dims, [plan, type, seed, pool](uint8_t* dst, size_t) {
       const int64_t cols = plan->dims[0];
@@ -283,7 +271,7 @@ Status WriteTestModel(const TestModelSpec& s, const std::string& path, int n_thr
       pool->ParallelFor(rows, 1, [&](int64_t r0, int64_t r1, int) {
         std::vector<float> row(static_cast<size_t>(cols));
         for (int64_t r = r0; r < r1; ++r) {
-          uint64_t state = Mix(seed + static_cast<uint64_t>(r));
+          uint64_t state = SplitMix64(seed + static_cast<uint64_t>(r));
           for (float& v : row) v = plan->offset + plan->scale * Uniform(&state);
           traits.quantize(row.data(), dst + r * row_bytes, cols);
         }

@@ -50,4 +50,23 @@ std::string QuoteForMessage(std::string_view s, size_t max_len) {
   return out;
 }
 
+std::string Trim(std::string_view s) {
+  const size_t b = s.find_first_not_of(" \t\r"), e = s.find_last_not_of(" \t\r");
+  return b == std::string_view::npos ? std::string() : std::string(s.substr(b, e - b + 1));
+}
+
+std::vector<std::pair<int, std::string>> ContentLines(std::string_view text) {
+  std::vector<std::pair<int, std::string>> out;
+  int n = 0;
+  while (!text.empty()) {
+    const size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+    ++n;
+    line = line.substr(0, line.find('#'));
+    if (line.find_first_not_of(" \t\r") != std::string_view::npos) out.emplace_back(n, std::string(line));
+  }
+  return out;
+}
+
 }  // namespace omnicoder

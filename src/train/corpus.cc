@@ -165,14 +165,7 @@ void ApplyCaps(std::vector<Candidate>* files, CorpusStats* stats) {
 
 Result<std::vector<CorpusSource>> ParseCorpusSources(const std::string& text) {
   std::vector<CorpusSource> out;
-  std::istringstream in(text);
-  std::string line;
-  int n = 0;
-  while (std::getline(in, line)) {
-    ++n;
-    const size_t hash = line.find('#');
-    if (hash != std::string::npos) line.resize(hash);
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+  for (const auto& [n, line] : ContentLines(text)) {
     CorpusSource s;
     OC_RETURN_IF_ERROR(ParseSourceLine(line, n, &s));
     out.push_back(std::move(s));

@@ -3,18 +3,9 @@
 
 #include <algorithm>
 
+#include "base/hash.h"
+
 namespace omnicoder {
-
-namespace {
-
-uint64_t Mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-
-}  // namespace
 
 DataStream::DataStream(const ShardSet& shards, int seq_len, uint64_t seed) : seq_len_(seq_len), seed_(seed) {
   for (const Shard& s : shards.shards) {
@@ -34,9 +25,9 @@ uint16_t DataStream::Token(int64_t i) const {
 void DataStream::Shuffle(int64_t epoch) {
   order_.resize(n_chunks_);
   for (int64_t i = 0; i < n_chunks_; ++i) order_[i] = i;
-  uint64_t state = Mix(seed_ ^ Mix(static_cast<uint64_t>(epoch) + 0x51ed));
+  uint64_t state = SplitMix64(seed_ ^ SplitMix64(static_cast<uint64_t>(epoch) + 0x51ed));
   for (int64_t i = n_chunks_ - 1; i > 0; --i) {
-    state = Mix(state);
+    state = SplitMix64(state);
     std::swap(order_[i], order_[static_cast<int64_t>(state % static_cast<uint64_t>(i + 1))]);
   }
   epoch_ = epoch;

@@ -3,26 +3,10 @@
 
 #include <cmath>
 
+#include "base/hash.h"
 #include "base/strings.h"
 
 namespace omnicoder {
-
-namespace {
-
-uint64_t Mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-
-uint64_t HashName(const std::string& s) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-  return h;
-}
-
-}  // namespace
 
 std::vector<ParamTensor> ParamLayout(const TrainModelConfig& m, float init_std) {
   std::vector<ParamTensor> t;
@@ -104,11 +88,11 @@ void InitParams(const std::vector<ParamTensor>& layout, uint64_t seed, float* ba
       for (size_t i = 0; i < t.size; ++i) p[i] = 1.0f;
       continue;
     }
-    uint64_t state = Mix(seed ^ HashName(t.name));
+    uint64_t state = SplitMix64(seed ^ NameHash64(t.name));
     for (size_t i = 0; i < t.size; i += 2) {  // Box-Muller: two normals per pair of uniforms
-      state = Mix(state);
+      state = SplitMix64(state);
       const double u1 = (static_cast<double>(state >> 11) + 1.0) * (1.0 / 9007199254740993.0);
-      state = Mix(state);
+      state = SplitMix64(state);
       const double u2 = static_cast<double>(state >> 11) * (1.0 / 9007199254740992.0);
       const double r = std::sqrt(-2.0 * std::log(u1)), a = 6.283185307179586 * u2;
       p[i] = static_cast<float>(t.init_std * r * std::cos(a));

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "base/atomic_file.h"
+#include "base/hash.h"
 #include "base/sha256.h"
 #include "base/strings.h"
 #include "threading/thread_pool.h"
@@ -15,13 +16,6 @@
 namespace omnicoder {
 
 namespace {
-
-uint64_t Mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
 
 // A byte offset in [0, n] moved back to a UTF-8 character boundary.
 size_t CharBoundary(std::string_view s, size_t i) {
@@ -35,7 +29,8 @@ void EncodeFile(const Tokenizer& tok, const SpecialTokens& sp, std::string_view 
   if (!fim) {
     *out = tok.Encode(text, false);
   } else {
-    size_t a = CharBoundary(text, Mix(r) % (text.size() + 1)), b = CharBoundary(text, Mix(r + 1) % (text.size() + 1));
+    size_t a = CharBoundary(text, SplitMix64(r) % (text.size() + 1)),
+           b = CharBoundary(text, SplitMix64(r + 1) % (text.size() + 1));
     if (a > b) std::swap(a, b);
     const std::vector<int32_t> pre = tok.Encode(text.substr(0, a), false),
                                mid = tok.Encode(text.substr(a, b - a), false), suf = tok.Encode(text.substr(b), false);
@@ -111,7 +106,7 @@ Result<std::string> WriteTokenShards(const std::vector<CorpusFile>& files, const
         errors[i] = CorruptFile("'" + f.path + "' changed since the corpus manifest was made; rebuild the corpus");
         continue;
       }
-      const uint64_t r = Mix(o.seed ^ std::stoull(f.sha256.substr(0, 15), nullptr, 16));
+      const uint64_t r = SplitMix64(o.seed ^ std::stoull(f.sha256.substr(0, 15), nullptr, 16));
       const bool fim = !f.validation && f.kind == TextKind::kCode && (r % 1000000) < o.fim_rate * 1000000;
       EncodeFile(tok, sp, text.value(), fim, r, &encoded[i]);
     }

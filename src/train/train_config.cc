@@ -115,21 +115,10 @@ std::map<std::string, Field> Fields(TrainConfig* c) {
 Result<TrainConfig> ParseTrainConfig(const std::string& text) {
   TrainConfig c;
   std::map<std::string, Field> fields = Fields(&c);
-  std::istringstream in(text);
-  std::string line;
-  int n = 0;
-  while (std::getline(in, line)) {
-    ++n;
-    const size_t hash = line.find('#');
-    if (hash != std::string::npos) line.resize(hash);
+  for (const auto& [n, line] : ContentLines(text)) {
     const size_t eq = line.find('=');
-    auto trim = [](std::string s) {
-      const size_t b = s.find_first_not_of(" \t\r"), e = s.find_last_not_of(" \t\r");
-      return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
-    };
-    if (trim(line).empty()) continue;
     if (eq == std::string::npos) return InvalidArgument(StrFormat("train config line %d: want 'key = value'", n));
-    const std::string key = trim(line.substr(0, eq)), value = trim(line.substr(eq + 1));
+    const std::string key = Trim(line.substr(0, eq)), value = Trim(line.substr(eq + 1));
     auto it = fields.find(key);
     if (it == fields.end()) return InvalidArgument(StrFormat("train config line %d: unknown key '%s'", n, key.c_str()));
     OC_RETURN_IF_ERROR(it->second.set(value));

@@ -6,6 +6,7 @@
 
 #include "base/checked_math.h"
 #include "base/half.h"
+#include "base/hash.h"
 #include "base/mapped_file.h"
 #include "base/strings.h"
 
@@ -71,6 +72,25 @@ TEST(MappedFile, MissingAndEmptyFiles) {
   EXPECT_EQ(e.value()->size(), 0u);
   std::remove(path.c_str());
   EXPECT_FALSE(MappedFile::Open("/").ok());
+}
+
+TEST(Strings, TrimAndContentLines) {
+  EXPECT_EQ(Trim(" \t a b \r"), "a b");
+  EXPECT_EQ(Trim(" \t\r"), "");
+  const auto lines = ContentLines("# header\nkey = 1  # note\n\n  \t\r\nlast");
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0].first, 2);
+  EXPECT_EQ(lines[0].second, "key = 1  ");
+  EXPECT_EQ(lines[1].first, 5);
+  EXPECT_EQ(lines[1].second, "last");
+  EXPECT_TRUE(ContentLines("").empty());
+}
+
+TEST(Hash, FixedValues) {
+  // Seeds of every trained and generated model depend on these: they must never change.
+  EXPECT_EQ(SplitMix64(0), 0xe220a8397b1dcdafull);
+  EXPECT_EQ(NameHash64(""), 1469598103934665603ull);
+  EXPECT_EQ(NameHash64("a"), 4953267810257967366ull);
 }
 
 TEST(Strings, Helpers) {
