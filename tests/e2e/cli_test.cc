@@ -2,36 +2,23 @@
 // quantize), the hostile-file set, and the real tiny model's greedy text.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
-
-#include <array>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
 
 #include "omnicoder/omnicoder.h"
+#include "tests/common/shell.h"
 #include "tests/common/test_models.h"
 
 namespace omnicoder {
 namespace {
 
-struct Output {
-  int code;
-  std::string out;
-};
+using Output = testing::ShellOutput;
 
 // Runs a shell command; stdout captured, stderr to the test log (or captured with 2>&1).
 Output Sh(const std::string& cmd) {
-  Output o{-1, ""};
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return o;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) o.out.append(buf.data(), n);
-  int st = pclose(p);
-  o.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return o;
+  return testing::RunShell(cmd);
 }
 
 const std::string kBin = std::string(OC_BIN_DIR) + "/omnicoder";

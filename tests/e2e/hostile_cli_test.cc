@@ -4,34 +4,23 @@
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
 
+#include "tests/common/shell.h"
 #include "tests/common/test_models.h"
 
 namespace omnicoder {
 namespace {
 
-struct Output {
-  int code;
-  std::string out;  // stdout + stderr
-};
+using Output = testing::ShellOutput;
 
+// stdout and stderr together; a command still running after 60 s is a hang (code 124).
 Output Sh(const std::string& cmd) {
-  Output o{-1, ""};
-  FILE* p = popen(("timeout 60 sh -c '" + cmd + "' 2>&1").c_str(), "r");
-  if (!p) return o;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) o.out.append(buf.data(), n);
-  const int st = pclose(p);
-  o.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return o;
+  return testing::RunShell("timeout 60 sh -c '" + cmd + "' 2>&1");
 }
 
 const std::string kBin = std::string(OC_BIN_DIR) + "/omnicoder";
