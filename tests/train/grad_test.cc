@@ -142,6 +142,22 @@ TEST(GradCheck, TrainerMatchesOracle) {
   }
 }
 
+TEST(GradCheck, NanoShapesF32MatchesFloat64) {
+  // omnicoder-nano's shapes (train/nano.cfg: vocab 8192, width 256, 6 layers, 4 heads of
+  // 64, 8 experts top-2 of width 256) on two short sequences: the f32 trainer's gradients
+  // against the float64 oracle, per tensor within 1e-4 of its largest gradient.
+  TrainModelConfig c;
+  c.vocab_size = 8192, c.dim = 256, c.n_layers = 6, c.n_heads = 4, c.n_kv_heads = 4, c.head_dim = 64;
+  c.ffn_dim = 256, c.n_experts = 8, c.n_experts_active = 2, c.ctx_len = 40;
+  Model m = MakeParams(c, 0.02f, 5);
+  const std::vector<int32_t> tokens = Tokens(c, 2, 11);
+  auto ref = reference::NaiveTrainStep(c, m.layout, m.p64, tokens, 2, 0.01, 0.001, true);
+  double loss = 0;
+  const std::vector<float> g = TrainerGrads(c, m, tokens, 2, Isa::kAuto, 2, 0.01, 0.001, &loss);
+  EXPECT_NEAR(loss, ref.loss, 1e-5 * ref.loss);
+  CompareGrads(m, g, ref.grad, 1e-4, "nano shapes");
+}
+
 TEST(GradCheck, BitwiseEqualForAnyThreadCount) {
   TrainModelConfig c = TinyConfig();
   c.ctx_len = 64;
