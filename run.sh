@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
-# Install what is missing, build, and run the main job: generate text with the built-in
-# default model. The default model is a small MoE (qwen3moe layout, 8 experts, top-2)
-# with UNTRAINED synthetic weights written by our generator on first run: its text is
-# noise until a trained model replaces it. Pass a real GGUF with MODEL=path/to.gguf.
+# Install what is missing, build, and run the main job: continue a Python prompt with the
+# default model, omnicoder-nano (models/omnicoder-nano.gguf: our own 13M-parameter MoE,
+# 8 experts top-2, trained here on Debian's Python sources; see models/omnicoder-nano.md).
+# Another model: MODEL=path/to.gguf PROMPT="..." ./run.sh [omnicoder run flags]
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/setup.sh
-model=${MODEL:-models/default-moe-untrained.gguf}
+model=${MODEL:-models/omnicoder-nano.gguf}
 if [ ! -f "$model" ]; then
-  mkdir -p "$(dirname "$model")"
-  echo "writing the built-in default model (UNTRAINED synthetic weights) to $model" >&2
-  build/bin/omnicoder-make-model default "$model" -t "$(nproc)"
+  echo "run.sh: $model is missing (the default model is part of the repository)" >&2
+  exit 1
 fi
-[ -z "${MODEL:-}" ] && echo "note: $model is UNTRAINED; expect noise, not language" >&2
-exec build/bin/omnicoder run -m "$model" -p "${PROMPT:-Once upon a time}" -n "${N:-64}" --seed 42 "$@"
+default_prompt='import os
+
+
+def find_files(root, suffix=".py"):
+    """Yield the paths of files under root whose names end with suffix."""
+'
+prompt=${PROMPT:-$default_prompt}
+[ -z "${PROMPT:-}" ] && printf '%s' "$prompt"
+exec build/bin/omnicoder run -m "$model" -p "$prompt" -n "${N:-128}" --temp 0.7 --repeat-penalty 1.1 \
+  --seed "${SEED:-42}" "$@"
