@@ -119,9 +119,9 @@ __attribute__((always_inline)) inline void X8GroupPair(const MatMulArgs& a, int 
   for (int b = 0; b < nb; ++b) {
     const uint8_t* blk0 = base0 + b * kBlock;
     const uint8_t* blk1 = base1 + b * kBlock;
-    const __m256i h = _mm256_inserti128_si256(
-        _mm256_zextsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk0))),
-        _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk1)), 1);
+    const __m256i h =
+        _mm256_inserti128_si256(_mm256_zextsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk0))),
+                                _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk1)), 1);
     const __m512 dw = _mm512_cvtph_ps(h);
     __m512i w[kVecs];
 #pragma GCC unroll 8
