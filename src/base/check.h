@@ -1,4 +1,5 @@
 // OC_CHECK / OC_DCHECK: abort on broken invariants (never on bad input; that is Status).
+// Every use says in a comment why no model file, flag or API call can reach it.
 #pragma once
 
 namespace omnicoder {

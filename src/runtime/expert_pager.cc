@@ -242,6 +242,8 @@ void ExpertPager::OnRouted(int layer_idx, const int* ids, int n_ids) {
 }
 
 void ExpertPager::BeginWave(int layer_idx, const int* ids, int n_ids) {
+  // Unreachable from input: the MoE block cuts its waves at MaxConcurrent() (BeginNextWave
+  // in model/blocks/moe.cc); the loop below also stops there in release builds.
   OC_DCHECK(n_ids <= max_concurrent_);
   std::lock_guard<std::mutex> lock(mutex_);
   // Start the reads of the wave's experts now, in the order the MoE block acquires them.

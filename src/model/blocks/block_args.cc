@@ -26,7 +26,9 @@ void ActSlots::Bind(const ForwardContext& ctx, const WeightMatrix& w, LinearJob*
 }
 
 void Linear(const ForwardContext& ctx, const BlockArgs& b, const float* x, std::initializer_list<LinearOut> outs) {
-  // Unreachable from a file: callers pass at most three matrices (q/k/v), all of one width.
+  // Unreachable from a file or flag: the call sites in blocks/ pass one to three matrices
+  // (q/k/v, gate/up, one output) that read the same input, and the loader checks every
+  // weight's input width against the layer's config (model/weights.cc) before any forward.
   OC_CHECK_MSG(outs.size() >= 1 && outs.size() <= 3, "Linear takes one to three matrices");
   ForwardScratch& s = *b.scratch;
   const int n = outs.begin()->w.cols;
