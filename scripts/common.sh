@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Shell functions shared by the set-up scripts (sourced).
 
-OC_PACKAGES=(build-essential cmake ninja-build pkg-config libpcre2-dev libcli11-dev
+OC_PACKAGES=(build-essential cmake ninja-build pkg-config libpcre2-dev libcli11-dev libcpp-httplib-dev nlohmann-json3-dev
              libgtest-dev libgmock-dev libbenchmark-dev python3-numpy)
 
 # Installs the given Debian packages that are not installed yet.

@@ -126,4 +126,21 @@ struct EvaluateCliOptions {
 };
 int EvaluateCommand(EvaluateCliOptions o);
 
+struct ServeOptions {
+  CommonOptions common;
+  std::string host = "127.0.0.1";
+  int port = 8080;  // 0: any free port (printed)
+  int parallel = 4;
+  int ctx_len = 0;  // per slot; 0: the model's trained context, capped at 4096
+  int batch = 256;  // tokens per forward step
+  KvType kv_type = KvType::kF16;
+  int max_queue = 64;
+  std::string api_key;  // "": OMNICODER_API_KEY, else none
+  std::vector<std::string> cors_origins;
+  std::string alias;  // model name in the API (default: the file name)
+  int timeout = 30;
+  uint64_t body_limit = 4u << 20;
+};
+int ServeCommand(const ServeOptions& o);
+
 }  // namespace omnicoder::cli

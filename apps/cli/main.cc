@@ -151,6 +151,24 @@ CLI::App* AddPerplexity(CLI::App& app, PerplexityCliOptions* pp) {
   return p;
 }
 
+CLI::App* AddServe(CLI::App& app, ServeOptions* so) {
+  CLI::App* s = app.add_subcommand("serve", "OpenAI-compatible HTTP server (chat, completions, streaming)");
+  AddCommon(s, &so->common);
+  s->add_option("--host", so->host, "address to listen on (default 127.0.0.1: this machine only)");
+  s->add_option("--port", so->port, "port (default 8080; 0 = any free port, printed)");
+  s->add_option("--parallel", so->parallel, "requests decoded together (slots, default 4)");
+  s->add_option("-c,--ctx-size", so->ctx_len, "context per slot (default: model's, max 4096)");
+  s->add_option("-b,--batch-size", so->batch, "tokens per forward step (default 256)");
+  AddEnum(s, "--kv-type", &so->kv_type, ParseKvType, "KV cache type: f16 (default), f32");
+  s->add_option("--max-queue", so->max_queue, "requests waiting for a slot before 503 (default 64)");
+  s->add_option("--api-key", so->api_key, "require Authorization: Bearer KEY (default: $OMNICODER_API_KEY)");
+  s->add_option("--cors-origin", so->cors_origins, "allow browser requests from this origin (repeatable; * = any)");
+  s->add_option("--alias", so->alias, "model name the API reports (default: the file name)");
+  s->add_option("--timeout", so->timeout, "seconds to read a request or write a response (default 30)");
+  s->add_option("--body-limit", so->body_limit, "largest request body in bytes (default 4 MiB)");
+  return s;
+}
+
 struct TrainCli {
   CorpusCliOptions corpus;
   TokenizerTrainOptions tokenizer;
@@ -233,8 +251,11 @@ int main(int argc, char** argv) {
   CLI::App* pc = AddPerplexity(app, &pp);
   TrainCli tc;
   AddTrain(app, &tc);
+  ServeOptions so;
+  CLI::App* sv = AddServe(app, &so);
   if (!KnownCommand(app, argc, argv)) return 2;
   CLI11_PARSE(app, argc, argv);
+  if (sv->parsed()) return ServeCommand(so);  // handles its own signals
   InstallSignalHandlers(/*graceful=*/r->parsed() || tc.tr->parsed());
   if (pc->parsed()) return PerplexityCommand(pp);
   if (tc.c->parsed()) return CorpusCommand(tc.corpus);

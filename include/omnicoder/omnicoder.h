@@ -81,6 +81,10 @@ struct ModelInfo {
   uint64_t file_bytes = 0;
   uint64_t non_expert_bytes = 0;
   uint64_t expert_bytes = 0;
+  // tokenizer.chat_template ("" when the file has none) and the texts of the BOS/EOS
+  // tokens ("" when the vocabulary has none), as chat templates use them.
+  std::string chat_template;
+  std::string bos_token, eos_token;
 };
 
 class Model {

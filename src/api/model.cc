@@ -115,6 +115,14 @@ Model::~Model() = default;
 
 namespace {
 
+// The text of the special token a metadata key names ("" when absent or out of range).
+std::string SpecialTokenText(const GgufFile& f, const Tokenizer& tok, const char* key) {
+  Result<std::optional<int32_t>> id = OptionalId(f, key);
+  if (!id.ok() || !id.value().has_value()) return "";
+  const int32_t v = *id.value();
+  return v >= 0 && v < tok.vocab_size() ? tok.TokenText(v) : "";
+}
+
 // Options are checked whether or not they end up used: a misspelt policy is an error.
 Status CheckLoadOptions(const LoadOptions& options) {
   switch (options.pager_policy) {
@@ -156,6 +164,11 @@ Result<std::unique_ptr<Model>> Model::Load(Engine& engine, const std::string& pa
   if (const GgufValue* n = file->Find("general.name"); n && n->type == GgufType::kString)
     info.name = std::string(n->str);
   info.vocab_size = impl->tokenizer->vocab_size();
+  if (const GgufValue* t = file->Find("tokenizer.chat_template"); t && t->type == GgufType::kString) {
+    info.chat_template = std::string(t->str);
+  }
+  info.bos_token = SpecialTokenText(*file, *impl->tokenizer, "tokenizer.ggml.bos_token_id");
+  info.eos_token = SpecialTokenText(*file, *impl->tokenizer, "tokenizer.ggml.eos_token_id");
   if (options.vocab_only) {
     info.vocab_only = true;
     impl->vocab_file = std::move(file);

@@ -1,0 +1,22 @@
+// A chat request's messages as the model's prompt: the file's own chat template, or ChatML
+// when it has none.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "apps/server/request.h"
+#include "omnicoder/omnicoder.h"
+
+namespace omnicoder::server {
+
+struct ChatPrompt {
+  std::string text;
+  std::vector<std::string> stops;  // ends of a turn the template marks with plain text
+  std::string template_name;       // "gguf" or "chatml"
+};
+
+Result<ChatPrompt> RenderChatPrompt(const Model& model, const std::vector<ChatMessage>& messages,
+                                    const std::string& tools_json);
+
+}  // namespace omnicoder::server
