@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-30}
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz -j "$(nproc)"
-for target in fuzz_gguf fuzz_tokenizer; do
+for target in fuzz_gguf fuzz_tokenizer fuzz_chat_template; do
   corpus=build/fuzz/corpus-$target
   mkdir -p "$corpus"
   seeds=tests/fuzz/seeds-$target

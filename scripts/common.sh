@@ -2,7 +2,7 @@
 # Shell functions shared by the set-up scripts (sourced).
 
 OC_PACKAGES=(build-essential cmake ninja-build pkg-config libpcre2-dev libcli11-dev libcpp-httplib-dev nlohmann-json3-dev
-             libgtest-dev libgmock-dev libbenchmark-dev python3-numpy)
+             libgtest-dev libgmock-dev libbenchmark-dev python3-numpy python3-jinja2)
 
 # Installs the given Debian packages that are not installed yet.
 oc_install_packages() {

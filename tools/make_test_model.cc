@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   if (argc < 3) {
     std::fprintf(stderr,
                  "usage: %s PRESET OUT.gguf [--type T] [--output-type T] [--embd-type T] [--seed N] [-t N]\n"
+                 "       [--chat-template FILE]\n"
                  "presets: tiny-<arch> (llama qwen2 qwen2moe qwen3 qwen3moe olmoe mixtral), default,\n"
                  "         tinyllama-1b, mixtral-16l\n",
                  argv[0]);
@@ -32,6 +33,16 @@ int main(int argc, char** argv) {
       if (k == "--embd-type") spec->embd_type = t;
     } else if (k == "--seed") {
       spec->seed = std::strtoull(v.c_str(), nullptr, 10);
+    } else if (k == "--chat-template") {
+      FILE* f = std::fopen(v.c_str(), "rb");
+      if (!f) {
+        std::fprintf(stderr, "cannot read %s\n", v.c_str());
+        return 2;
+      }
+      char buf[4096];
+      size_t n;
+      while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) spec->chat_template.append(buf, n);
+      std::fclose(f);
     } else if (k == "-t") {
       threads = std::atoi(v.c_str());
     } else {

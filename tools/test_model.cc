@@ -239,6 +239,7 @@ void SetMetadata(const TestModelSpec& s, GgufWriter* w) {
   SetArchMetadata(s, w);
   w->SetString("tokenizer.ggml.model", "llama");
   w->SetString("tokenizer.ggml.pre", "default");
+  if (!s.chat_template.empty()) w->SetString("tokenizer.chat_template", s.chat_template);
   w->SetStringArray("tokenizer.ggml.tokens", tokens);
   w->SetFloat32Array("tokenizer.ggml.scores", scores);
   w->SetInt32Array("tokenizer.ggml.token_type", types);

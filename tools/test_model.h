@@ -53,6 +53,7 @@ struct TestModelSpec {
   int expert_groups = 0, expert_groups_used = 0;
   // RoPE scaling ("" none, "yarn", "linear")
   std::string rope_scaling;
+  std::string chat_template;  // tokenizer.chat_template ("" = none)
   float rope_factor = 0.0f;
   int rope_orig_ctx = 0;
   float yarn_log_mul = 0.0f;  // as the GGUF stores it (deepseek2: 0.1 * mscale_all_dim)

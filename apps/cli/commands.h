@@ -126,6 +126,14 @@ struct EvaluateCliOptions {
 };
 int EvaluateCommand(EvaluateCliOptions o);
 
+struct ChatTemplateCliOptions {
+  std::string template_file;  // a Jinja file, or
+  std::string model;          // a GGUF whose tokenizer.chat_template is used
+  std::string context_file;   // JSON: [messages] or {"messages", "tools", "add_generation_prompt", ...}
+  int64_t now = -1;
+};
+int ChatTemplateCommand(const ChatTemplateCliOptions& o);
+
 struct ServeOptions {
   CommonOptions common;
   std::string host = "127.0.0.1";

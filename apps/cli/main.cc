@@ -151,6 +151,18 @@ CLI::App* AddPerplexity(CLI::App& app, PerplexityCliOptions* pp) {
   return p;
 }
 
+CLI::App* AddChatTemplate(CLI::App& app, ChatTemplateCliOptions* co) {
+  CLI::App* c = app.add_subcommand("chat-template", "render a chat template (Jinja) for a conversation");
+  auto* t = c->add_option("--template", co->template_file, "Jinja template file");
+  auto* m = c->add_option("-m,--model", co->model, "GGUF whose tokenizer.chat_template is rendered");
+  t->excludes(m);
+  c->add_option("--context", co->context_file,
+                "JSON file: [messages] or {messages, tools, add_generation_prompt, bos_token, eos_token, ...}")
+      ->required();
+  c->add_option("--now", co->now, "unix time strftime_now sees (default: the clock)");
+  return c;
+}
+
 CLI::App* AddServe(CLI::App& app, ServeOptions* so) {
   CLI::App* s = app.add_subcommand("serve", "OpenAI-compatible HTTP server (chat, completions, streaming)");
   AddCommon(s, &so->common);
@@ -253,9 +265,12 @@ int main(int argc, char** argv) {
   AddTrain(app, &tc);
   ServeOptions so;
   CLI::App* sv = AddServe(app, &so);
+  ChatTemplateCliOptions cto;
+  CLI::App* ct = AddChatTemplate(app, &cto);
   if (!KnownCommand(app, argc, argv)) return 2;
   CLI11_PARSE(app, argc, argv);
-  if (sv->parsed()) return ServeCommand(so);  // handles its own signals
+  if (sv->parsed()) return ServeCommand(so);
+  if (ct->parsed()) return FinishStdout(ChatTemplateCommand(cto));  // handles its own signals
   InstallSignalHandlers(/*graceful=*/r->parsed() || tc.tr->parsed());
   if (pc->parsed()) return PerplexityCommand(pp);
   if (tc.c->parsed()) return CorpusCommand(tc.corpus);

@@ -16,7 +16,8 @@ struct ChatPrompt {
   std::string template_name;       // "gguf" or "chatml"
 };
 
-Result<ChatPrompt> RenderChatPrompt(const Model& model, const std::vector<ChatMessage>& messages,
-                                    const std::string& tools_json);
+// A template that cannot render the conversation (its own raise_exception included) is an
+// InvalidArgument with the template's message: the request gets a 400, never other text.
+Result<ChatPrompt> RenderChatPrompt(const Model& model, const ParsedRequest& request);
 
 }  // namespace omnicoder::server

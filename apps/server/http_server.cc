@@ -186,7 +186,7 @@ void HttpServer::Impl::Generate(Endpoint endpoint, const httplib::Request& req, 
   ParsedRequest& r = parsed.value();
   std::vector<int32_t> tokens;
   if (endpoint == Endpoint::kChat) {
-    Result<ChatPrompt> p = RenderChatPrompt(m, r.messages, r.tools_json);
+    Result<ChatPrompt> p = RenderChatPrompt(m, r);
     if (!p.ok()) return Error(res, 400, p.status().message(), "");
     const std::string& bos = m.info().bos_token;
     const bool has_bos = !bos.empty() && p.value().text.compare(0, bos.size(), bos) == 0;

@@ -100,6 +100,7 @@ Status ParseMessages(const json& j, ParsedRequest* r) {
   auto it = j.find("messages");
   if (it == j.end()) return Bad("messages", "is required");
   if (!it->is_array() || it->empty()) return Bad("messages", "must be a non-empty array");
+  json template_messages = json::array();
   for (size_t i = 0; i < it->size(); ++i) {
     const json& m = (*it)[i];
     const std::string f = "messages[" + std::to_string(i) + "]";
@@ -120,8 +121,25 @@ Status ParseMessages(const json& j, ParsedRequest* r) {
       OC_RETURN_IF_ERROR(ContentText(*content, f + ".content", &msg.content));
     }
     if (has_tool_calls && !m["tool_calls"].is_array()) return Bad(f + ".tool_calls", "must be an array");
-    msg.json = m.dump(-1, ' ', false, json::error_handler_t::replace);
+    json tm = m;
+    if (content != m.end() && content->is_array()) tm["content"] = msg.content;
+    if (has_tool_calls) {
+      for (json& call : tm["tool_calls"]) {
+        if (!call.is_object() || !call.contains("function") || !call["function"].is_object()) continue;
+        json& fn = call["function"];
+        if (fn.contains("arguments") && fn["arguments"].is_string()) {
+          json args = json::parse(fn["arguments"].get<std::string>(), nullptr, false);
+          if (!args.is_discarded() && args.is_object()) fn["arguments"] = args;
+        }
+      }
+    }
+    template_messages.push_back(std::move(tm));
     r->messages.push_back(std::move(msg));
+  }
+  r->messages_json = template_messages.dump(-1, ' ', false, json::error_handler_t::replace);
+  if (auto kw = j.find("chat_template_kwargs"); kw != j.end() && !kw->is_null()) {
+    if (!kw->is_object()) return Bad("chat_template_kwargs", "must be an object");
+    r->template_kwargs_json = kw->dump(-1, ' ', false, json::error_handler_t::replace);
   }
   if (auto tools = j.find("tools"); tools != j.end() && !tools->is_null()) {
     if (!tools->is_array()) return Bad("tools", "must be an array");

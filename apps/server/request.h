@@ -16,7 +16,6 @@ enum class Endpoint { kChat, kCompletion };
 struct ChatMessage {
   std::string role;     // system, developer, user, assistant, tool
   std::string content;  // text parts joined
-  std::string json;     // the message as received (for templates that read tool calls)
 };
 
 struct ParsedRequest {
@@ -27,7 +26,11 @@ struct ParsedRequest {
   GenerationParams params;
   // kChat: the messages and tools (JSON text, "" without); kCompletion: the prompt.
   std::vector<ChatMessage> messages;
+  // What the chat template sees: the messages with content parts joined into text and
+  // tool-call arguments sent as JSON text parsed into objects; tools; chat_template_kwargs.
+  std::string messages_json;
   std::string tools_json;
+  std::string template_kwargs_json;
   std::string prompt_text;
   std::vector<int32_t> prompt_tokens;  // a completion prompt given as token ids
   bool has_prompt_tokens = false;

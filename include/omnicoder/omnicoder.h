@@ -230,6 +230,21 @@ struct PerplexityResult {
 Result<PerplexityResult> ComputePerplexity(Engine& engine, Model& model, std::string_view text,
                                            const PerplexityOptions& options);
 
+// A chat template (tokenizer.chat_template: Hugging Face's Jinja dialect) rendered the way
+// transformers' apply_chat_template renders it. Messages and tools are JSON as the OpenAI
+// API sends them; `extra_json` (a JSON object) adds variables such as enable_thinking.
+struct ChatTemplateInput {
+  std::string messages_json = "[]";  // "": extra_json holds "messages"
+  std::string tools_json;            // "" or a JSON array
+  bool add_generation_prompt = true;
+  std::string bos_token, eos_token;
+  std::string extra_json;  // "" or a JSON object
+  int64_t now = -1;        // strftime_now's time (unix seconds); -1: the clock
+};
+// Errors: the template's syntax, a value it needs that is missing, or the template's own
+// raise_exception (its message). A template never renders partially.
+Result<std::string> RenderChatTemplate(std::string_view source, const ChatTemplateInput& input);
+
 std::string Version();
 
 }  // namespace omnicoder

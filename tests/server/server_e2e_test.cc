@@ -371,3 +371,45 @@ TEST_F(SlowServer, ClientsThatLeaveFreeTheirSlots) {
 
 }  // namespace
 }  // namespace omnicoder::testing
+
+namespace omnicoder::testing {
+namespace {
+
+// A synthetic model carrying a chat template that insists on alternating roles.
+TEST(ServerTemplates, TheModelsTemplateIsUsedAndItsRefusalIsA400) {
+  const std::string model = std::string(OC_WORK_DIR) + "/tiny-llama-template.gguf";
+  const std::string tpl = std::string(OC_SOURCE_DIR) + "/tests/data/chat/templates/inst_alternating.jinja";
+  ShellOutput made = RunShell(std::string(OC_BIN_DIR) + "/omnicoder-make-model tiny-llama " + model +
+                              " --chat-template " + tpl + " 2>&1");
+  ASSERT_EQ(made.code, 0) << made.out;
+  ServerProcess s({"-m", model, "--port", "0", "-t", "1", "--parallel", "1"});
+  ASSERT_TRUE(s.ok()) << s.log();
+  const json ok = {{"messages",
+                    {{{"role", "user"}, {"content", "a"}},
+                     {{"role", "assistant"}, {"content", "b"}},
+                     {{"role", "user"}, {"content", "c"}}}},
+                   {"max_tokens", 3}};
+  const Reply r = Post(s.port(), "/v1/chat/completions", ok.dump());
+  EXPECT_EQ(r.status, 200) << r.body;
+  json bad = ok;
+  bad["messages"][1]["role"] = "user";
+  const Reply refused = Post(s.port(), "/v1/chat/completions", bad.dump());
+  EXPECT_EQ(refused.status, 400) << refused.body;
+  EXPECT_NE(refused.body.find("must alternate"), std::string::npos) << refused.body;
+  // The prompt the server builds is the template's text (the CLI renders the same).
+  const std::string ctx = std::string(OC_WORK_DIR) + "/alternating.json";
+  {
+    FILE* f = std::fopen(ctx.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    const std::string body =
+        json{{"messages", ok["messages"]}, {"add_generation_prompt", true}, {"bos_token", "<s>"}}.dump();
+    std::fwrite(body.data(), 1, body.size(), f);
+    std::fclose(f);
+  }
+  ShellOutput text = RunShell(kBin + " chat-template -m " + model + " --context " + ctx);
+  ASSERT_EQ(text.code, 0) << text.out;
+  EXPECT_EQ(text.out, "<s> [INST] a [/INST] b</s> [INST] c [/INST]");
+}
+
+}  // namespace
+}  // namespace omnicoder::testing

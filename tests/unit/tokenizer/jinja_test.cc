@@ -1,0 +1,77 @@
+// The Jinja engine's own guarantees (its output is compared with python3-jinja2 by the
+// chat_template_conformance test): errors are Status values with a line, hostile
+// templates hit limits instead of exhausting memory, time or the stack.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "omnicoder/omnicoder.h"
+#include "tokenizer/jinja/template.h"
+
+namespace omnicoder::jinja {
+namespace {
+
+const char kContext[] = R"({"messages": [{"role": "user", "content": "hi"}], "n": 3})";
+
+Result<std::string> R(const std::string& tpl, RenderOptions o = {}) {
+  return Render(tpl, std::string_view(kContext), o);
+}
+
+TEST(Jinja, RendersAndReportsErrorsWithLines) {
+  ASSERT_TRUE(R("{{ messages[0].content }}").ok());
+  EXPECT_EQ(R("{{ messages[0].content }}").value(), "hi");
+  Result<std::string> r = R("line one\n{{ messages[0].nope.deeper }}");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("line 2"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("has no attribute 'nope'"), std::string::npos) << r.status().message();
+  for (const char* bad : {"{% for x in y %}", "{{ 1 + }}", "{% endif %}", "{{ 'unterminated }}", "{% bogus %}",
+                          "{{ x | nofilter }}", "{% if %}{% endif %}", "{{ (1, 2 }}", "{# never closed"}) {
+    EXPECT_FALSE(R(bad).ok()) << bad;
+  }
+}
+
+TEST(Jinja, RaiseExceptionCarriesTheTemplatesMessage) {
+  Result<std::string> r = R("{{ raise_exception('roles must alternate') }}");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("raise_exception: roles must alternate"), std::string::npos);
+}
+
+TEST(Jinja, HostileTemplatesHitLimits) {
+  RenderOptions o;
+  o.limits.max_steps = 100000;
+  o.limits.max_output_bytes = 1 << 20;
+  // Exponential macro recursion, huge loops, output and string growth, deep nesting.
+  EXPECT_FALSE(R("{% macro f(n) %}{{ f(n) }}{{ f(n) }}{% endmacro %}{{ f(1) }}", o).ok());
+  EXPECT_FALSE(R("{% for a in range(100000) %}{% for b in range(100000) %}x{% endfor %}{% endfor %}", o).ok());
+  EXPECT_FALSE(R("{% for a in range(100000) %}{{ 'xxxxxxxxxxxxxxxxxxxxxxxx' }}{% endfor %}", o).ok());
+  EXPECT_FALSE(
+      R("{% set ns = namespace(s='x') %}{% for a in range(64) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}", o).ok());
+  EXPECT_FALSE(R("{{ " + std::string(5000, '(') + "1" + std::string(5000, ')') + " }}", o).ok());
+  EXPECT_FALSE(R("{{ " + std::string(3000, '[') + std::string(3000, ']') + " }}", o).ok());
+  std::string deep_if;
+  for (int i = 0; i < 1000; ++i) deep_if += "{% if true %}";
+  EXPECT_FALSE(R(deep_if, o).ok());
+  // A value nested deeper than printing goes prints with an ellipsis, not a stack overflow.
+  Result<std::string> r =
+      R("{% set ns = namespace(v=[]) %}{% for a in range(5000) %}{% set ns.v = [ns.v] %}{% endfor %}{{ ns.v }}", o);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_NE(r.value().find("..."), std::string::npos);
+}
+
+TEST(Jinja, PublicRenderChatTemplate) {
+  ChatTemplateInput in;
+  in.messages_json = R"([{"role": "user", "content": "Q"}])";
+  in.bos_token = "<s>";
+  in.now = 0;
+  Result<std::string> r = RenderChatTemplate(
+      "{{ bos_token }}{% for m in messages %}[{{ m.role }}]{{ m.content }}{% endfor %}"
+      "{% if add_generation_prompt %}[assistant]{% endif %}{{ tools is none }}",
+      in);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r.value(), "<s>[user]Q[assistant]True");
+  in.messages_json = "{not json";
+  EXPECT_FALSE(RenderChatTemplate("x", in).ok());
+}
+
+}  // namespace
+}  // namespace omnicoder::jinja
