@@ -3,4 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/setup.sh
+source scripts/setup_web_tests.sh
 ctest --preset release -j "$(nproc)" "$@"

@@ -14,6 +14,7 @@
 #include "apps/server/metrics.h"
 #include "apps/server/request.h"
 #include "apps/server/response.h"
+#include "apps/server/web_page.h"
 
 namespace omnicoder::server {
 
@@ -167,7 +168,7 @@ bool HttpServer::Impl::PreRoute(const httplib::Request& req, httplib::Response& 
       return true;
     }
   }
-  if (model.load() == nullptr && req.path != "/health" && req.path != "/metrics") {
+  if (model.load() == nullptr && req.path != "/health" && req.path != "/metrics" && !open_path) {
     res.set_header("Retry-After", "1");
     Error(res, 503, "the model is still loading", "server_error");
     return true;
@@ -262,6 +263,14 @@ void HttpServer::Impl::Routes() {
 }
 
 void HttpServer::Impl::InfoRoutes() {
+  auto page = [](const httplib::Request&, httplib::Response& res) {
+    res.set_header("Content-Security-Policy",
+                   "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'");
+    res.set_header("X-Content-Type-Options", "nosniff");
+    res.set_content(kWebPage, "text/html; charset=utf-8");
+  };
+  svr.Get("/", page);
+  svr.Get("/index.html", page);
   svr.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
     const bool ready = model.load() != nullptr;
     res.status = ready ? 200 : 503;
