@@ -99,54 +99,60 @@ function busy(on) {
   $("stop").disabled = !on;
 }
 
+// Calls onChunk with each parsed "data:" event of an SSE response.
+async function readEvents(res, onChunk) {
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let buf = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buf += decoder.decode(value, { stream: true });
+    let at;
+    while ((at = buf.indexOf("\n\n")) >= 0) {
+      const event = buf.slice(0, at);
+      buf = buf.slice(at + 2);
+      for (const line of event.split("\n")) {
+        if (line.startsWith("data: ") && line.slice(6) !== "[DONE]") onChunk(JSON.parse(line.slice(6)));
+      }
+    }
+  }
+}
+
+async function request(signal) {
+  const res = await fetch("/v1/chat/completions", {
+    method: "POST", headers: headers(), signal,
+    body: JSON.stringify({ messages: history, stream: true, temperature: Number($("temperature").value),
+                           max_tokens: Number($("max_tokens").value), stream_options: { include_usage: true } }),
+  });
+  if (!res.ok) {
+    let msg = res.status + " " + res.statusText;
+    try { msg = (await res.json()).error.message; } catch (e) {}
+    throw new Error(msg);
+  }
+  return res;
+}
+
 async function send(prompt) {
   history.push({ role: "user", content: prompt });
   bubble("user", prompt);
   const el = bubble("assistant", "");
-  let reply = "";
+  let reply = "", tokens = 0;
   controller = new AbortController();
   busy(true);
   $("status").textContent = "generating...";
   const t0 = performance.now();
-  let tokens = 0;
   try {
-    const res = await fetch("/v1/chat/completions", {
-      method: "POST", headers: headers(), signal: controller.signal,
-      body: JSON.stringify({ messages: history, stream: true, temperature: Number($("temperature").value),
-                             max_tokens: Number($("max_tokens").value), stream_options: { include_usage: true } }),
-    });
-    if (!res.ok) {
-      let msg = res.status + " " + res.statusText;
-      try { msg = (await res.json()).error.message; } catch (e) {}
-      throw new Error(msg);
-    }
-    const reader = res.body.getReader();
-    const decoder = new TextDecoder();
-    let buf = "";
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buf += decoder.decode(value, { stream: true });
-      let at;
-      while ((at = buf.indexOf("\n\n")) >= 0) {
-        const event = buf.slice(0, at);
-        buf = buf.slice(at + 2);
-        for (const line of event.split("\n")) {
-          if (!line.startsWith("data: ")) continue;
-          const data = line.slice(6);
-          if (data === "[DONE]") continue;
-          const chunk = JSON.parse(data);
-          if (chunk.error) throw new Error(chunk.error.message);
-          if (chunk.usage) tokens = chunk.usage.completion_tokens;
-          const delta = chunk.choices && chunk.choices[0] && chunk.choices[0].delta;
-          if (delta && delta.content) {
-            reply += delta.content;
-            render(el, reply);
-            $("log").scrollTop = $("log").scrollHeight;
-          }
-        }
+    await readEvents(await request(controller.signal), (chunk) => {
+      if (chunk.error) throw new Error(chunk.error.message);
+      if (chunk.usage) tokens = chunk.usage.completion_tokens;
+      const delta = chunk.choices && chunk.choices[0] && chunk.choices[0].delta;
+      if (delta && delta.content) {
+        reply += delta.content;
+        render(el, reply);
+        $("log").scrollTop = $("log").scrollHeight;
       }
-    }
+    });
     const secs = (performance.now() - t0) / 1000;
     $("status").textContent = tokens + " tokens, " + (tokens / secs).toFixed(1) + " tok/s";
   } catch (e) {
