@@ -134,6 +134,17 @@ struct ChatTemplateCliOptions {
 };
 int ChatTemplateCommand(const ChatTemplateCliOptions& o);
 
+struct ChatCliOptions {
+  CommonOptions common;
+  SamplerOptions sampling;  // seed from `seed`
+  std::string seed = "-1";
+  int ctx_len = 0;
+  int n_predict = 512;  // per reply
+  KvType kv_type = KvType::kF16;
+  std::string system;  // a system message first
+};
+int ChatCommand(const ChatCliOptions& o);
+
 struct ServeOptions {
   CommonOptions common;
   std::string host = "127.0.0.1";

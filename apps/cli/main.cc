@@ -163,6 +163,23 @@ CLI::App* AddChatTemplate(CLI::App& app, ChatTemplateCliOptions* co) {
   return c;
 }
 
+CLI::App* AddChat(CLI::App& app, ChatCliOptions* co) {
+  CLI::App* c = app.add_subcommand("chat", "interactive chat in the terminal (the model's chat template)");
+  AddCommon(c, &co->common);
+  c->add_option("-c,--ctx-size", co->ctx_len, "context (default: model's, max 4096)");
+  c->add_option("-n,--n-predict", co->n_predict, "most tokens per reply (default 512)");
+  c->add_option("--system", co->system, "system message");
+  c->add_option("-s,--seed", co->seed, "sampling seed, 0 to 2^64-1 (default -1: random)");
+  AddEnum(c, "--kv-type", &co->kv_type, ParseKvType, "KV cache type: f16 (default), f32");
+  SamplerOptions& sp = co->sampling;
+  c->add_option("--temp", sp.temperature, "temperature (0 = greedy; default 0.8)");
+  c->add_option("--top-k", sp.top_k, "top-k (default 40, 0 = off)");
+  c->add_option("--top-p", sp.top_p, "top-p (default 0.95, 1 = off)");
+  c->add_option("--min-p", sp.min_p, "min-p (default 0.05, 0 = off)");
+  c->add_option("--repeat-penalty", sp.repeat_penalty, "repetition penalty (default 1.0 = off)");
+  return c;
+}
+
 CLI::App* AddServe(CLI::App& app, ServeOptions* so) {
   CLI::App* s = app.add_subcommand("serve", "OpenAI-compatible HTTP server (chat, completions, streaming)");
   AddCommon(s, &so->common);
@@ -265,12 +282,15 @@ int main(int argc, char** argv) {
   AddTrain(app, &tc);
   ServeOptions so;
   CLI::App* sv = AddServe(app, &so);
+  ChatCliOptions cho;
+  CLI::App* ch = AddChat(app, &cho);
   ChatTemplateCliOptions cto;
   CLI::App* ct = AddChatTemplate(app, &cto);
   if (!KnownCommand(app, argc, argv)) return 2;
   CLI11_PARSE(app, argc, argv);
   if (sv->parsed()) return ServeCommand(so);
-  if (ct->parsed()) return FinishStdout(ChatTemplateCommand(cto));  // handles its own signals
+  if (ct->parsed()) return FinishStdout(ChatTemplateCommand(cto));
+  if (ch->parsed()) return FinishStdout(ChatCommand(cho));  // handles SIGINT itself  // handles its own signals
   InstallSignalHandlers(/*graceful=*/r->parsed() || tc.tr->parsed());
   if (pc->parsed()) return PerplexityCommand(pp);
   if (tc.c->parsed()) return CorpusCommand(tc.corpus);
