@@ -222,6 +222,7 @@ void HttpServer::Impl::Generate(Endpoint endpoint, const httplib::Request& req, 
     case SubmitResult::kQueueFull:
       counters.rejected.fetch_add(1, std::memory_order_relaxed);
       res.set_header("Retry-After", "1");
+      res.set_header("Connection", "close");  // frees this HTTP thread now, not after keep-alive
       return Error(res, 503, "every slot is busy and the queue is full; retry later", "server_error");
     case SubmitResult::kStopped:
       return Error(res, 503, "the server is shutting down", "server_error");
@@ -373,9 +374,11 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Bind(const HttpOptions& options)
   impl->svr.set_keep_alive_timeout(2);
   // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which lets a second server
   // share a port that is in use instead of failing.
-  impl->svr.set_socket_options([](int sock) {
+  int listen_fd = -1;
+  impl->svr.set_socket_options([&listen_fd](int sock) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    listen_fd = sock;
   });
   impl->Routes();
   int port = options.port;
@@ -390,6 +393,13 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Bind(const HttpOptions& options)
                    " (address in use, not local, or not permitted)");
   }
   impl->port = port;
+  // httplib listens with a backlog of 5: a burst of clients would wait for SYN retries
+  // (a second or more). Listening again on the same socket only raises the backlog.
+  if (listen_fd >= 0) ::listen(listen_fd, SOMAXCONN);
+  impl->svr.set_socket_options([](int sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }
 

@@ -119,9 +119,9 @@ SubmitResult Scheduler::Submit(Job job) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stop_) return SubmitResult::kStopped;
-    int free_slots = 0;
-    for (const auto& s : slots_) free_slots += !s->busy;
-    if (static_cast<int>(queue_.size()) >= options_.max_queue + free_slots) return SubmitResult::kQueueFull;
+    // Running plus waiting: at most a request per slot and max_queue more.
+    if (in_flight_ >= options_.n_slots + options_.max_queue) return SubmitResult::kQueueFull;
+    ++in_flight_;
     queue_.push_back(std::move(job));
     stats_.queued = static_cast<int>(queue_.size());
   }
@@ -140,6 +140,7 @@ void Scheduler::Admit(std::unique_lock<std::mutex>& lock) {
     Job& job = queue_.front();
     if (job.channel->cancelled()) {  // gone before it started
       ++stats_.requests_cancelled;
+      --in_flight_;
       queue_.pop_front();
       continue;
     }
@@ -197,6 +198,7 @@ void Scheduler::Finish(Slot& s, FinishReason reason, const std::string& error) {
   s.sampler.reset();
   s.text.reset();
   std::lock_guard<std::mutex> lock(mu_);
+  --in_flight_;
   if (reason == FinishReason::kError) {
     ++stats_.requests_failed;
   } else {
@@ -252,6 +254,7 @@ void Scheduler::BuildBatch() {
       s.job = Job();
       std::lock_guard<std::mutex> lock(mu_);
       ++stats_.requests_cancelled;
+      --in_flight_;
     }
   }
   const size_t budget = static_cast<size_t>(options_.step_tokens);

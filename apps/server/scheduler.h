@@ -81,6 +81,7 @@ class Scheduler {
   std::condition_variable cv_;
   std::deque<Job> queue_;
   bool stop_ = false;
+  int in_flight_ = 0;     // admitted and not finished (guarded by mu_)
   SchedulerStats stats_;  // guarded by mu_
   std::thread thread_;
 };

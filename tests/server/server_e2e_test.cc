@@ -271,6 +271,32 @@ TEST(ServerOptions, ApiKeyAndCors) {
       0u);  // CORS is off unless asked for
 }
 
+// A client that sends half a request and stalls is dropped after --timeout.
+TEST(ServerOptions, SlowClientsTimeOut) {
+  ServerProcess s({"-m", kNano, "--port", "0", "-t", "1", "--parallel", "1", "--timeout", "1"});
+  ASSERT_TRUE(s.ok()) << s.log();
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(s.port()));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  const std::string partial = "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"pro";
+  ASSERT_GT(write(fd, partial.data(), partial.size()), 0);
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  const auto t0 = std::chrono::steady_clock::now();
+  char buf[512];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof(buf))) > 0) {
+  }
+  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  close(fd);
+  EXPECT_EQ(n, 0) << "the server should close the connection";
+  EXPECT_LT(waited, 4.0);
+  EXPECT_EQ(Get(s.port(), "/health").status, 200);
+}
+
 TEST(ServerOptions, PortInUseIsAnError) {
   ServerProcess a({"-m", kNano, "--port", "0", "-t", "1", "--parallel", "1"});
   ASSERT_TRUE(a.ok());

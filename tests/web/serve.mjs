@@ -21,7 +21,7 @@ export async function startServer(bin, args) {
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
-    port, url: `http://127.0.0.1:${port}`, log: () => log,
+    port, pid: proc.pid, url: `http://127.0.0.1:${port}`, log: () => log,
     async stop() {
       const exited = new Promise((r) => proc.on("exit", (code) => r(code)));
       proc.kill("SIGTERM");
