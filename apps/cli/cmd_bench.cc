@@ -7,6 +7,7 @@
 #include <random>
 
 #include "apps/cli/common.h"
+#include "apps/cli/machine.h"
 #include "apps/cli/validate.h"
 
 namespace omnicoder::cli {
@@ -47,6 +48,20 @@ bool MeasureParallel(const BenchOptions& o, Model& model, Session& session, std:
   return true;
 }
 
+// Back to the first o.depth tokens (evaluated once, before the first measurement).
+Status Rewind(const BenchOptions& o, Model& model, Session& session, std::mt19937& rng) {
+  if (o.depth == 0) {
+    session.Reset();
+    return Status::Ok();
+  }
+  if (session.SeqLength(0) >= o.depth) return session.SeqTruncate(0, o.depth);
+  session.Reset();
+  std::vector<int32_t> t(o.depth);
+  for (int32_t& x : t) x = static_cast<int32_t>(rng() % session.vocab_size());
+  if (model.bos() >= 0) t[0] = model.bos();
+  return session.Eval(t);
+}
+
 // Warm-up then o.reps measured repetitions of pp (one batch) and tg (single tokens).
 bool Measure(const BenchOptions& o, Model& model, Session& session, Runs* runs) {
   std::mt19937 rng(1234);
@@ -54,10 +69,10 @@ bool Measure(const BenchOptions& o, Model& model, Session& session, Runs* runs) 
   std::vector<int32_t> one(1);
   for (int rep = -1; rep < o.reps; ++rep) {
     if (o.n_prompt > 0) {
-      session.Reset();
+      if (Status r = Rewind(o, model, session, rng); !r.ok()) return PrintError("bench depth", r), false;
       std::vector<int32_t> t(o.n_prompt);
       for (int32_t& x : t) x = static_cast<int32_t>(rng() % vocab);
-      if (model.bos() >= 0) t[0] = model.bos();
+      if (model.bos() >= 0 && o.depth == 0) t[0] = model.bos();
       const double a = Now();
       Status s = session.Eval(t);
       if (!s.ok()) {
@@ -67,8 +82,8 @@ bool Measure(const BenchOptions& o, Model& model, Session& session, Runs* runs) 
       if (rep >= 0) runs->pp.push_back(o.n_prompt / (Now() - a));
     }
     if (o.n_gen > 0) {
-      session.Reset();
-      one[0] = model.bos() >= 0 ? model.bos() : 0;
+      if (Status r = Rewind(o, model, session, rng); !r.ok()) return PrintError("bench depth", r), false;
+      one[0] = model.bos() >= 0 && o.depth == 0 ? model.bos() : static_cast<int32_t>(rng() % vocab);
       const double a = Now();
       for (int i = 0; i < o.n_gen; ++i) {
         Status s = session.Eval(one);
@@ -80,7 +95,7 @@ bool Measure(const BenchOptions& o, Model& model, Session& session, Runs* runs) 
       }
       if (rep >= 0) runs->tg.push_back(o.n_gen / (Now() - a));
     }
-    if (o.parallel > 1 && o.n_gen > 0) {
+    if (o.parallel > 1 && o.n_gen > 0 && o.depth == 0) {
       double tps = 0;
       if (!MeasureParallel(o, model, session, rng, &tps)) return false;
       if (rep >= 0) runs->par.push_back(tps);
@@ -89,7 +104,24 @@ bool Measure(const BenchOptions& o, Model& model, Session& session, Runs* runs) 
   return true;
 }
 
-void Print(const BenchOptions& o, const Engine& engine, const ModelInfo& info, const Runs& r) {
+struct Machine {
+  std::string cpu;
+  double read_gbs = 0;
+  double roofline_tps = 0;  // tg if every decode step only read its bytes at read_gbs
+};
+
+// Bytes one generated token reads at this depth (weights + KV, F16), and the tg they allow.
+double RooflineTps(const BenchOptions& o, const ModelInfo& info, double read_gbs) {
+  const double pos = o.depth + o.n_gen / 2.0;  // average context during tg
+  const double window = info.sliding_window > 0 ? std::min<double>(pos, info.sliding_window) : 0;
+  const double bytes = static_cast<double>(info.decode_bytes_per_token) + pos * info.kv_bytes_per_position +
+                       window * info.kv_window_bytes_per_position;
+  return bytes > 0 ? read_gbs * 1e9 / bytes : 0;
+}
+
+void Print(const BenchOptions& o, const Engine& engine, const ModelInfo& info, const Runs& r, const Machine& m) {
+  const double tg = Median(r.tg);
+  const double frac = m.roofline_tps > 0 ? tg / m.roofline_tps : 0;
   if (o.json) {
     auto list = [](const std::vector<double>& v) {
       std::string s = "[";
@@ -99,21 +131,29 @@ void Print(const BenchOptions& o, const Engine& engine, const ModelInfo& info, c
     std::printf(
         "{\"model\": \"%s\", \"arch\": \"%s\", \"file_bytes\": %llu, \"threads\": %d, \"isa\": \"%s\", "
         "\"n_prompt\": %d, \"n_gen\": %d, \"reps\": %d, \"pp_tps\": %.3f, \"tg_tps\": %.3f, \"pp_runs\": %s, "
-        "\"tg_runs\": %s, \"parallel\": %d, \"parallel_tg_tps\": %.3f}\n",
+        "\"tg_runs\": %s, \"parallel\": %d, \"parallel_tg_tps\": %.3f, \"depth\": %d, \"cpu\": \"%s\", "
+        "\"cpu_features\": \"%s\", \"read_bw_gbs\": %.2f, \"decode_bytes_per_token\": %llu, "
+        "\"tg_roofline_tps\": %.3f, \"tg_roofline_fraction\": %.3f}\n",
         info.path.c_str(), info.arch.c_str(), static_cast<unsigned long long>(info.file_bytes), engine.n_threads(),
         engine.isa().c_str(), o.n_prompt, o.n_gen, o.reps, Median(r.pp), Median(r.tg), list(r.pp).c_str(),
-        list(r.tg).c_str(), o.parallel, Median(r.par));
+        list(r.tg).c_str(), o.parallel, Median(r.par), o.depth, m.cpu.c_str(), engine.cpu_features().c_str(),
+        m.read_gbs, static_cast<unsigned long long>(info.decode_bytes_per_token), m.roofline_tps, frac);
     return;
   }
+  std::printf("cpu: %s\nflags: %s\nkernels: %s, %d threads; read bandwidth %.1f GB/s (%d threads)\n\n", m.cpu.c_str(),
+              engine.cpu_features().c_str(), engine.isa().c_str(), engine.n_threads(), m.read_gbs, engine.n_threads());
   std::printf("| model | size | threads | isa | test | t/s (median of %d) |\n|---|---|---|---|---|---|\n", o.reps);
   const double gib = info.file_bytes / 1073741824.0;
   if (o.n_prompt > 0) {
-    std::printf("| %s | %.2f GiB | %d | %s | pp%d | %.2f |\n", info.name.c_str(), gib, engine.n_threads(),
-                engine.isa().c_str(), o.n_prompt, Median(r.pp));
+    std::printf("| %s | %.2f GiB | %d | %s | pp%d%s | %.2f |\n", info.name.c_str(), gib, engine.n_threads(),
+                engine.isa().c_str(), o.n_prompt, o.depth > 0 ? (" @ d" + std::to_string(o.depth)).c_str() : "",
+                Median(r.pp));
   }
+  const std::string at = o.depth > 0 ? " @ d" + std::to_string(o.depth) : "";
   if (o.n_gen > 0) {
-    std::printf("| %s | %.2f GiB | %d | %s | tg%d | %.2f |\n", info.name.c_str(), gib, engine.n_threads(),
-                engine.isa().c_str(), o.n_gen, Median(r.tg));
+    std::printf("| %s | %.2f GiB | %d | %s | tg%d%s | %.2f (%.0f%% of the %.1f tok/s bandwidth roofline) |\n",
+                info.name.c_str(), gib, engine.n_threads(), engine.isa().c_str(), o.n_gen, at.c_str(), tg, 100 * frac,
+                m.roofline_tps);
   }
   if (o.parallel > 1 && o.n_gen > 0) {
     std::printf("| %s | %.2f GiB | %d | %s | tg%d x %d seqs (aggregate) | %.2f (%.2fx one sequence) |\n",
@@ -129,20 +169,28 @@ int BenchCommand(const BenchOptions& o) {
     std::fprintf(stderr, "omnicoder: bench needs -p >= 0, -n >= 0, -r >= 1\n");
     return 1;
   }
+  if (o.depth < 0 || o.depth > (1 << 20)) {
+    std::fprintf(stderr, "omnicoder: -d must be in [0, 1048576]\n");
+    return 1;
+  }
   if (o.parallel < 1 || o.parallel > 256) {
     std::fprintf(stderr, "omnicoder: --parallel must be in [1, 256]\n");
     return 1;
   }
   SessionOptions so;
-  so.ctx_len = std::max(o.n_prompt, o.n_gen) + 16;
+  so.ctx_len = o.depth + std::max(o.n_prompt, o.n_gen) + 16;
   so.n_seq = o.parallel;
   so.batch = std::max(1, std::min(o.n_prompt, 512));
   so.allow_beyond_trained_ctx = true;  // speed, not text quality
   Loaded l;
   if (!LoadForEval(o.common, so, &l)) return 1;
+  Machine m;
+  m.cpu = CpuModelName();
+  m.read_gbs = MeasureReadBandwidth(l.engine->n_threads());
+  m.roofline_tps = RooflineTps(o, l.model->info(), m.read_gbs);
   Runs runs;
   if (!Measure(o, *l.model, *l.session, &runs)) return 1;
-  Print(o, *l.engine, l.model->info(), runs);
+  Print(o, *l.engine, l.model->info(), runs, m);
   if (o.common.pager_stats) PrintPagerStats(*l.model, (o.reps + 1) * o.n_gen);
   return FinishStdout(0);
 }

@@ -71,6 +71,7 @@ struct BenchOptions {
   int reps = 3;
   bool json = false;
   int parallel = 1;  // also decode this many sequences together (aggregate tok/s)
+  int depth = 0;     // context already held before pp and tg (llama-bench's -d)
 };
 int BenchCommand(const BenchOptions& o);
 

@@ -107,6 +107,7 @@ CLI::App* AddBench(CLI::App& app, BenchOptions* bn) {
   b->add_option("-r,--repetitions", bn->reps, "repetitions (default 3)");
   b->add_flag("--json", bn->json, "print JSON with pp_tps and tg_tps (medians)");
   b->add_option("--parallel", bn->parallel, "also decode N sequences together; reports aggregate tok/s");
+  b->add_option("-d,--depth", bn->depth, "tokens already in the context before pp and tg (llama-bench's -d)");
   return b;
 }
 

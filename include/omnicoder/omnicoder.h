@@ -81,6 +81,12 @@ struct ModelInfo {
   uint64_t file_bytes = 0;
   uint64_t non_expert_bytes = 0;
   uint64_t expert_bytes = 0;
+  // Weight bytes one decode step reads (all but the token-embedding table, the routed
+  // experts at their active share) and KV bytes per position (F16) it reads per token of
+  // context: full-attention layers, and sliding-window layers (up to `sliding_window`).
+  uint64_t decode_bytes_per_token = 0;
+  uint64_t kv_bytes_per_position = 0, kv_window_bytes_per_position = 0;
+  int sliding_window = 0;
   // tokenizer.chat_template ("" when the file has none) and the texts of the BOS/EOS
   // tokens ("" when the vocabulary has none), as chat templates use them.
   std::string chat_template;

@@ -1,4 +1,5 @@
 // Model: loading a GGUF file (weights or vocabulary only) and its tokenizer.
+#include <algorithm>
 #include <cstring>
 
 #include "api/api_impl.h"
@@ -60,6 +61,19 @@ void FillModelInfo(const ModelConfig& c, const ModelWeights& w, ModelInfo* info)
   info->n_experts_active = c.MaxExpertsActive();
   info->non_expert_bytes = w.non_expert_bytes;
   info->expert_bytes = w.expert_bytes;
+  const uint64_t embd = w.tied_output ? 0 : w.token_embd.bytes();
+  const double active = info->n_experts > 0 ? static_cast<double>(info->n_experts_active) / info->n_experts : 1.0;
+  info->decode_bytes_per_token =
+      w.non_expert_bytes - embd + static_cast<uint64_t>(static_cast<double>(w.expert_bytes) * active);
+  for (const LayerSpec& l : c.layers) {
+    const uint64_t bytes = 2ull * static_cast<uint64_t>(l.KvKDim() + l.KvVDim());  // F16
+    if (l.sliding_window > 0) {
+      info->kv_window_bytes_per_position += bytes;
+      info->sliding_window = std::max(info->sliding_window, l.sliding_window);
+    } else {
+      info->kv_bytes_per_position += bytes;
+    }
+  }
 }
 
 ModelLoadOptions RuntimeLoadOptions(Engine& engine, const LoadOptions& options) {

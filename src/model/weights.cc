@@ -335,6 +335,7 @@ Result<ModelWeights> LoadModelWeights(const GgufFile& file, const ModelConfig& c
   w.non_expert_bytes += w.token_embd.bytes();
   if (!w.output.present()) {
     w.output = w.token_embd;  // quirk: tied embeddings
+    w.tied_output = true;
   } else {
     w.non_expert_bytes += w.output.bytes();
   }

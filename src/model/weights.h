@@ -84,6 +84,7 @@ struct ModelWeights {
   std::vector<std::vector<FfnWeights>> experts;
   std::vector<std::unique_ptr<float[]>> owned;  // f32 copies of small vectors
   uint64_t non_expert_bytes = 0;
+  bool tied_output = false;  // output is token_embd (read whole every token)
   uint64_t expert_bytes = 0;
 };
 

@@ -85,6 +85,26 @@ TEST(Cli, BenchJsonHasMedians) {
   EXPECT_NE(o.out.find("\"tg_tps\": "), std::string::npos);
 }
 
+// bench names the machine and measures at a depth of context (llama-bench's -d).
+TEST(Cli, BenchTellsTheMachineAndTakesADepth) {
+  const std::string m = testing::TinyModelPath("mixtral", DType::kQ4_0);
+  Output o = Sh(kBin + " bench -m " + m + " -p 8 -n 4 -r 1 -t 1 -d 300 --json 2>/dev/null");
+  ASSERT_EQ(o.code, 0) << o.out;
+  for (const char* key : {"\"depth\": 300", "\"cpu\": \"", "\"cpu_features\": \"",
+                          "\"read_bw_gbs\": ", "\"tg_roofline_tps\": ", "\"tg_roofline_fraction\": "}) {
+    EXPECT_NE(o.out.find(key), std::string::npos) << key << " in " << o.out;
+  }
+  const size_t bw = o.out.find("\"read_bw_gbs\": ");
+  ASSERT_NE(bw, std::string::npos);
+  EXPECT_GT(std::stod(o.out.substr(bw + 15)), 0.1) << "a measured bandwidth";
+  o = Sh(kBin + " bench -m " + m + " -p 8 -n 4 -r 1 -t 1 -d 64 2>/dev/null");
+  ASSERT_EQ(o.code, 0) << o.out;
+  EXPECT_NE(o.out.find("cpu: "), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("tg4 @ d64"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("bandwidth roofline"), std::string::npos) << o.out;
+  EXPECT_NE(Sh(kBin + " bench -m " + m + " -d -5 2>/dev/null").code, 0);
+}
+
 TEST(Cli, InspectAndQuantize) {
   const std::string m = testing::TinyModelPath("qwen2moe");
   Output o = Sh(kBin + " inspect " + m);
