@@ -97,12 +97,9 @@ int32_t TokenSampler::Sample(const float* logits) {
   size_t n = static_cast<size_t>(vocab_size_);
   for (size_t i = 0; i < n; ++i) candidates_[i] = {static_cast<int32_t>(i), l[i], 0.0f};
   auto begin = candidates_.begin();
-  if (params_.top_k > 0 && static_cast<size_t>(params_.top_k) < n) {
-    std::partial_sort(begin, begin + params_.top_k, begin + n, ByLogitDesc<Candidate, Candidate>);
-    n = static_cast<size_t>(params_.top_k);
-  } else {
-    std::sort(begin, begin + n, ByLogitDesc<Candidate, Candidate>);
-  }
+  if (params_.top_k <= 0 || static_cast<size_t>(params_.top_k) >= n) return SampleAll(n);
+  std::partial_sort(begin, begin + params_.top_k, begin + n, ByLogitDesc<Candidate, Candidate>);
+  n = static_cast<size_t>(params_.top_k);
   SoftmaxCandidates(n, 1.0f);
   n = Truncate(n);
   SoftmaxCandidates(n, params_.temperature);
@@ -113,6 +110,86 @@ int32_t TokenSampler::Sample(const float* logits) {
     if (u < cum) return candidates_[i].id;
   }
   return candidates_[n - 1].id;
+}
+
+// Without top-k every token is a candidate. Sorting the whole vocabulary (150k tokens:
+// about 9 ms) is not needed: for top-p and min-p the candidates are sorted in growing
+// chunks only as far as the kept set reaches (a few dozen for real distributions; the
+// kept set is the one a full sort gives, and a kept set that is a sorted prefix is sampled
+// exactly as the top-k path does). When nothing is cut, the token is drawn by walking the
+// candidates in array order: the same distribution, O(vocabulary), but a given seed picks
+// a different token than a walk in sorted order would.
+void TokenSampler::SortTo(size_t k, size_t n) {
+  k = std::min(k, n);
+  if (k <= sorted_) return;
+  auto begin = candidates_.begin();
+  std::partial_sort(begin + static_cast<long>(sorted_), begin + static_cast<long>(k), begin + static_cast<long>(n),
+                    ByLogitDesc<Candidate, Candidate>);
+  sorted_ = k;
+}
+
+int32_t TokenSampler::SampleAll(size_t n) {
+  sorted_ = 0;
+  SortTo(1, n);
+  const float max = candidates_[0].logit;
+  auto grow = [&](size_t i) {
+    if (i >= sorted_) SortTo(std::max<size_t>(64, sorted_ * 4), n);
+  };
+  // Probabilities at temperature 1 for top-p and min-p.
+  double sum1 = 0.0;
+  const bool cut = params_.top_p < 1.0f || params_.min_p > 0.0f;
+  for (size_t i = 0; cut && i < n; ++i) sum1 += std::exp(candidates_[i].logit - max);
+  auto p1 = [&](size_t i) { return static_cast<float>(std::exp(candidates_[i].logit - max) / sum1); };
+  size_t keep = n;
+  if (params_.top_p < 1.0f) {
+    double cum = 0.0;
+    for (size_t i = 0; i < n; ++i) {
+      grow(i);
+      cum += p1(i);
+      if (cum >= params_.top_p) {
+        keep = i + 1;
+        break;
+      }
+    }
+  }
+  if (params_.min_p > 0.0f) {
+    const float threshold = p1(0) * params_.min_p;
+    size_t k = 1;
+    for (; k < keep; ++k) {
+      grow(k);
+      if (p1(k) < threshold) break;
+    }
+    keep = k;
+  }
+  if (keep <= sorted_) {  // a sorted prefix: exactly the top-k path's arithmetic
+    SoftmaxCandidates(keep, params_.temperature);
+    const double u = Uniform(rng_);
+    double cum = 0.0;
+    for (size_t i = 0; i < keep; ++i) {
+      cum += candidates_[i].p;
+      if (u < cum) return candidates_[i].id;
+    }
+    return candidates_[keep - 1].id;
+  }
+  const float t = params_.temperature;
+  double sum = 0.0;
+  for (size_t i = 0; i < keep; ++i) sum += std::exp((candidates_[i].logit - max) / t);
+  const double u = Uniform(rng_);
+  double cum = 0.0;
+  if (keep == n) {  // nothing cut: any fixed order draws from the same distribution
+    for (size_t i = 0; i < n; ++i) {
+      cum += static_cast<float>(std::exp((candidates_[i].logit - max) / t) / sum);
+      if (u < cum) return candidates_[i].id;
+    }
+    return candidates_[n - 1].id;
+  }
+  for (size_t i = 0; i < keep; ++i) {
+    grow(i);
+    cum += static_cast<float>(std::exp((candidates_[i].logit - max) / t) / sum);
+    if (u < cum) return candidates_[i].id;
+  }
+  SortTo(keep, n);
+  return candidates_[keep - 1].id;
 }
 
 }  // namespace omnicoder

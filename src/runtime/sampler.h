@@ -30,6 +30,8 @@ class TokenSampler {
   const float* Penalized(const float* logits);
   void SoftmaxCandidates(size_t n, float temperature);
   size_t Truncate(size_t n) const;
+  int32_t SampleAll(size_t n);
+  void SortTo(size_t k, size_t n);  // candidates_[0, k) sorted and the largest of [0, n)
   SamplerOptions params_;
   int vocab_size_;
   std::mt19937_64 rng_;
@@ -38,6 +40,7 @@ class TokenSampler {
   size_t history_pos_ = 0;
   size_t history_len_ = 0;
   std::vector<float> penalized_;
+  size_t sorted_ = 0;  // SampleAll: how much of candidates_ is sorted
 };
 
 }  // namespace omnicoder

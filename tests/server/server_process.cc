@@ -5,11 +5,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -36,16 +36,26 @@ ServerProcess::ServerProcess(const std::vector<std::string>& args, const std::ve
     execv(argv[0], argv.data());
     _exit(127);
   }
-  const std::regex re("listening on http://[^:]+:([0-9]+)");
+  // "listening on http://HOST:PORT" (no std::regex: GCC 12 warns inside it at -O1).
+  auto find_port = [](const std::string& text) {
+    const std::string key = "listening on http://";
+    const size_t at = text.find(key);
+    if (at == std::string::npos) return 0;
+    const size_t colon = text.find(':', at + key.size());
+    if (colon == std::string::npos) return 0;
+    int port = 0;
+    for (size_t i = colon + 1; i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])); ++i) {
+      port = port * 10 + (text[i] - '0');
+    }
+    return port;
+  };
   for (int i = 0; i < 600; ++i) {  // up to 60 s
     int status = 0;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
       return;
     }
-    std::smatch m;
-    const std::string text = log();
-    if (port_ == 0 && std::regex_search(text, m, re)) port_ = std::stoi(m[1]);
+    if (port_ == 0) port_ = find_port(log());
     if (port_ > 0) {
       httplib::Client c("127.0.0.1", port_);
       auto r = c.Get("/health");

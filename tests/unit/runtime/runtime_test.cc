@@ -124,3 +124,108 @@ TEST(Session, ContextFullAndBadTokensAreErrors) {
 
 }  // namespace
 }  // namespace omnicoder
+
+namespace omnicoder {
+namespace {
+
+// The sampler before it learned to sort only as far as needed: a full sort of every
+// candidate. With top-p or min-p cutting, the fast path must pick the same tokens.
+int32_t FullSortSample(const SamplerOptions& p, const std::vector<float>& logits, double u) {
+  struct C {
+    int32_t id;
+    float logit;
+    float p;
+  };
+  std::vector<C> c(logits.size());
+  for (size_t i = 0; i < c.size(); ++i) c[i] = {static_cast<int32_t>(i), logits[i], 0.0f};
+  std::sort(c.begin(), c.end(),
+            [](const C& a, const C& b) { return a.logit > b.logit || (a.logit == b.logit && a.id < b.id); });
+  auto softmax = [&](size_t n, float t) {
+    double sum = 0.0;
+    for (size_t i = 0; i < n; ++i) sum += (c[i].p = std::exp((c[i].logit - c[0].logit) / t));
+    for (size_t i = 0; i < n; ++i) c[i].p = static_cast<float>(c[i].p / sum);
+  };
+  size_t n = c.size();
+  softmax(n, 1.0f);
+  if (p.top_p < 1.0f) {
+    double cum = 0.0;
+    for (size_t i = 0; i < n; ++i) {
+      cum += c[i].p;
+      if (cum >= p.top_p) {
+        n = i + 1;
+        break;
+      }
+    }
+  }
+  if (p.min_p > 0.0f) {
+    size_t keep = 1;
+    while (keep < n && c[keep].p >= c[0].p * p.min_p) ++keep;
+    n = keep;
+  }
+  softmax(n, p.temperature);
+  double cum = 0.0;
+  for (size_t i = 0; i < n; ++i) {
+    cum += c[i].p;
+    if (u < cum) return c[i].id;
+  }
+  return c[n - 1].id;
+}
+
+TEST(Sampler, WithoutTopKPicksWhatAFullSortPicks) {
+  std::mt19937_64 rng(7);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  int same = 0, total = 0;
+  for (int vocab : {50, 32000}) {
+    for (float scale : {0.5f, 3.0f, 12.0f}) {  // flat to peaked distributions
+      std::vector<float> logits(static_cast<size_t>(vocab));
+      for (float& x : logits) x = scale * normal(rng);
+      logits[3] = logits[4];  // a tie
+      for (float top_p : {1.0f, 0.95f, 0.5f}) {
+        for (float min_p : {0.0f, 0.05f}) {
+          if (top_p == 1.0f && min_p == 0.0f) continue;  // nothing cut: see the next test
+          for (float temp : {0.7f, 1.0f, 1.5f}) {
+            SamplerOptions p;
+            p.top_k = 0;
+            p.top_p = top_p;
+            p.min_p = min_p;
+            p.temperature = temp;
+            p.seed = static_cast<uint64_t>(total);
+            TokenSampler s(p, vocab);
+            std::mt19937_64 u_rng(p.seed);  // the sampler's own draw sequence
+            for (int k = 0; k < 6; ++k) {
+              const double u = static_cast<double>(u_rng() >> 11) * (1.0 / 9007199254740992.0);
+              same += s.Sample(logits.data()) == FullSortSample(p, logits, u);
+              ++total;
+            }
+          }
+        }
+      }
+    }
+  }
+  // Only the order of the normalizing sums differs (last bits): equal in practice.
+  EXPECT_EQ(same, total);
+}
+
+// Nothing cut (top-k 0, top-p 1, min-p 0): draws follow the softmax at the temperature.
+TEST(Sampler, WithoutCutsDrawsFromTheSoftmax) {
+  const std::vector<float> logits = {2.0f, 1.0f, 0.0f, -1.0f, 0.5f, 3.0f};
+  SamplerOptions p;
+  p.top_k = 0;
+  p.top_p = 1.0f;
+  p.min_p = 0.0f;
+  p.temperature = 0.8f;
+  p.seed = 5;
+  TokenSampler s(p, static_cast<int>(logits.size()));
+  std::vector<int> counts(logits.size());
+  const int draws = 60000;
+  for (int i = 0; i < draws; ++i) ++counts[static_cast<size_t>(s.Sample(logits.data()))];
+  double z = 0;
+  for (float l : logits) z += std::exp(l / 0.8);
+  for (size_t i = 0; i < logits.size(); ++i) {
+    const double expected = std::exp(logits[i] / 0.8) / z;
+    EXPECT_NEAR(counts[i] / static_cast<double>(draws), expected, 0.01) << "token " << i;
+  }
+}
+
+}  // namespace
+}  // namespace omnicoder
