@@ -45,6 +45,7 @@ TEST(ChatCli, PipedConversationWithClearAndExit) {
 }
 
 TEST(ChatCli, CtrlCStopsTheReplyNotTheProgram) {
+  ASSERT_EQ(RunShell("mkdir -p " + std::string(OC_WORK_DIR)).code, 0);
   const std::string out = std::string(OC_WORK_DIR) + "/chat-ctrl-c.txt";
   int in[2];
   ASSERT_EQ(pipe(in), 0);
@@ -53,6 +54,7 @@ TEST(ChatCli, CtrlCStopsTheReplyNotTheProgram) {
     dup2(in[0], STDIN_FILENO);
     close(in[1]);
     FILE* f = std::fopen(out.c_str(), "w");
+    if (!f) _exit(126);
     dup2(fileno(f), STDOUT_FILENO);
     dup2(fileno(f), STDERR_FILENO);
     // The reference kernels keep a 400-token reply going long enough to interrupt it.

@@ -26,7 +26,7 @@ inline Reply Post(int port, const std::string& path, const std::string& body, co
   httplib::Client c("127.0.0.1", port);
   c.set_read_timeout(120, 0);
   auto r = c.Post(path, headers, body, "application/json");
-  if (!r) return {};
+  if (!r) return {0, "client error " + std::to_string(static_cast<int>(r.error())), {}};
   return {r->status, r->body, r->headers};
 }
 
