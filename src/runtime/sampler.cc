@@ -161,6 +161,11 @@ int32_t TokenSampler::SampleAll(size_t n) {
     }
     keep = k;
   }
+  return DrawKept(keep, n, max);
+}
+
+// Draws among the first `keep` candidates (the kept set) at the temperature.
+int32_t TokenSampler::DrawKept(size_t keep, size_t n, float max) {
   if (keep <= sorted_) {  // a sorted prefix: exactly the top-k path's arithmetic
     SoftmaxCandidates(keep, params_.temperature);
     const double u = Uniform(rng_);
@@ -184,7 +189,7 @@ int32_t TokenSampler::SampleAll(size_t n) {
     return candidates_[n - 1].id;
   }
   for (size_t i = 0; i < keep; ++i) {
-    grow(i);
+    if (i >= sorted_) SortTo(std::max<size_t>(64, sorted_ * 4), n);
     cum += static_cast<float>(std::exp((candidates_[i].logit - max) / t) / sum);
     if (u < cum) return candidates_[i].id;
   }

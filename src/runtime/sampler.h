@@ -31,6 +31,7 @@ class TokenSampler {
   void SoftmaxCandidates(size_t n, float temperature);
   size_t Truncate(size_t n) const;
   int32_t SampleAll(size_t n);
+  int32_t DrawKept(size_t keep, size_t n, float max);
   void SortTo(size_t k, size_t n);  // candidates_[0, k) sorted and the largest of [0, n)
   SamplerOptions params_;
   int vocab_size_;
