@@ -25,8 +25,8 @@ std::string CpuModelName() {
   return "unknown";
 }
 
-double MeasureReadBandwidth(int threads) {
-  const size_t n = (512u << 20) / sizeof(uint64_t);
+double MeasureReadBandwidth(int threads, size_t bytes, int reps) {
+  const size_t n = bytes / sizeof(uint64_t);
   void* mem = mmap(nullptr, n * 8, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (mem == MAP_FAILED) return 0;
   madvise(mem, n * 8, MADV_HUGEPAGE);
@@ -35,7 +35,7 @@ double MeasureReadBandwidth(int threads) {
   threads = std::max(1, threads);
   std::vector<uint64_t> sums(static_cast<size_t>(threads));
   double best = 0;
-  for (int rep = 0; rep < 5; ++rep) {
+  for (int rep = 0; rep < reps; ++rep) {
     const auto t0 = std::chrono::steady_clock::now();
     std::vector<std::thread> pool;
     pool.reserve(static_cast<size_t>(threads));

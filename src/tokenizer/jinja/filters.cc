@@ -423,30 +423,7 @@ F Sum(Interp&, const Value& v, const Args& a) {
   return total;
 }
 F Escape(Interp&, const Value& v, const Args&) {
-  if (v.is_markup()) return v;
-  std::string out;
-  for (char c : v.ToString()) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&#34;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return Value(std::move(out)).AsMarkup();
+  return v.is_markup() ? v : Value(HtmlEscape(v.ToString())).AsMarkup();
 }
 
 struct NamedFilter {

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "tokenizer/jinja/utf8.h"
 #include "tokenizer/jinja/value.h"
 
 namespace omnicoder::jinja {
@@ -22,23 +23,6 @@ struct JsonParser {
   }
   Status Fail(const std::string& what) const {
     return InvalidArgument("JSON: " + what + " at byte " + std::to_string(i));
-  }
-  static void AppendUtf8(uint32_t cp, std::string* out) {
-    if (cp < 0x80) {
-      *out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      *out += static_cast<char>(0xC0 | (cp >> 6));
-      *out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      *out += static_cast<char>(0xE0 | (cp >> 12));
-      *out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      *out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-      *out += static_cast<char>(0xF0 | (cp >> 18));
-      *out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      *out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      *out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
   }
   bool Hex4(uint32_t* out) {
     if (i + 4 > s.size()) return false;
