@@ -43,8 +43,11 @@ struct MatMulKernel {
 
 // Attention over a KV cache row range. K/V rows hold n_kv_heads*head_dim values in
 // kv_type (F32 or F16); these kernels see one head's slice via row pointers + stride.
+// n_q queries that share the K/V head (a GQA group, MLA heads over the latent) go in one
+// call, so each K/V row is read and converted once for all of them. Query g's results
+// are bitwise the same whatever n_q, the position count or the run boundaries.
 struct AttnArgs {
-  const float* q = nullptr;    // [head_dim]
+  const float* q = nullptr;    // query 0 [head_dim]; query g at q + g * q_stride
   const uint8_t* k = nullptr;  // first position's K for this head
   const uint8_t* v = nullptr;
   size_t kv_row_bytes = 0;  // distance between positions
@@ -53,6 +56,10 @@ struct AttnArgs {
   int n_pos = 0;
   float scale = 1.0f;
   bool accumulate = false;  // attn_values adds to `out` (continuing a sum over earlier rows)
+  int n_q = 1;
+  size_t q_stride = 0;       // floats between queries
+  size_t scores_stride = 0;  // floats between queries' score / probability rows
+  size_t out_stride = 0;     // floats between queries' outputs
 };
 
 // C[i, j] (+)= sum_p A[i, p] * B[p, j], with A and B addressed through strides so a
@@ -90,10 +97,11 @@ struct KernelTable {
   void (*swiglu_oai)(float* gate, const float* up, int n) = nullptr;
   // y[i] += s * x[i]
   void (*axpy)(float* y, const float* x, float s, int n) = nullptr;
-  // scores[p] = scale * dot(q, K[p]) for p < n_pos
+  // scores[g * scores_stride + p] = scale * dot(q_g, K[p]) for p < n_pos, g < n_q
   void (*attn_scores)(const AttnArgs& a, float* scores) = nullptr;
-  // out[d] = sum_p probs[p] * V[p][d], positions in order (or out[d] += ... with
-  // a.accumulate: a sum split over runs of rows equals the sum in one pass, bit for bit)
+  // out_g[d] = sum_p probs_g[p] * V[p][d], positions in order
+  // (or out_g[d] += ... with a.accumulate: a sum split over runs of rows equals the
+  // sum in one pass, bit for bit); out_g = out + g * out_stride, probs_g likewise
   void (*attn_values)(const AttnArgs& a, const float* probs, float* out) = nullptr;
   // in-place softmax of n values; returns nothing (max-subtracted, sum in double)
   void (*softmax)(float* x, int n) = nullptr;
@@ -118,6 +126,7 @@ void FillAvx512Kernels(KernelTable* t);
 void FillNeonKernels(KernelTable* t);
 void FillAvx2Sgemm(KernelTable* t);
 void FillAvx512Sgemm(KernelTable* t);
+void FillAvx512Attention(KernelTable* t);
 void FillAmxSgemm(KernelTable* t);
 
 }  // namespace omnicoder

@@ -74,7 +74,7 @@ void PlanScratch(const ModelConfig& c, int T, int capacity, int n_threads, Forwa
   p->Add(&s->act_a, s->act_row_bytes * T);
   p->Add(&s->act_b, s->act_row_bytes * T);
   p->Add(&s->act_h, s->act_row_bytes * T);
-  p->Add(&s->scores, f * n_threads * (static_cast<size_t>(capacity) + 1));
+  p->Add(&s->scores, f * n_threads * AttendScratchFloats(capacity));
   p->Add(&s->rope, f * T * c.rope.dims);
   p->Add(&s->seq_ids, 4 * T);
   if (c.HasMla()) PlanMla(c, T, s, p);

@@ -98,7 +98,7 @@ struct ForwardScratch {
   AlignedBuffer x, xn, q, k, v, attn_out, proj;  // [T, *] f32
   AlignedBuffer h1, h3;                          // [T, ffn] f32
   AlignedBuffer act_a, act_b, act_h;             // act rows
-  AlignedBuffer scores;                          // [n_threads, capacity + 1] f32 (+1: a sink logit)
+  AlignedBuffer scores;                          // per thread: AttendScratchFloats(capacity) f32
   // MLA: per-head absorbed queries and latent outputs, and their act rows
   AlignedBuffer mla_q;               // [T, n_heads, kv_lora_rank + qk_rope_dim]
   AlignedBuffer mla_lat;             // [T, n_heads, kv_lora_rank]

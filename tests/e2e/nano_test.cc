@@ -71,8 +71,12 @@ TEST(Nano, GreedyTextIsLlamaCpps) {
   EXPECT_EQ(o.out, want);
 }
 
+// Sampled text changes with the last bit of any kernel, so this judges a property of the
+// three samples together: no tab indentation, and code lines indented in steps of 4 (a
+// docstring or bracket continuation may align elsewhere: at most 1 line in 8).
 TEST(Nano, SampledCodeIsIndentedLikePython) {
-  int lines = 0;
+  int lines = 0, off_step = 0;
+  std::string off_lines;
   for (const char* seed : {"1", "2", "3"}) {
     Output o = Sh(kBin + " run -m " + kModel + " -p " + Quoted(kPrompt) + " -n 96 --temp 0.7 --repeat-penalty 1.1 -s " +
                   seed + " -t 2 2>/dev/null");
@@ -85,10 +89,11 @@ TEST(Nano, SampledCodeIsIndentedLikePython) {
       if (in.eof()) break;  // the last line may stop mid-token
       ++lines;
       EXPECT_NE(line[indent], '\t') << "seed " << seed << ": tab indentation: " << line;
-      EXPECT_EQ(indent % 4, 0u) << "seed " << seed << ": " << line;
+      if (indent % 4 != 0) ++off_step, off_lines += "seed " + std::string(seed) + ": " + line + "\n";
     }
   }
   EXPECT_GE(lines, 12) << "too little text to judge";
+  EXPECT_LE(off_step * 8, lines) << off_step << " of " << lines << " lines off the 4-space steps:\n" << off_lines;
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -47,6 +48,7 @@ TEST(ChatCli, PipedConversationWithClearAndExit) {
 TEST(ChatCli, CtrlCStopsTheReplyNotTheProgram) {
   ASSERT_EQ(RunShell("mkdir -p " + std::string(OC_WORK_DIR)).code, 0);
   const std::string out = std::string(OC_WORK_DIR) + "/chat-ctrl-c.txt";
+  std::remove(out.c_str());  // a previous run's file would look like this run's output
   int in[2];
   ASSERT_EQ(pipe(in), 0);
   const pid_t pid = fork();
@@ -73,7 +75,9 @@ TEST(ChatCli, CtrlCStopsTheReplyNotTheProgram) {
     return false;
   };
   say("Write a long Python module.\n");
-  ASSERT_TRUE(wait_for([](const std::string& s) { return s.size() > s.find("> ") + 40; }, 60)) << Slurp(out);
+  ASSERT_TRUE(wait_for(
+      [](const std::string& s) { return s.find("> ") != std::string::npos && s.size() > s.find("> ") + 40; }, 60))
+      << Slurp(out);
   kill(pid, SIGINT);
   ASSERT_TRUE(wait_for([](const std::string& s) { return s.find("[stopped]") != std::string::npos; }, 20))
       << Slurp(out);

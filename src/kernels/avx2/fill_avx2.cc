@@ -1,6 +1,7 @@
 // AVX2 (+FMA, F16C) KernelTable entries: integer dot products via maddubs/madd.
 #include "kernels/kernel_table.h"
 #include "kernels/x86/act_impl.h"
+#include "kernels/x86/attn_impl.h"
 #include "kernels/x86/matmul_float_impl.h"
 #include "kernels/x86/matmul_k_impl.h"
 #include "kernels/x86/matmul_kx8_impl.h"

@@ -137,26 +137,35 @@ void ValuesT(const AttnArgs& a, const float* probs, float* out) {
   }
 }
 
-void AttnScoresNeon(const AttnArgs& a, float* scores) {
+void ScoresOne(const AttnArgs& a, const float* q, float* scores) {
   for (int p = 0; p < a.n_pos; ++p) {
     const uint8_t* k = a.k + static_cast<size_t>(p) * a.kv_row_bytes;
     float32x4_t acc = vdupq_n_f32(0.0f);
     int d = 0;
     for (; d + 4 <= a.head_dim; d += 4) {
       const float32x4_t kv = a.kv_type == DType::kF16 ? F16L::Load(k + 2 * d) : F32L::Load(k + 4 * d);
-      acc = vfmaq_f32(acc, vld1q_f32(a.q + d), kv);
+      acc = vfmaq_f32(acc, vld1q_f32(q + d), kv);
     }
     float s = vaddvq_f32(acc);
-    for (; d < a.head_dim; ++d) s += a.q[d] * (a.kv_type == DType::kF16 ? HalfAt(k + 2 * d) : F32L::One(k + 4 * d));
+    for (; d < a.head_dim; ++d) s += q[d] * (a.kv_type == DType::kF16 ? HalfAt(k + 2 * d) : F32L::One(k + 4 * d));
     scores[p] = s * a.scale;
   }
 }
 
+// Queries one after another (each reads the rows again, from cache).
+void AttnScoresNeon(const AttnArgs& a, float* scores) {
+  for (int g = 0; g < a.n_q; ++g) ScoresOne(a, a.q + g * a.q_stride, scores + g * a.scores_stride);
+}
+
 void AttnValuesNeon(const AttnArgs& a, const float* probs, float* out) {
-  if (a.kv_type == DType::kF16) {
-    ValuesT<F16L>(a, probs, out);
-  } else {
-    ValuesT<F32L>(a, probs, out);
+  for (int g = 0; g < a.n_q; ++g) {
+    const float* pr = probs + g * a.scores_stride;
+    float* o = out + g * a.out_stride;
+    if (a.kv_type == DType::kF16) {
+      ValuesT<F16L>(a, pr, o);
+    } else {
+      ValuesT<F32L>(a, pr, o);
+    }
   }
 }
 

@@ -34,19 +34,26 @@ float KvAt(const AttnArgs& a, const uint8_t* base, int pos, int d) {
 }  // namespace
 
 void AttnScores(const AttnArgs& a, float* scores) {
-  for (int p = 0; p < a.n_pos; ++p) {
-    float s = 0.0f;
-    for (int d = 0; d < a.head_dim; ++d) s += a.q[d] * KvAt(a, a.k, p, d);
-    scores[p] = s * a.scale;
+  for (int g = 0; g < a.n_q; ++g) {
+    const float* q = a.q + g * a.q_stride;
+    for (int p = 0; p < a.n_pos; ++p) {
+      float s = 0.0f;
+      for (int d = 0; d < a.head_dim; ++d) s += q[d] * KvAt(a, a.k, p, d);
+      scores[g * a.scores_stride + p] = s * a.scale;
+    }
   }
 }
 
 void AttnValues(const AttnArgs& a, const float* probs, float* out) {
-  if (!a.accumulate) {
-    for (int d = 0; d < a.head_dim; ++d) out[d] = 0.0f;
-  }
-  for (int p = 0; p < a.n_pos; ++p) {
-    for (int d = 0; d < a.head_dim; ++d) out[d] += probs[p] * KvAt(a, a.v, p, d);
+  for (int g = 0; g < a.n_q; ++g) {
+    float* o = out + g * a.out_stride;
+    const float* pr = probs + g * a.scores_stride;
+    if (!a.accumulate) {
+      for (int d = 0; d < a.head_dim; ++d) o[d] = 0.0f;
+    }
+    for (int p = 0; p < a.n_pos; ++p) {
+      for (int d = 0; d < a.head_dim; ++d) o[d] += pr[p] * KvAt(a, a.v, p, d);
+    }
   }
 }
 

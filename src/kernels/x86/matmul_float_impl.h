@@ -1,42 +1,18 @@
 // x86 matmul of F32, F16 and BF16 weights with activations of the same type, and the
-// f32 vector kernels (norm, SwiGLU, softmax, attention). Included by avx2/ and avx512/.
+// f32 vector kernels (norm, SwiGLU, softmax). Included by avx2/.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "base/half.h"
 #include "kernels/kernel_table.h"
+#include "kernels/x86/float_load.h"
 #include "kernels/x86/x86_common.h"
 
 namespace omnicoder {
 namespace {
-
-struct F32Load {
-  static constexpr size_t kElem = 4;
-  static __m256 Load(const uint8_t* p) { return _mm256_loadu_ps(reinterpret_cast<const float*>(p)); }
-  static float One(const uint8_t* p) {
-    float f;
-    std::memcpy(&f, p, 4);
-    return f;
-  }
-};
-struct F16Load {
-  static constexpr size_t kElem = 2;
-  static __m256 Load(const uint8_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
-  static float One(const uint8_t* p) { return HalfToFloat(p); }
-};
-struct Bf16Load {
-  static constexpr size_t kElem = 2;
-  static __m256 Load(const uint8_t* p) {
-    const __m256i v = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-    return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
-  }
-  static float One(const uint8_t* p) {
-    uint16_t h;
-    std::memcpy(&h, p, 2);
-    return Bf16ToF32(h);
-  }
-};
 
 template <class L, int R>
 inline void FloatTile(const MatMulArgs& a, int r0, int t) {
@@ -115,72 +91,41 @@ void AxpyX86(float* y, const float* x, float s, int n) {
   for (; i < n; ++i) y[i] += s * x[i];
 }
 
-// Exponentials 8 at a time; the normalizing sum runs in double in index order, exactly as
-// the reference: a different summation order changes the last bit of the probabilities,
-// which can flip later 8-bit activation rounding in quantized models.
+// Exponentials 8 at a time; the normalizing sum runs in double over 8 lanes (two
+// registers of 4), then lane by lane in a fixed order: no serial chain of n additions.
 void SoftmaxX86(float* x, int n) {
-  float max = -INFINITY;
-  for (int i = 0; i < n; ++i) max = std::fmax(max, x[i]);
-  const __m256 mv = _mm256_set1_ps(max);
+  __m256 mv8 = _mm256_set1_ps(-INFINITY);
   int i = 0;
-  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, Exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), mv)));
+  for (; i + 8 <= n; i += 8) mv8 = _mm256_max_ps(mv8, _mm256_loadu_ps(x + i));
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, mv8);
+  float max = -INFINITY;
+  for (float v : lanes) max = std::fmax(max, v);
+  for (; i < n; ++i) max = std::fmax(max, x[i]);
+  const __m256 mv = _mm256_set1_ps(max);
+  __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
+  for (i = 0; i + 8 <= n; i += 8) {
+    const __m256 e = Exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), mv));
+    _mm256_storeu_ps(x + i, e);
+    s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
+    s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
+  }
+  double tail = 0.0;
   if (i < n) {
     alignas(32) float t[8] = {};
     std::memcpy(t, x + i, sizeof(float) * (n - i));
     _mm256_store_ps(t, Exp8(_mm256_sub_ps(_mm256_load_ps(t), mv)));
     std::memcpy(x + i, t, sizeof(float) * (n - i));
+    for (int j = 0; j < n - i; ++j) tail += t[j];
   }
-  double sum = 0.0;
-  for (i = 0; i < n; ++i) sum += x[i];
+  alignas(32) double d[8];
+  _mm256_store_pd(d, s0);
+  _mm256_store_pd(d + 4, s1);
+  const double sum = (((d[0] + d[4]) + (d[1] + d[5])) + ((d[2] + d[6]) + (d[3] + d[7]))) + tail;
   const float inv = static_cast<float>(1.0 / sum);
   const __m256 iv = _mm256_set1_ps(inv);
   for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), iv));
   for (; i < n; ++i) x[i] *= inv;
-}
-
-template <class L>
-void AttnScoresT(const AttnArgs& a, float* scores) {
-  const int hd = a.head_dim, h8 = hd / 8 * 8;
-  for (int p = 0; p < a.n_pos; ++p) {
-    const uint8_t* k = a.k + static_cast<size_t>(p) * a.kv_row_bytes;
-    __m256 acc = _mm256_setzero_ps();
-    for (int d = 0; d < h8; d += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a.q + d), L::Load(k + d * L::kElem), acc);
-    float s = Hsum(acc);
-    for (int d = h8; d < hd; ++d) s += a.q[d] * L::One(k + d * L::kElem);
-    scores[p] = s * a.scale;
-  }
-}
-
-template <class L>
-void AttnValuesT(const AttnArgs& a, const float* probs, float* out) {
-  const int hd = a.head_dim, h8 = hd / 8 * 8;
-  if (!a.accumulate) {
-    for (int d = 0; d < hd; ++d) out[d] = 0.0f;
-  }
-  for (int p = 0; p < a.n_pos; ++p) {
-    const uint8_t* v = a.v + static_cast<size_t>(p) * a.kv_row_bytes;
-    const __m256 pv = _mm256_set1_ps(probs[p]);
-    for (int d = 0; d < h8; d += 8) {
-      _mm256_storeu_ps(out + d, _mm256_fmadd_ps(pv, L::Load(v + d * L::kElem), _mm256_loadu_ps(out + d)));
-    }
-    for (int d = h8; d < hd; ++d) out[d] += probs[p] * L::One(v + d * L::kElem);
-  }
-}
-
-void AttnScoresX86(const AttnArgs& a, float* scores) {
-  if (a.kv_type == DType::kF16) {
-    AttnScoresT<F16Load>(a, scores);
-  } else {
-    AttnScoresT<F32Load>(a, scores);
-  }
-}
-
-void AttnValuesX86(const AttnArgs& a, const float* probs, float* out) {
-  if (a.kv_type == DType::kF16) {
-    AttnValuesT<F16Load>(a, probs, out);
-  } else {
-    AttnValuesT<F32Load>(a, probs, out);
-  }
 }
 
 void F32ToF16X86(const float* x, uint16_t* y, int n) {

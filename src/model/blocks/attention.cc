@@ -70,7 +70,8 @@ void ProjectQkv(const ForwardContext& ctx, const BlockArgs& b, const AttentionWe
   }
 }
 
-// One (token, head) pair per work item over the positions its window sees.
+// One work item per (token, KV head, run of the group's query heads), over the positions
+// the token's window sees.
 void Attend(const ForwardContext& ctx, const BlockArgs& b, const AttentionWeights& w, const KvView& kv,
             const KvLayerView& layer, float* att) {
   const LayerSpec& l = b.config->layers[b.layer_idx];
@@ -79,13 +80,19 @@ void Attend(const ForwardContext& ctx, const BlockArgs& b, const AttentionWeight
   const int group = l.n_heads / l.n_kv_heads;
   const size_t elem = kv.type == DType::kF16 ? 2 : 4;
   const float* q = s.q.as<float>();
-  ctx.pool->ParallelFor(int64_t{b.n_tokens} * l.n_heads, 1, [&](int64_t i0, int64_t i1, int thread) {
-    AttendScratch scratch{s.scores.as<float>() + static_cast<size_t>(thread) * (s.capacity + 1)};
+  const int per = AttendQueriesPerItem(group, int64_t{b.n_tokens} * l.n_kv_heads, ctx.pool->size());
+  const int runs = (group + per - 1) / per;
+  ctx.pool->ParallelFor(int64_t{b.n_tokens} * l.n_kv_heads * runs, 1, [&](int64_t i0, int64_t i1, int thread) {
+    const AttendScratch scratch{s.scores.as<float>() + static_cast<size_t>(thread) * AttendScratchFloats(s.capacity),
+                                static_cast<size_t>(s.capacity) + 1};
     for (int64_t i = i0; i < i1; ++i) {
-      const int t = static_cast<int>(i / l.n_heads), h = static_cast<int>(i % l.n_heads);
-      const int kvh = h / group;
+      const int t = static_cast<int>(i / (int64_t{l.n_kv_heads} * runs));
+      const int rest = static_cast<int>(i % (int64_t{l.n_kv_heads} * runs));
+      const int kvh = rest / runs, h = kvh * group + rest % runs * per;
       AttendQuery a;
       a.q = q + static_cast<size_t>(t) * q_dim + static_cast<size_t>(h) * hd;
+      a.q_stride = hd;
+      a.n_q = std::min(per, (kvh + 1) * group - h);
       a.k = layer.k + static_cast<size_t>(kvh) * hd * elem;
       a.v = layer.v + static_cast<size_t>(kvh) * vd * elem;
       a.k_dim = hd;
@@ -93,8 +100,10 @@ void Attend(const ForwardContext& ctx, const BlockArgs& b, const AttentionWeight
       a.seq = b.seq[t];
       a.pos = b.pos[t];
       a.scale = b.config->KqScale(l);
-      a.sink = w.sinks ? w.sinks + h : nullptr;
-      AttendOne(ctx, kv, layer, a, scratch, att + static_cast<size_t>(t) * out_dim + static_cast<size_t>(h) * vd);
+      a.sinks = w.sinks ? w.sinks + h : nullptr;
+      a.out = att + static_cast<size_t>(t) * out_dim + static_cast<size_t>(h) * vd;
+      a.out_stride = vd;
+      AttendGroup(ctx, kv, layer, a, scratch);
     }
   });
 }
@@ -135,12 +144,26 @@ void FillRopeRows(const RopeParams& r, float base, const int32_t* pos, int n_tok
   for (int t = 0; t < n_tokens; ++t) FillRopeTable(r, base, pos[t], 1, table + static_cast<size_t>(t) * r.dims);
 }
 
-void AttendOne(const ForwardContext& ctx, const KvView& kv, const KvLayerView& layer, const AttendQuery& q,
-               const AttendScratch& scratch, float* out) {
+size_t AttendScratchFloats(int capacity) {
+  return size_t{kAttendMaxQueries} * (static_cast<size_t>(capacity) + 1);
+}
+
+int AttendQueriesPerItem(int group, int64_t n_items, int threads) {
+  int per = std::min(group, kAttendMaxQueries);
+  while (per > 1 && n_items * ((group + per - 1) / per) < 2 * int64_t{threads}) per = (per + 1) / 2;
+  return per;
+}
+
+void AttendGroup(const ForwardContext& ctx, const KvView& kv, const KvLayerView& layer, const AttendQuery& q,
+                 const AttendScratch& scratch) {
   const int lo = layer.window > 0 && q.pos - layer.window + 1 > 0 ? q.pos - layer.window + 1 : 0;
   const int n = q.pos - lo + 1;
   AttnArgs a;
   a.q = q.q;
+  a.q_stride = q.q_stride;
+  a.n_q = q.n_q;
+  a.scores_stride = scratch.stride;
+  a.out_stride = q.out_stride;
   a.kv_row_bytes = layer.k_row_bytes;
   a.kv_type = kv.type;
   a.head_dim = q.k_dim;
@@ -150,9 +173,12 @@ void AttendOne(const ForwardContext& ctx, const KvView& kv, const KvLayerView& l
     a.n_pos = count;
     ctx.kernels->attn_scores(a, scratch.scores + at);
   });
-  int n_soft = n;
-  if (q.sink) scratch.scores[n_soft++] = *q.sink;  // an extra logit in the denominator only
-  ctx.kernels->softmax(scratch.scores, n_soft);
+  for (int g = 0; g < q.n_q; ++g) {
+    float* scores = scratch.scores + g * scratch.stride;
+    int n_soft = n;
+    if (q.sinks) scores[n_soft++] = q.sinks[g];  // an extra logit in the denominator only
+    ctx.kernels->softmax(scores, n_soft);
+  }
   AttnArgs v = a;
   v.head_dim = q.v_dim;
   v.kv_row_bytes = layer.v ? layer.v_row_bytes : layer.k_row_bytes;
@@ -162,7 +188,7 @@ void AttendOne(const ForwardContext& ctx, const KvView& kv, const KvLayerView& l
   ForEachRun(kv, layer, q.seq, lo, q.pos, [&](size_t row, int at, int count) {
     v.v = q.v + row * v.kv_row_bytes;
     v.n_pos = count;
-    ctx.kernels->attn_values(v, scratch.scores + at, out);
+    ctx.kernels->attn_values(v, scratch.scores + at, q.out);
     v.accumulate = true;
   });
 }

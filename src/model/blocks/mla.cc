@@ -66,6 +66,41 @@ void PerHeadLinear(const ForwardContext& ctx, const BlockArgs& b, const std::vec
   RunLinear(ctx, jobs, H);
 }
 
+// Every head attends over the same latent rows (q_abs | q_pe from scratch.mla_q): one
+// work item per (token, run of heads); head outputs in latent space into `lat`.
+void AttendLatent(const ForwardContext& ctx, const BlockArgs& b, const KvLayerView& layer, const KvView& kv,
+                  float* lat) {
+  const ModelConfig& c = *b.config;
+  const LayerSpec& l = c.layers[b.layer_idx];
+  ForwardScratch& s = *b.scratch;
+  const int T = b.n_tokens, H = l.n_heads, rank = l.kv_lora_rank, qa_width = rank + l.qk_rope_dim;
+  const float* qa = s.mla_q.as<float>();
+  const float scale = c.KqScale(l);
+  const int per = AttendQueriesPerItem(H, T, ctx.pool->size());
+  const int runs = (H + per - 1) / per;
+  ctx.pool->ParallelFor(int64_t{T} * runs, 1, [&](int64_t i0, int64_t i1, int thread) {
+    const AttendScratch scratch{s.scores.as<float>() + static_cast<size_t>(thread) * AttendScratchFloats(s.capacity),
+                                static_cast<size_t>(s.capacity) + 1};
+    for (int64_t i = i0; i < i1; ++i) {
+      const int t = static_cast<int>(i / runs), h = static_cast<int>(i % runs) * per;
+      const size_t first = static_cast<size_t>(t) * H + h;
+      AttendQuery a;
+      a.q = qa + first * qa_width;
+      a.q_stride = qa_width;
+      a.n_q = std::min(per, H - h);
+      a.k = a.v = layer.k;
+      a.k_dim = qa_width;
+      a.v_dim = rank;
+      a.seq = b.seq[t];
+      a.pos = b.pos[t];
+      a.scale = scale;
+      a.out = lat + first * rank;
+      a.out_stride = rank;
+      AttendGroup(ctx, kv, layer, a, scratch);
+    }
+  });
+}
+
 }  // namespace
 
 void MlaBlock(const ForwardContext& ctx, const BlockArgs& b, const AttentionWeights& w, const KvView& kv, float* out) {
@@ -98,21 +133,7 @@ void MlaBlock(const ForwardContext& ctx, const BlockArgs& b, const AttentionWeig
     }
   }
   float* lat = s.mla_lat.as<float>();
-  const float scale = c.KqScale(l);
-  ctx.pool->ParallelFor(int64_t{T} * H, 1, [&](int64_t i0, int64_t i1, int thread) {
-    AttendScratch scratch{s.scores.as<float>() + static_cast<size_t>(thread) * (s.capacity + 1)};
-    for (int64_t i = i0; i < i1; ++i) {
-      AttendQuery a;
-      a.q = qa + static_cast<size_t>(i) * qa_width;
-      a.k = a.v = layer.k;
-      a.k_dim = qa_width;
-      a.v_dim = rank;
-      a.seq = b.seq[i / H];
-      a.pos = b.pos[i / H];
-      a.scale = scale;
-      AttendOne(ctx, kv, layer, a, scratch, lat + static_cast<size_t>(i) * rank);
-    }
-  });
+  AttendLatent(ctx, b, layer, kv, lat);
   // Each head's latent output through its W_vb, then the output projection.
   float* att = s.attn_out.as<float>();
   const int out_dim = l.AttnOutDim();

@@ -168,7 +168,7 @@ TEST_P(IsaKernels, VectorKernelsMatchScalar) {
   std::normal_distribution<float> nd(0.0f, 2.0f);
   {
     const KernelTable& k = GetKernelTable(level);
-    for (int n : {1, 7, 64, 333}) {
+    for (int n : {1, 7, 64, 333, 8195}) {
       std::vector<float> x(n), w(n), a(n), b(n);
       for (int i = 0; i < n; ++i) x[i] = nd(rng), w[i] = nd(rng);
       r.rms_norm(x.data(), w.data(), 1e-5f, a.data(), n);
@@ -245,6 +245,85 @@ TEST_P(IsaKernels, AttentionKernelsMatchScalar) {
         run.accumulate = true;
         k.attn_values(run, probs.data() + 17, split.data());
         EXPECT_EQ(split, ok) << k.isa << " hd " << hd;
+      }
+    }
+  }
+}
+
+// Several queries over the same K/V rows (a GQA group, MLA heads): each query's scores
+// and outputs match the scalar reference and are bitwise those of the query alone, for
+// head dims on and off the 8-lane tile (40), MLA's 576/512, and position counts that end
+// mid-tile.
+TEST_P(IsaKernels, GroupedAttentionMatchesScalarAndEachQueryAlone) {
+  const Isa level = GetParam();
+  OC_SKIP_IF_ABSENT(level);
+  const KernelTable& r = GetKernelTable(Isa::kRef);
+  const KernelTable& k = GetKernelTable(level);
+  std::mt19937 rng(12);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  for (DType kv : {DType::kF16, DType::kF32}) {
+    for (int hd : {40, 64, 128, 576}) {
+      for (int n_pos : {1, 13, 300}) {
+        const int n_q = 5, vd = hd == 576 ? 512 : hd;
+        const size_t es = kv == DType::kF16 ? 2 : 4, row_bytes = static_cast<size_t>(hd) * es + 64;
+        std::vector<uint8_t> K(n_pos * row_bytes), V(K.size());
+        for (int p = 0; p < n_pos; ++p) {
+          for (int d = 0; d < hd; ++d) {
+            const float a = nd(rng), b = nd(rng);
+            uint8_t* kp = K.data() + p * row_bytes + d * es;
+            uint8_t* vp = V.data() + p * row_bytes + d * es;
+            if (kv == DType::kF16) {
+              const uint16_t ha = F32ToF16(a), hb = F32ToF16(b);
+              std::memcpy(kp, &ha, 2), std::memcpy(vp, &hb, 2);
+            } else {
+              std::memcpy(kp, &a, 4), std::memcpy(vp, &b, 4);
+            }
+          }
+        }
+        const size_t qs = hd + 3, ss = n_pos + 5, os = vd + 7;
+        std::vector<float> q(n_q * qs), probs(n_q * ss);
+        for (float& v : q) v = nd(rng);
+        for (float& v : probs) v = std::fabs(nd(rng)) / n_pos;
+        AttnArgs a;
+        a.q = q.data();
+        a.q_stride = qs;
+        a.n_q = n_q;
+        a.scores_stride = ss;
+        a.out_stride = os;
+        a.k = K.data();
+        a.kv_row_bytes = row_bytes;
+        a.kv_type = kv;
+        a.head_dim = hd;
+        a.n_pos = n_pos;
+        a.scale = 0.07f;
+        std::vector<float> sr(n_q * ss), sk(n_q * ss), orr(n_q * os), ok(n_q * os);
+        r.attn_scores(a, sr.data());
+        k.attn_scores(a, sk.data());
+        AttnArgs v = a;
+        v.v = V.data();
+        v.head_dim = vd;
+        r.attn_values(v, probs.data(), orr.data());
+        k.attn_values(v, probs.data(), ok.data());
+        for (int g = 0; g < n_q; ++g) {
+          AttnArgs one = a;
+          one.q = q.data() + g * qs;
+          one.n_q = 1;
+          std::vector<float> s1(n_pos), o1(vd);
+          k.attn_scores(one, s1.data());
+          AttnArgs vone = v;
+          vone.n_q = 1;
+          k.attn_values(vone, probs.data() + g * ss, o1.data());
+          for (int p = 0; p < n_pos; ++p) {
+            const float ref = sr[g * ss + p], got = sk[g * ss + p];
+            EXPECT_NEAR(ref, got, 1e-4 * (1 + std::fabs(ref))) << k.isa << " hd " << hd << " q " << g << " p " << p;
+            EXPECT_EQ(s1[p], got) << k.isa << " hd " << hd << " q " << g << " p " << p;
+          }
+          for (int d = 0; d < vd; ++d) {
+            const float ref = orr[g * os + d], got = ok[g * os + d];
+            EXPECT_NEAR(ref, got, 1e-4 * (1 + std::fabs(ref))) << k.isa << " hd " << hd << " q " << g << " d " << d;
+            EXPECT_EQ(o1[d], got) << k.isa << " hd " << hd << " q " << g << " d " << d;
+          }
+        }
       }
     }
   }

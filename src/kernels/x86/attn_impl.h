@@ -1,0 +1,173 @@
+// x86 attention kernels (kernel_table.h's attn_scores / attn_values) in 256-bit
+// registers. Included by avx2/ (the table's entries) and avx512/ (the reduction tree and
+// the one-position-at-a-time paths its 512-bit kernels fall back to).
+#pragma once
+
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/kernel_table.h"
+#include "kernels/x86/float_load.h"
+#include "kernels/x86/x86_common.h"
+
+namespace omnicoder {
+namespace {
+
+// Positions go 8 at a time: their K (or V) rows are converted to f32 once into a tile
+// that every query of the call then reads from L1. Head dims that are not a multiple of 8
+// (or wider than the tile) take the one-position-at-a-time path.
+constexpr int kAttnTileDim = 576;  // MLA's latent + rope row
+
+// Lane i of the result = Hsum(acc[i]): the same additions in the same order, so a
+// position's score does not depend on which lane (or tile) it was computed in.
+inline __m256 Hsum8x8(const __m256* acc) {
+  __m256 x[4];
+  for (int i = 0; i < 4; ++i) {
+    const __m256 a = acc[2 * i], b = acc[2 * i + 1];
+    x[i] = _mm256_add_ps(_mm256_permute2f128_ps(a, b, 0x20), _mm256_permute2f128_ps(a, b, 0x31));
+  }
+  const __m256 y0 = _mm256_add_ps(_mm256_shuffle_ps(x[0], x[1], 0x44), _mm256_shuffle_ps(x[0], x[1], 0xEE));
+  const __m256 y1 = _mm256_add_ps(_mm256_shuffle_ps(x[2], x[3], 0x44), _mm256_shuffle_ps(x[2], x[3], 0xEE));
+  const __m256 z = _mm256_add_ps(_mm256_shuffle_ps(y0, y1, 0x88), _mm256_shuffle_ps(y0, y1, 0xDD));
+  return _mm256_permutevar8x32_ps(z, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+// Row pointers for positions [p0, p0 + np) as f32: F32 rows in place, F16 rows converted
+// into `tile`; missing rows (np < 8) repeat the last one.
+template <class L>
+inline int TileRows(const uint8_t* base, const AttnArgs& a, int p0, float* tile, const float** rows) {
+  const int hd = a.head_dim, np = std::min(8, a.n_pos - p0);
+  const size_t row_bytes = a.kv_row_bytes;
+  for (int i = 0; i < 8; ++i) {
+    const uint8_t* src = base + static_cast<size_t>(p0 + std::min(i, np - 1)) * row_bytes;
+    if constexpr (L::kElem == 4) {
+      rows[i] = reinterpret_cast<const float*>(src);
+    } else {
+      float* dst = tile + static_cast<size_t>(i) * hd;
+      if (i < np) {
+        for (int d = 0; d < hd; d += 8) _mm256_storeu_ps(dst + d, L::Load(src + d * L::kElem));
+      }
+      rows[i] = i < np ? dst : rows[np - 1];
+    }
+  }
+  return np;
+}
+
+template <class L>
+void ScoresOneByOne(const AttnArgs& a, const float* q, float* scores) {
+  const int hd = a.head_dim, h8 = hd / 8 * 8;
+  for (int p = 0; p < a.n_pos; ++p) {
+    const uint8_t* k = a.k + static_cast<size_t>(p) * a.kv_row_bytes;
+    __m256 acc = _mm256_setzero_ps();
+    for (int d = 0; d < h8; d += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), L::Load(k + d * L::kElem), acc);
+    float s = Hsum(acc);
+    for (int d = h8; d < hd; ++d) s += q[d] * L::One(k + d * L::kElem);
+    scores[p] = s * a.scale;
+  }
+}
+
+template <class L>
+void AttnScoresT(const AttnArgs& a, float* scores) {
+  const int hd = a.head_dim;
+  if (hd % 8 != 0 || hd > kAttnTileDim) {
+    for (int g = 0; g < a.n_q; ++g) ScoresOneByOne<L>(a, a.q + g * a.q_stride, scores + g * a.scores_stride);
+    return;
+  }
+  alignas(32) float tile[8 * kAttnTileDim];
+  const float* rows[8];
+  const __m256 scale = _mm256_set1_ps(a.scale);
+  for (int p0 = 0; p0 < a.n_pos; p0 += 8) {
+    const int np = TileRows<L>(a.k, a, p0, tile, rows);
+    for (int g = 0; g < a.n_q; ++g) {
+      const float* q = a.q + g * a.q_stride;
+      __m256 acc[8];
+      for (int i = 0; i < 8; ++i) acc[i] = _mm256_setzero_ps();
+      for (int d = 0; d < hd; d += 8) {
+        const __m256 qv = _mm256_loadu_ps(q + d);
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; ++i) acc[i] = _mm256_fmadd_ps(qv, _mm256_loadu_ps(rows[i] + d), acc[i]);
+      }
+      const __m256 s = _mm256_mul_ps(Hsum8x8(acc), scale);
+      float* out = scores + g * a.scores_stride + p0;
+      if (np == 8) {
+        _mm256_storeu_ps(out, s);
+      } else {
+        alignas(32) float t[8];
+        _mm256_store_ps(t, s);
+        std::memcpy(out, t, sizeof(float) * np);
+      }
+    }
+  }
+}
+
+template <class L>
+void ValuesOneByOne(const AttnArgs& a, const float* probs, float* out) {
+  const int hd = a.head_dim, h8 = hd / 8 * 8;
+  for (int p = 0; p < a.n_pos; ++p) {
+    const uint8_t* v = a.v + static_cast<size_t>(p) * a.kv_row_bytes;
+    const __m256 pv = _mm256_set1_ps(probs[p]);
+    for (int d = 0; d < h8; d += 8) {
+      _mm256_storeu_ps(out + d, _mm256_fmadd_ps(pv, L::Load(v + d * L::kElem), _mm256_loadu_ps(out + d)));
+    }
+    for (int d = h8; d < hd; ++d) out[d] += probs[p] * L::One(v + d * L::kElem);
+  }
+}
+
+// Each output element: one fused multiply-add per position, in position order, into a
+// register kept across the tile (the same bits as adding into memory one at a time).
+template <class L>
+void AttnValuesT(const AttnArgs& a, const float* probs, float* out) {
+  const int hd = a.head_dim;
+  if (!a.accumulate) {
+    for (int g = 0; g < a.n_q; ++g) std::memset(out + g * a.out_stride, 0, sizeof(float) * hd);
+  }
+  if (hd % 8 != 0 || hd > kAttnTileDim) {
+    for (int g = 0; g < a.n_q; ++g) ValuesOneByOne<L>(a, probs + g * a.scores_stride, out + g * a.out_stride);
+    return;
+  }
+  alignas(32) float tile[8 * kAttnTileDim];
+  const float* rows[8];
+  for (int p0 = 0; p0 < a.n_pos; p0 += 8) {
+    const int np = TileRows<L>(a.v, a, p0, tile, rows);
+    for (int g = 0; g < a.n_q; ++g) {
+      const float* pr = probs + g * a.scores_stride + p0;
+      float* o = out + g * a.out_stride;
+      for (int d0 = 0; d0 < hd; d0 += 64) {
+        const int nv = std::min(64, hd - d0) / 8;
+        __m256 acc[8];
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; ++j) acc[j] = j < nv ? _mm256_loadu_ps(o + d0 + 8 * j) : _mm256_setzero_ps();
+        for (int i = 0; i < np; ++i) {
+          const __m256 pv = _mm256_set1_ps(pr[i]);
+#pragma GCC unroll 8
+          for (int j = 0; j < 8; ++j) {
+            if (j < nv) acc[j] = _mm256_fmadd_ps(pv, _mm256_loadu_ps(rows[i] + d0 + 8 * j), acc[j]);
+          }
+        }
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; ++j) {
+          if (j < nv) _mm256_storeu_ps(o + d0 + 8 * j, acc[j]);
+        }
+      }
+    }
+  }
+}
+
+inline void AttnScoresX86(const AttnArgs& a, float* scores) {
+  if (a.kv_type == DType::kF16) {
+    AttnScoresT<F16Load>(a, scores);
+  } else {
+    AttnScoresT<F32Load>(a, scores);
+  }
+}
+
+inline void AttnValuesX86(const AttnArgs& a, const float* probs, float* out) {
+  if (a.kv_type == DType::kF16) {
+    AttnValuesT<F16Load>(a, probs, out);
+  } else {
+    AttnValuesT<F32Load>(a, probs, out);
+  }
+}
+
+}  // namespace
+}  // namespace omnicoder
