@@ -180,8 +180,8 @@ int BenchCommand(const BenchOptions& o) {
   SessionOptions so;
   so.ctx_len = o.depth + std::max(o.n_prompt, o.n_gen) + 16;
   so.n_seq = o.parallel;
-  so.batch = std::max(1, std::min(o.n_prompt, 512));
-  so.allow_beyond_trained_ctx = true;  // speed, not text quality
+  so.batch = std::clamp(std::max(o.n_prompt, o.depth), 1, 512);  // the depth is filled in batches too
+  so.allow_beyond_trained_ctx = true;                            // speed, not text quality
   Loaded l;
   if (!LoadForEval(o.common, so, &l)) return 1;
   Machine m;

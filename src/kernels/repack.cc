@@ -1,4 +1,4 @@
-// x8 repacking of Q4_0 and Q8_0 matrices.
+// x8 repacking of Q4_0, Q8_0, MXFP4 and Q4_K / Q6_K matrices.
 #include "kernels/repack.h"
 
 #include <cstring>
@@ -10,20 +10,26 @@ namespace omnicoder {
 
 namespace {
 
-// Quant bytes per block and the value added to each byte when interleaving.
+// Quant bytes per block, the value added to each byte when interleaving, and the bytes
+// of the block's scale (f16 or E8M0), which lead each row's block.
 struct X8Format {
   size_t block_bytes;
   size_t quant_bytes;
   uint8_t bias;
+  size_t scale_bytes;
 };
 
 bool Format(DType type, X8Format* f) {
   if (type == DType::kQ4_0) {
-    *f = {sizeof(BlockQ4_0), 16, 0};
+    *f = {sizeof(BlockQ4_0), 16, 0, 2};
     return true;
   }
   if (type == DType::kQ8_0) {
-    *f = {sizeof(BlockQ8_0), 32, 0x80};
+    *f = {sizeof(BlockQ8_0), 32, 0x80, 2};
+    return true;
+  }
+  if (type == DType::kMXFP4) {
+    *f = {sizeof(BlockMxfp4), 16, 0, 1};
     return true;
   }
   return false;
@@ -42,10 +48,11 @@ void ConvertGroup(const X8Format& f, uint8_t* group, size_t row_bytes, bool to_x
       const size_t xb = b * 8 * f.block_bytes;              // interleaved block
       const uint8_t* from = to_x8 ? src + rb : src + xb;
       uint8_t* to = to_x8 ? group + xb : group + rb;
-      std::memcpy(to_x8 ? to + 2 * i : to, to_x8 ? from : from + 2 * i, 2);
+      const size_t sb = f.scale_bytes;
+      std::memcpy(to_x8 ? to + sb * i : to, to_x8 ? from : from + sb * i, sb);
       for (size_t k = 0; k < f.quant_bytes / 4; ++k) {
         uint32_t v;
-        const size_t row_off = 2 + 4 * k, x8_off = 16 + 32 * k + 4 * i;
+        const size_t row_off = sb + 4 * k, x8_off = 8 * sb + 32 * k + 4 * i;
         std::memcpy(&v, from + (to_x8 ? row_off : x8_off), 4);
         v ^= bias;
         std::memcpy(to + (to_x8 ? x8_off : row_off), &v, 4);
@@ -109,9 +116,10 @@ void ExtractInterleavedBlock(DType type, const uint8_t* group, int b, int i, uin
   X8Format f;
   if (!Format(type, &f)) return;
   const uint8_t* xb = group + b * 8 * f.block_bytes;
-  std::memcpy(block, xb + 2 * i, 2);
+  const size_t sb = f.scale_bytes;
+  std::memcpy(block, xb + sb * i, sb);
   for (size_t k = 0; k < f.quant_bytes / 4; ++k) {
-    for (int j = 0; j < 4; ++j) block[2 + 4 * k + j] = xb[16 + 32 * k + 4 * i + j] ^ f.bias;
+    for (int j = 0; j < 4; ++j) block[sb + 4 * k + j] = xb[8 * sb + 32 * k + 4 * i + j] ^ f.bias;
   }
 }
 

@@ -6,7 +6,8 @@
 // the 8 rows' f16 scales, then the quants in 4-byte groups: chunk k = [row0 bytes
 // 4k..4k+3, row1 ..., row7 ...]. A 32-bit lane of a SIMD register then belongs to one
 // row and a dot product needs no horizontal sum. Q8_0 quants are stored +128 (u8) so
-// the u8 x s8 instructions apply; the kernel subtracts 128 * sum(x) per block.
+// the u8 x s8 instructions apply; the kernel subtracts 128 * sum(x) per block. MXFP4 is
+// laid out like Q4_0 with a one-byte (E8M0) scale: 8 scale bytes, then the 4 chunks.
 //
 // K formats keep each block's bytes too (in place): Q4_K block group = 8 d, 8 dmin (f16),
 // the 12 packed scale bytes as three 4-byte words per row (all rows' word 0, then word

@@ -12,27 +12,36 @@ namespace {
 // Dot of row i (0..7) of an interleaved group with one kQ8 act row.
 float DotX8(DType type, const uint8_t* group, int i, const uint8_t* xr, int n) {
   const ActQ8View x = ViewActQ8(xr, n);
-  const bool q4 = type == DType::kQ4_0;
-  const size_t block = 8 * (q4 ? sizeof(BlockQ4_0) : sizeof(BlockQ8_0));
-  const int chunks = q4 ? 4 : 8;
+  const bool q4 = type == DType::kQ4_0, fp4 = type == DType::kMXFP4;
+  const size_t block = 8 * (q4 ? sizeof(BlockQ4_0) : fp4 ? sizeof(BlockMxfp4) : sizeof(BlockQ8_0));
+  const size_t header = fp4 ? 8 : 16;
+  const int chunks = q4 || fp4 ? 4 : 8;
   float sum = 0.0f;
   for (int b = 0; b < n / 32; ++b) {
     const uint8_t* blk = group + b * block;
-    uint16_t dh;
-    std::memcpy(&dh, blk + 2 * i, 2);
+    float dw;
+    if (fp4) {
+      dw = Mxfp4HalfScale(blk[i]);
+    } else {
+      uint16_t dh;
+      std::memcpy(&dh, blk + 2 * i, 2);
+      dw = F16ToF32(dh);
+    }
     const int8_t* xq = x.qs + 32 * b;
     int isum = 0;
     for (int k = 0; k < chunks; ++k) {
       for (int j = 0; j < 4; ++j) {
-        const uint8_t v = blk[16 + 32 * k + 4 * i + j];
+        const uint8_t v = blk[header + 32 * k + 4 * i + j];
         if (q4) {
           isum += ((v & 0xF) - 8) * xq[4 * k + j] + ((v >> 4) - 8) * xq[16 + 4 * k + j];
+        } else if (fp4) {
+          isum += kMxfp4Levels[v & 0xF] * xq[4 * k + j] + kMxfp4Levels[v >> 4] * xq[16 + 4 * k + j];
         } else {
           isum += (static_cast<int>(v) - 128) * xq[4 * k + j];
         }
       }
     }
-    sum += static_cast<float>(isum) * (F16ToF32(dh) * x.d[b]);
+    sum += static_cast<float>(isum) * (dw * x.d[b]);
   }
   return sum;
 }

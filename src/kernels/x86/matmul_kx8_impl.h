@@ -149,8 +149,9 @@ inline void SetX86InterleavedKernels(KernelTable* t) {
     t->matmul[static_cast<uint32_t>(type)].matmul_x8 = fn;
     t->matmul[static_cast<uint32_t>(type)].prefer_x8 = prefer;
   };
-  x8(DType::kQ4_0, &X8MatMul<true>, true);
-  x8(DType::kQ8_0, &X8MatMul<false>, true);
+  x8(DType::kQ4_0, &X8MatMul<X8Kind::kQ4_0>, true);
+  x8(DType::kQ8_0, &X8MatMul<X8Kind::kQ8_0>, true);
+  x8(DType::kMXFP4, &X8MatMul<X8Kind::kMxfp4>, true);
   x8(DType::kQ4_K, &KX8MatMul<true>, true);
   // Q6_K: the interleaved kernel measured slower than the row-major one (decode 9.9 vs
   // 16.9 GB/s per core, kernels_bench): its 6-bit unpack dominates either way and the

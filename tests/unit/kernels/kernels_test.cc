@@ -15,6 +15,7 @@
 #include "kernels/kernel_table.h"
 #include "kernels/ref/ref.h"
 #include "kernels/repack.h"
+#include "tensor/blocks.h"
 #include "tensor/dtype.h"
 
 namespace omnicoder {
@@ -153,9 +154,43 @@ TEST_P(Interleaved8, MatchesRowMajorReference) {
   EXPECT_FALSE(CanInterleave8(DType::kQ5_K, 16, 256));
 }
 
+// Every E8M0 scale byte (0 and 1 give subnormal half scales, the largest overflow to inf
+// in the product) through the interleaved kernels' vector scale conversion: 16 rows (a
+// pair of groups for AVX-512), in round `base` row r has exponent byte 16 * base + r in
+// every block.
+TEST(Interleaved8Mxfp4, EveryScaleByteMatchesTheReference) {
+  const MatMulKernel& ref = GetKernelTable(Isa::kRef).matmul[static_cast<uint32_t>(DType::kMXFP4)];
+  constexpr int kRows = 16, kCols = 32 * 4;
+  const size_t rb = RowBytes(DType::kMXFP4, kCols);
+  for (int base = 0; base < 16; ++base) {
+    Problem p = Make(DType::kMXFP4, ref, kRows, kCols, 3, 77 + base);
+    for (int r = 0; r < kRows; ++r) {
+      for (int b = 0; b < kCols / 32; ++b) p.w[r * rb + b * sizeof(BlockMxfp4)] = static_cast<uint8_t>(16 * base + r);
+    }
+    const std::vector<float> want = RunMatMul(ref, DType::kMXFP4, p, 0, kRows);
+    Interleave8(DType::kMXFP4, p.w.data(), kRows, rb);
+    for (Isa level : {Isa::kRef, Isa::kAvx2, Isa::kAvx512, Isa::kNeon}) {
+      if (!IsaAvailable(level)) continue;
+      MatMulKernel k = GetKernelTable(level).matmul[static_cast<uint32_t>(DType::kMXFP4)];
+      ASSERT_NE(k.matmul_x8, nullptr) << IsaName(level);
+      k.matmul = k.matmul_x8;
+      const std::vector<float> got = RunMatMul(k, DType::kMXFP4, p, 0, kRows);
+      for (size_t i = 0; i < want.size(); ++i) {
+        const int e = 16 * base + static_cast<int>(i % kRows);
+        if (!std::isfinite(want[i])) {
+          EXPECT_FALSE(std::isfinite(got[i])) << IsaName(level) << " e=" << e;  // inf or inf - inf
+        } else {
+          EXPECT_NEAR(got[i], want[i], 2e-4 * std::fabs(want[i]) + 1e-45) << IsaName(level) << " e=" << e;
+        }
+      }
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Types, Interleaved8,
                          ::testing::Combine(::testing::Values(Isa::kRef, Isa::kAvx2, Isa::kAvx512, Isa::kNeon),
-                                            ::testing::Values(DType::kQ4_0, DType::kQ8_0, DType::kQ4_K, DType::kQ6_K)),
+                                            ::testing::Values(DType::kQ4_0, DType::kQ8_0, DType::kMXFP4, DType::kQ4_K,
+                                                              DType::kQ6_K)),
                          IsaTypeName);
 
 class IsaKernels : public ::testing::TestWithParam<Isa> {};
