@@ -31,14 +31,24 @@ struct ForwardContext {
 // positions; each sequence has a block table per pool (full-attention layers; sliding-
 // window layers, whose old blocks are dropped). Position p of sequence s in layer l lives
 // in row table[p / kKvBlock] * kKvBlock + p % kKvBlock of l's storage.
+// Within a block the rows are stored head by head: head h's kKvBlock slices (head_dim
+// values each) are contiguous, so attention over one KV head streams whole cache lines.
 constexpr int kKvBlock = 64;
 struct KvLayerView {
   uint8_t* k = nullptr;
   uint8_t* v = nullptr;    // nullptr for MLA (V is the latent part of each K row)
-  size_t k_row_bytes = 0;  // KvKDim * element size
+  size_t k_row_bytes = 0;  // KvKDim * element size (one position, all heads)
   size_t v_row_bytes = 0;
+  size_t k_head_bytes = 0;  // one head's slice of a row (MLA: the whole row)
+  size_t v_head_bytes = 0;
   int window = 0;  // > 0: attend the last `window` positions only
   int pool = 0;    // 0: full-attention pool, 1: sliding-window pool
+  // Head h's slice of row `row`; slices of rows in one block are head_bytes apart.
+  static uint8_t* At(uint8_t* base, size_t row_bytes, size_t head_bytes, size_t row, int h) {
+    return base + row / kKvBlock * kKvBlock * row_bytes + h * kKvBlock * head_bytes + row % kKvBlock * head_bytes;
+  }
+  uint8_t* KAt(size_t row, int h) const { return At(k, k_row_bytes, k_head_bytes, row, h); }
+  uint8_t* VAt(size_t row, int h) const { return At(v, v_row_bytes, v_head_bytes, row, h); }
 };
 struct KvSeqView {
   const int32_t* table[2] = {nullptr, nullptr};  // block ids per pool (-1: dropped)

@@ -65,8 +65,10 @@ void ProjectQkv(const ForwardContext& ctx, const BlockArgs& b, const AttentionWe
   }
   for (int t = 0; t < T; ++t) {
     const size_t row = kv.Row(layer, b.seq[t], b.pos[t]);
-    StoreKvRow(ctx, kv.type, k + static_cast<size_t>(t) * kv_dim, kv_dim, layer.k + row * layer.k_row_bytes);
-    StoreKvRow(ctx, kv.type, v + static_cast<size_t>(t) * v_dim, v_dim, layer.v + row * layer.v_row_bytes);
+    for (int h = 0; h < l.n_kv_heads; ++h) {
+      StoreKvRow(ctx, kv.type, k + static_cast<size_t>(t) * kv_dim + h * hd, hd, layer.KAt(row, h));
+      StoreKvRow(ctx, kv.type, v + static_cast<size_t>(t) * v_dim + h * l.v_head_dim, l.v_head_dim, layer.VAt(row, h));
+    }
   }
 }
 
@@ -78,7 +80,6 @@ void Attend(const ForwardContext& ctx, const BlockArgs& b, const AttentionWeight
   ForwardScratch& s = *b.scratch;
   const int hd = l.head_dim, vd = l.v_head_dim, q_dim = l.QDim(), out_dim = l.AttnOutDim();
   const int group = l.n_heads / l.n_kv_heads;
-  const size_t elem = kv.type == DType::kF16 ? 2 : 4;
   const float* q = s.q.as<float>();
   const int per = AttendQueriesPerItem(group, int64_t{b.n_tokens} * l.n_kv_heads, ctx.pool->size());
   const int runs = (group + per - 1) / per;
@@ -93,8 +94,7 @@ void Attend(const ForwardContext& ctx, const BlockArgs& b, const AttentionWeight
       a.q = q + static_cast<size_t>(t) * q_dim + static_cast<size_t>(h) * hd;
       a.q_stride = hd;
       a.n_q = std::min(per, (kvh + 1) * group - h);
-      a.k = layer.k + static_cast<size_t>(kvh) * hd * elem;
-      a.v = layer.v + static_cast<size_t>(kvh) * vd * elem;
+      a.kv_head = kvh;
       a.k_dim = hd;
       a.v_dim = vd;
       a.seq = b.seq[t];
@@ -121,18 +121,14 @@ void StoreKvRow(const ForwardContext& ctx, DType kv_type, const float* src, int 
 
 namespace {
 
-// Runs of consecutive rows holding positions [lo, pos] of a sequence in a layer's pool:
-// fn(first_row, first_position_index, n). Blocks with consecutive ids merge into one run.
+// Runs of rows holding positions [lo, pos] of a sequence in a layer's pool, one block
+// at a time (blocks store their rows head by head): fn(first_row, first_position_index, n).
 template <typename Fn>
 void ForEachRun(const KvView& kv, const KvLayerView& layer, int seq, int lo, int pos, Fn fn) {
   const int32_t* table = kv.seqs[seq].table[layer.pool];
-  int p = lo;
-  while (p <= pos) {
+  for (int p = lo; p <= pos;) {
     const int blk = p / kKvBlock;
-    int end = std::min(pos, (blk + 1) * kKvBlock - 1);
-    while (end < pos && table[end / kKvBlock + 1] == table[end / kKvBlock] + 1) {
-      end = std::min(pos, end + kKvBlock);
-    }
+    const int end = std::min(pos, (blk + 1) * kKvBlock - 1);
     fn(static_cast<size_t>(table[blk]) * kKvBlock + p % kKvBlock, p - lo, end - p + 1);
     p = end + 1;
   }
@@ -164,12 +160,12 @@ void AttendGroup(const ForwardContext& ctx, const KvView& kv, const KvLayerView&
   a.n_q = q.n_q;
   a.scores_stride = scratch.stride;
   a.out_stride = q.out_stride;
-  a.kv_row_bytes = layer.k_row_bytes;
+  a.kv_row_bytes = layer.k_head_bytes;
   a.kv_type = kv.type;
   a.head_dim = q.k_dim;
   a.scale = q.scale;
   ForEachRun(kv, layer, q.seq, lo, q.pos, [&](size_t row, int at, int count) {
-    a.k = q.k + row * layer.k_row_bytes;
+    a.k = layer.KAt(row, q.kv_head);
     a.n_pos = count;
     ctx.kernels->attn_scores(a, scratch.scores + at);
   });
@@ -181,12 +177,12 @@ void AttendGroup(const ForwardContext& ctx, const KvView& kv, const KvLayerView&
   }
   AttnArgs v = a;
   v.head_dim = q.v_dim;
-  v.kv_row_bytes = layer.v ? layer.v_row_bytes : layer.k_row_bytes;
+  v.kv_row_bytes = layer.v ? layer.v_head_bytes : layer.k_head_bytes;
   // Runs after the first continue the same sum (accumulate): any block layout gives the
   // bits of one pass over the positions in order.
   v.accumulate = false;
   ForEachRun(kv, layer, q.seq, lo, q.pos, [&](size_t row, int at, int count) {
-    v.v = q.v + row * v.kv_row_bytes;
+    v.v = layer.v ? layer.VAt(row, q.kv_head) : layer.KAt(row, q.kv_head);
     v.n_pos = count;
     ctx.kernels->attn_values(v, scratch.scores + at, q.out);
     v.accumulate = true;

@@ -19,9 +19,8 @@ constexpr int kAttendMaxQueries = 8;
 struct AttendQuery {
   const float* q = nullptr;  // query 0 [k_dim]; query g at q + g * q_stride
   size_t q_stride = 0;
-  int n_q = 1;                 // at most kAttendMaxQueries
-  const uint8_t* k = nullptr;  // this head's slice of the pool's row 0
-  const uint8_t* v = nullptr;  // this head's slice of V row 0 (of the K rows for MLA)
+  int n_q = 1;      // at most kAttendMaxQueries
+  int kv_head = 0;  // the K/V head (MLA: 0, V being the first v_dim values of each K row)
   int k_dim = 0, v_dim = 0;
   int seq = 0;  // the queries' sequence
   int pos = 0;  // the queries' position: they see positions <= pos (in the window)

@@ -88,7 +88,7 @@ void AttendLatent(const ForwardContext& ctx, const BlockArgs& b, const KvLayerVi
       a.q = qa + first * qa_width;
       a.q_stride = qa_width;
       a.n_q = std::min(per, H - h);
-      a.k = a.v = layer.k;
+      a.kv_head = 0;
       a.k_dim = qa_width;
       a.v_dim = rank;
       a.seq = b.seq[t];
@@ -121,7 +121,7 @@ void MlaBlock(const ForwardContext& ctx, const BlockArgs& b, const AttentionWeig
     RmsNormRows(ctx, {w.kv_a_norm, c.rms_eps}, row, 1, rank, row);
     ApplyRope(c.arch->rope, rope, rope, 1, cs, row + rank);
     ApplyRope(c.arch->rope, rope, hd, H, cs, q + static_cast<size_t>(t) * q_dim + nope);
-    StoreKvRow(ctx, kv.type, row, kv_width, layer.k + kv.Row(layer, b.seq[t], b.pos[t]) * layer.k_row_bytes);
+    StoreKvRow(ctx, kv.type, row, kv_width, layer.KAt(kv.Row(layer, b.seq[t], b.pos[t]), 0));
   }
   // Absorb: q_abs[t][h] = W_kb[h] . q_nope[t][h], next to q_pe[t][h].
   float* qa = s.mla_q.as<float>();
