@@ -22,7 +22,7 @@ bool CheckServeOptions(const ServeOptions& o) {
   };
   if (o.port < 0 || o.port > 65535) return bad("--port must be in [0, 65535]");
   if (o.parallel < 1 || o.parallel > 256) return bad("--parallel must be in [1, 256]");
-  if (o.ctx_len < 0) return bad("-c must be >= 0 (0 = the model's context, max 4096)");
+  if (o.ctx_len < 0) return bad("-c must be >= 0 (0 = the model's context, as far as memory allows)");
   if (o.batch < 1 || o.batch > 8192) return bad("--batch-size must be in [1, 8192]");
   if (o.max_queue < 0 || o.max_queue > 100000) return bad("--max-queue must be in [0, 100000]");
   if (o.timeout < 1 || o.timeout > 3600) return bad("--timeout must be in [1, 3600] seconds");

@@ -151,7 +151,7 @@ struct ServeOptions {
   std::string host = "127.0.0.1";
   int port = 8080;  // 0: any free port (printed)
   int parallel = 4;
-  int ctx_len = 0;  // per slot; 0: the model's trained context, capped at 4096
+  int ctx_len = 0;  // per slot; 0: the model's trained context, as far as memory allows
   int batch = 256;  // tokens per forward step
   KvType kv_type = KvType::kF16;
   int max_queue = 64;

@@ -66,7 +66,7 @@ std::unique_ptr<Model> LoadModelOrPrint(Engine& engine, const CommonOptions& o, 
   lo.prefetch = !o.no_prefetch;
   lo.routing_trace = o.routing_trace;
   if (planned) {
-    lo.planned_ctx_len = planned->ctx_len;  // 0: the model's context, capped at 4096
+    lo.planned_ctx_len = planned->ctx_len;  // 0: DefaultCtxLen (a budgeted load plans for it)
     lo.planned_batch = planned->batch;
     lo.planned_kv_type = planned->kv_type;
   }

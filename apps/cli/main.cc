@@ -59,7 +59,8 @@ CLI::App* AddRun(CLI::App& app, RunOptions* run) {
   r->add_option("-p,--prompt", run->prompt, "prompt text");
   r->add_option("-f,--file", run->prompt_file, "read the prompt from a file");
   r->add_option("-n,--n-predict", run->n_predict, "tokens to generate (default 128)");
-  r->add_option("-c,--ctx-size", run->ctx_len, "context size (default: model's, max 4096)");
+  r->add_option("-c,--ctx-size", run->ctx_len,
+                "context size (default: the model's, as far as memory allows; 4096 at most under --mem-budget)");
   r->add_option("-b,--batch-size", run->batch, "prompt tokens per step (default 64)");
   AddEnum(r, "--kv-type", &run->kv_type, ParseKvType, "KV cache type: f16 (default), f32");
   r->add_option("-s,--seed", run->seed, "sampling seed, 0 to 2^64-1 (default -1: random)");
@@ -167,7 +168,8 @@ CLI::App* AddChatTemplate(CLI::App& app, ChatTemplateCliOptions* co) {
 CLI::App* AddChat(CLI::App& app, ChatCliOptions* co) {
   CLI::App* c = app.add_subcommand("chat", "interactive chat in the terminal (the model's chat template)");
   AddCommon(c, &co->common);
-  c->add_option("-c,--ctx-size", co->ctx_len, "context (default: model's, max 4096)");
+  c->add_option("-c,--ctx-size", co->ctx_len,
+                "context (default: the model's, as far as memory allows; 4096 at most under --mem-budget)");
   c->add_option("-n,--n-predict", co->n_predict, "most tokens per reply (default 512)");
   c->add_option("--system", co->system, "system message");
   c->add_option("-s,--seed", co->seed, "sampling seed, 0 to 2^64-1 (default -1: random)");
@@ -187,7 +189,8 @@ CLI::App* AddServe(CLI::App& app, ServeOptions* so) {
   s->add_option("--host", so->host, "address to listen on (default 127.0.0.1: this machine only)");
   s->add_option("--port", so->port, "port (default 8080; 0 = any free port, printed)");
   s->add_option("--parallel", so->parallel, "requests decoded together (slots, default 4)");
-  s->add_option("-c,--ctx-size", so->ctx_len, "context per slot (default: model's, max 4096)");
+  s->add_option("-c,--ctx-size", so->ctx_len,
+                "context per slot (default: the model's, as far as memory allows; 4096 at most under --mem-budget)");
   s->add_option("-b,--batch-size", so->batch, "tokens per forward step (default 256)");
   AddEnum(s, "--kv-type", &so->kv_type, ParseKvType, "KV cache type: f16 (default), f32");
   s->add_option("--max-queue", so->max_queue, "requests waiting for a slot before 503 (default 64)");

@@ -13,6 +13,23 @@ namespace omnicoder {
 Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Session::~Session() = default;
 
+namespace {
+
+// A budgeted load planned for DefaultCtxLen; otherwise the trained context as far as
+// memory allows (sliding-window layers are bounded by their window and not counted).
+int DefaultSessionCtx(const LoadedModel& m, DType kv_type, int n_seq) {
+  const int trained = m.config.ctx_len;
+  if (m.has_plan) return DefaultCtxLen(trained);
+  const uint64_t elem = kv_type == DType::kF32 ? 4 : 2;
+  uint64_t per_position = 0;
+  for (const LayerSpec& l : m.config.layers) {
+    if (l.sliding_window == 0) per_position += elem * static_cast<uint64_t>(l.KvKDim() + l.KvVDim());
+  }
+  return DefaultCtxLenForMemory(trained, per_position, n_seq, AvailableMemoryBytes());
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Session>> Session::Create(Engine& engine, Model& model, const SessionOptions& options) {
   const LoadedModel* loaded = ApiAccess::Of(model).loaded.get();
   if (!loaded) return InvalidArgument("model was loaded vocabulary-only; it cannot evaluate tokens");
@@ -20,8 +37,8 @@ Result<std::unique_ptr<Session>> Session::Create(Engine& engine, Model& model, c
   const int trained = loaded->config.ctx_len;
   constexpr int kMaxCtx = 1 << 22;
   if (options.ctx_len < 0 || options.ctx_len > kMaxCtx) {
-    return InvalidArgument(StrFormat("context size %d is outside [1, %d] (0 = the model's, up to %d)", options.ctx_len,
-                                     kMaxCtx, kDefaultCtxCap));
+    return InvalidArgument(StrFormat("context size %d is outside [1, %d] (0 = the model's, as far as memory allows)",
+                                     options.ctx_len, kMaxCtx));
   }
   if (options.ctx_len > trained && !options.allow_beyond_trained_ctx) {
     return InvalidArgument(
@@ -32,7 +49,6 @@ Result<std::unique_ptr<Session>> Session::Create(Engine& engine, Model& model, c
   if (options.batch < 1 || options.batch > 4096) {
     return InvalidArgument(StrFormat("batch size %d is outside [1, 4096]", options.batch));
   }
-  c.ctx_len = options.ctx_len > 0 ? options.ctx_len : DefaultCtxLen(trained);
   c.max_batch = options.batch;
   switch (options.kv_type) {
     case KvType::kF16:
@@ -44,6 +60,7 @@ Result<std::unique_ptr<Session>> Session::Create(Engine& engine, Model& model, c
     default:
       return InvalidArgument("KV cache type is not one of f16, f32");
   }
+  c.ctx_len = options.ctx_len > 0 ? options.ctx_len : DefaultSessionCtx(*loaded, c.kv_type, options.n_seq);
   c.n_seq = options.n_seq;
   c.n_cells = options.n_cells;
   auto impl = std::make_unique<Impl>();

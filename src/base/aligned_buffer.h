@@ -13,12 +13,13 @@ class AlignedBuffer {
  public:
   AlignedBuffer() = default;
   // Returns false (and stays empty) if the allocation fails.
-  bool Allocate(size_t bytes) {
+  // zero = false leaves the bytes unset (and a large block's pages untouched until used).
+  bool Allocate(size_t bytes, bool zero = true) {
     size_t rounded = (bytes + 63) / 64 * 64;
     if (rounded == 0) rounded = 64;
     void* p = std::aligned_alloc(64, rounded);
     if (!p) return false;
-    std::memset(p, 0, rounded);
+    if (zero) std::memset(p, 0, rounded);
     data_.reset(static_cast<uint8_t*>(p));
     size_ = bytes;
     return true;

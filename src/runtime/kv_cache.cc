@@ -67,7 +67,9 @@ Result<std::unique_ptr<KvCache>> KvCache::Create(const ModelConfig& c, const KvO
     p.layers.push_back(il);
     p.k.emplace_back();
     p.v.emplace_back();
-    if (!p.k.back().Allocate(k_row * rows) || (v_row > 0 && !p.v.back().Allocate(v_row * rows))) {
+    // Not zero-filled: rows are written before they are read, and untouched pages of a long
+    // context cost no memory until used.
+    if (!p.k.back().Allocate(k_row * rows, false) || (v_row > 0 && !p.v.back().Allocate(v_row * rows, false))) {
       return OutOfMemory("cannot allocate the KV cache (" + HumanBytes(BytesFor(c, o)) +
                          "); use a smaller context size or fewer sequences");
     }

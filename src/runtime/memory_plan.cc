@@ -61,6 +61,22 @@ uint64_t MeminfoField(const char* key) {
 
 }  // namespace
 
+int DefaultCtxLenForMemory(int trained_ctx_len, uint64_t kv_bytes_per_position, int n_seq, uint64_t avail_bytes) {
+  const int floor = DefaultCtxLen(trained_ctx_len);
+  if (kv_bytes_per_position == 0 || n_seq < 1) return trained_ctx_len;
+  const uint64_t fits = avail_bytes / 2 / kv_bytes_per_position / static_cast<uint64_t>(n_seq);
+  const uint64_t blocks = fits / 64 * 64;  // whole KV blocks (kKvBlock positions)
+  if (blocks <= static_cast<uint64_t>(floor)) return floor;
+  return blocks >= static_cast<uint64_t>(trained_ctx_len) ? trained_ctx_len : static_cast<int>(blocks);
+}
+
+uint64_t AvailableMemoryBytes() {
+  uint64_t avail = MeminfoField("MemAvailable:");
+  const uint64_t cg = CgroupLimit(), rss = CurrentRssBytes();
+  if (cg > 0) avail = std::min(avail, cg > rss ? cg - rss : 0);
+  return avail;
+}
+
 uint64_t CurrentRssBytes() {
   std::ifstream f("/proc/self/status");
   std::string line;

@@ -16,11 +16,18 @@ namespace omnicoder {
 // Rules the planner, the loader, the pager and sessions share (defined here only).
 // Memory the engine needs beyond what the plan sizes: allocator, thread stacks, I/O buffers.
 constexpr uint64_t kMemoryReserveBytes = 24ull << 20;
-// A session's context when none is asked for: the trained context, at most this.
+// A session's context when none is asked for, under a memory budget (the plan is sized
+// for it at load): the trained context, at most this.
 constexpr int kDefaultCtxCap = 4096;
 inline int DefaultCtxLen(int trained_ctx_len) {
   return trained_ctx_len < kDefaultCtxCap ? trained_ctx_len : kDefaultCtxCap;
 }
+// Without a budget: the trained context, as far as the KV of n_seq sequences
+// (kv_bytes_per_position each) fits in half of avail_bytes, in whole KV blocks; never
+// below DefaultCtxLen (then allocating reports the shortage as before).
+int DefaultCtxLenForMemory(int trained_ctx_len, uint64_t kv_bytes_per_position, int n_seq, uint64_t avail_bytes);
+// Memory this process could still use: MemAvailable, within the cgroup limit if any.
+uint64_t AvailableMemoryBytes();
 // Reading ahead needs a second layer's worth of slots beside the ones being computed.
 inline bool PrefetchFits(int n_slots, int experts_per_token) {
   return n_slots >= 2 * experts_per_token;

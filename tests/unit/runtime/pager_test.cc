@@ -128,6 +128,21 @@ TEST(MemoryPlan, ParsesBudgets) {
   EXPECT_GT(ParseMemBudgetText("auto").value(), 0u);
 }
 
+// The default context: the trained length when its KV fits in half the available memory,
+// else whole KV blocks of what fits, never below min(trained, 4096).
+TEST(MemoryPlan, DefaultContextIsTheModelsAsFarAsMemoryAllows) {
+  const uint64_t per_pos = 49152;  // 48 KiB of KV a position
+  const uint64_t gib = 1ull << 30;
+  EXPECT_EQ(DefaultCtxLenForMemory(131072, per_pos, 1, 64 * gib), 131072);  // 6 GiB of KV in 32 GiB
+  EXPECT_EQ(DefaultCtxLenForMemory(131072, per_pos, 1, 4 * gib), 43648);    // 2 GiB / 48 KiB, in blocks of 64
+  EXPECT_EQ(DefaultCtxLenForMemory(131072, per_pos, 8, 4 * gib), 5440);     // shared by 8 sequences
+  EXPECT_EQ(DefaultCtxLenForMemory(131072, per_pos, 8, gib / 4), 4096);     // the floor
+  EXPECT_EQ(DefaultCtxLenForMemory(2048, per_pos, 1, gib / 64), 2048);      // never past the trained length
+  EXPECT_EQ(DefaultCtxLenForMemory(131072, 0, 1, gib), 131072);             // no full-attention KV at all
+  EXPECT_EQ(DefaultCtxLen(131072), 4096);                                   // under a budget
+  EXPECT_GT(AvailableMemoryBytes(), 0u);
+}
+
 // Runs a prompt then greedy decode steps; returns every step's logits.
 std::vector<std::vector<float>> RunSteps(const std::string& path, const PagingOptions& paging, Status* error = nullptr,
                                          int steps = 10, PagerStats* counters = nullptr) {
