@@ -86,11 +86,8 @@ __attribute__((always_inline)) inline __m256 ScoreTile(const float* q, const flo
 
 template <class L>
 void AttnScores512T(const AttnArgs& a, float* scores) {
+  if (ScoresUntiled<L>(a, scores)) return;
   const int hd = a.head_dim;
-  if (hd % 8 != 0 || hd > kAttnTileDim) {
-    for (int g = 0; g < a.n_q; ++g) ScoresOneByOne<L>(a, a.q + g * a.q_stride, scores + g * a.scores_stride);
-    return;
-  }
   alignas(64) float tile[8 * kAttnTileDim];
   const __m256 scale = _mm256_set1_ps(a.scale);
   for (int p0 = 0; p0 < a.n_pos; p0 += 8) {
@@ -152,14 +149,8 @@ inline void ValuesBlock(TileView rows, int np, const float* const* probs, float*
 
 template <class L>
 void AttnValues512T(const AttnArgs& a, const float* probs, float* out) {
+  if (ValuesUntiled<L>(a, probs, out)) return;
   const int hd = a.head_dim;
-  if (!a.accumulate) {
-    for (int g = 0; g < a.n_q; ++g) std::memset(out + g * a.out_stride, 0, sizeof(float) * hd);
-  }
-  if (hd % 8 != 0 || hd > kAttnTileDim) {
-    for (int g = 0; g < a.n_q; ++g) ValuesOneByOne<L>(a, probs + g * a.scores_stride, out + g * a.out_stride);
-    return;
-  }
   alignas(64) float tile[8 * kAttnTileDim];
   for (int p0 = 0; p0 < a.n_pos; p0 += 8) {
     const int np = std::min(8, a.n_pos - p0);

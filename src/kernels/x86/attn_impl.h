@@ -66,13 +66,19 @@ void ScoresOneByOne(const AttnArgs& a, const float* q, float* scores) {
   }
 }
 
+// Head dims the tiles do not cover (not a multiple of 8, wider than the tile) go one
+// position at a time; true when done that way.
+template <class L>
+inline bool ScoresUntiled(const AttnArgs& a, float* scores) {
+  if (a.head_dim % 8 == 0 && a.head_dim <= kAttnTileDim) return false;
+  for (int g = 0; g < a.n_q; ++g) ScoresOneByOne<L>(a, a.q + g * a.q_stride, scores + g * a.scores_stride);
+  return true;
+}
+
 template <class L>
 void AttnScoresT(const AttnArgs& a, float* scores) {
+  if (ScoresUntiled<L>(a, scores)) return;
   const int hd = a.head_dim;
-  if (hd % 8 != 0 || hd > kAttnTileDim) {
-    for (int g = 0; g < a.n_q; ++g) ScoresOneByOne<L>(a, a.q + g * a.q_stride, scores + g * a.scores_stride);
-    return;
-  }
   alignas(32) float tile[8 * kAttnTileDim];
   const float* rows[8];
   const __m256 scale = _mm256_set1_ps(a.scale);
@@ -113,18 +119,23 @@ void ValuesOneByOne(const AttnArgs& a, const float* probs, float* out) {
   }
 }
 
+// Zeroes the outputs unless accumulating; then as ScoresUntiled.
+template <class L>
+inline bool ValuesUntiled(const AttnArgs& a, const float* probs, float* out) {
+  if (!a.accumulate) {
+    for (int g = 0; g < a.n_q; ++g) std::memset(out + g * a.out_stride, 0, sizeof(float) * a.head_dim);
+  }
+  if (a.head_dim % 8 == 0 && a.head_dim <= kAttnTileDim) return false;
+  for (int g = 0; g < a.n_q; ++g) ValuesOneByOne<L>(a, probs + g * a.scores_stride, out + g * a.out_stride);
+  return true;
+}
+
 // Each output element: one fused multiply-add per position, in position order, into a
 // register kept across the tile (the same bits as adding into memory one at a time).
 template <class L>
 void AttnValuesT(const AttnArgs& a, const float* probs, float* out) {
+  if (ValuesUntiled<L>(a, probs, out)) return;
   const int hd = a.head_dim;
-  if (!a.accumulate) {
-    for (int g = 0; g < a.n_q; ++g) std::memset(out + g * a.out_stride, 0, sizeof(float) * hd);
-  }
-  if (hd % 8 != 0 || hd > kAttnTileDim) {
-    for (int g = 0; g < a.n_q; ++g) ValuesOneByOne<L>(a, probs + g * a.scores_stride, out + g * a.out_stride);
-    return;
-  }
   alignas(32) float tile[8 * kAttnTileDim];
   const float* rows[8];
   for (int p0 = 0; p0 < a.n_pos; p0 += 8) {
