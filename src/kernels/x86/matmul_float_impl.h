@@ -14,34 +14,55 @@
 namespace omnicoder {
 namespace {
 
-template <class L, int R>
-inline void FloatTile(const MatMulArgs& a, int r0, int t) {
+// R rows x T tokens: each weight vector is loaded (and converted) once for T tokens and
+// each activation vector once for R rows. Every (row, token) pair gets the same fused
+// multiply-adds in the same order and the same final sum whatever R and T, so results do
+// not depend on the tiling, the row range or the token count.
+template <class L, int R, int T>
+inline void FloatTile(const MatMulArgs& a, int r0, int t0) {
   const int n = a.in_dim, n8 = n / 8 * 8;
-  const uint8_t* x = a.x + static_cast<size_t>(t) * a.x_row_bytes;
   const uint8_t* w[R];
-  __m256 acc[R];
+  const uint8_t* x[T];
+  __m256 acc[R][T];
+#pragma GCC unroll 4
   for (int r = 0; r < R; ++r) {
     w[r] = a.w + static_cast<size_t>(r0 + r) * a.w_row_bytes;
-    acc[r] = _mm256_setzero_ps();
+#pragma GCC unroll 4
+    for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
   }
+#pragma GCC unroll 4
+  for (int t = 0; t < T; ++t) x[t] = a.x + static_cast<size_t>(t0 + t) * a.x_row_bytes;
   for (int i = 0; i < n8; i += 8) {
-    const __m256 xv = L::Load(x + i * L::kElem);
-    for (int r = 0; r < R; ++r) acc[r] = _mm256_fmadd_ps(L::Load(w[r] + i * L::kElem), xv, acc[r]);
+    __m256 xv[T];
+#pragma GCC unroll 4
+    for (int t = 0; t < T; ++t) xv[t] = L::Load(x[t] + i * L::kElem);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const __m256 wv = L::Load(w[r] + i * L::kElem);
+#pragma GCC unroll 4
+      for (int t = 0; t < T; ++t) acc[r][t] = _mm256_fmadd_ps(wv, xv[t], acc[r][t]);
+    }
   }
   for (int r = 0; r < R; ++r) {
-    float s = Hsum(acc[r]);
-    for (int i = n8; i < n; ++i) s += L::One(w[r] + i * L::kElem) * L::One(x + i * L::kElem);
-    a.y[static_cast<size_t>(t) * a.y_stride + r0 + r] = s;
+    for (int t = 0; t < T; ++t) {
+      float s = Hsum(acc[r][t]);
+      for (int i = n8; i < n; ++i) s += L::One(w[r] + i * L::kElem) * L::One(x[t] + i * L::kElem);
+      a.y[static_cast<size_t>(t0 + t) * a.y_stride + r0 + r] = s;
+    }
   }
 }
 
+// Rows in fours outermost (their weights stay in cache for every token), tokens in pairs.
 template <class L>
 void FloatMatMul(const MatMulArgs& a, int row_begin, int row_end) {
-  for (int t = 0; t < a.n_tokens; ++t) {
-    int r = row_begin;
-    for (; r + 4 <= row_end; r += 4) FloatTile<L, 4>(a, r, t);
-    for (; r < row_end; ++r) FloatTile<L, 1>(a, r, t);
-  }
+  auto rows = [&](auto tile_pair, auto tile_one, int r) {
+    int t = 0;
+    for (; t + 2 <= a.n_tokens; t += 2) tile_pair(a, r, t);
+    if (t < a.n_tokens) tile_one(a, r, t);
+  };
+  int r = row_begin;
+  for (; r + 4 <= row_end; r += 4) rows(FloatTile<L, 4, 2>, FloatTile<L, 4, 1>, r);
+  for (; r < row_end; ++r) rows(FloatTile<L, 1, 2>, FloatTile<L, 1, 1>, r);
 }
 
 void RmsNormX86(const float* x, const float* w, float eps, float* y, int n) {
