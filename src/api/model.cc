@@ -66,7 +66,7 @@ void FillModelInfo(const ModelConfig& c, const ModelWeights& w, ModelInfo* info)
   info->decode_bytes_per_token =
       w.non_expert_bytes - embd + static_cast<uint64_t>(static_cast<double>(w.expert_bytes) * active);
   for (const LayerSpec& l : c.layers) {
-    const uint64_t bytes = 2ull * static_cast<uint64_t>(l.KvKDim() + l.KvVDim());  // F16
+    const uint64_t bytes = l.KvBytesPerPosition(2);  // F16
     if (l.sliding_window > 0) {
       info->kv_window_bytes_per_position += bytes;
       info->sliding_window = std::max(info->sliding_window, l.sliding_window);

@@ -23,7 +23,7 @@ int DefaultSessionCtx(const LoadedModel& m, DType kv_type, int n_seq) {
   const uint64_t elem = kv_type == DType::kF32 ? 4 : 2;
   uint64_t per_position = 0;
   for (const LayerSpec& l : m.config.layers) {
-    if (l.sliding_window == 0) per_position += elem * static_cast<uint64_t>(l.KvKDim() + l.KvVDim());
+    if (l.sliding_window == 0) per_position += l.KvBytesPerPosition(elem);
   }
   return DefaultCtxLenForMemory(trained, per_position, n_seq, AvailableMemoryBytes());
 }

@@ -4,6 +4,7 @@
 // kArchTable (arch_table.cc) and a tiny-model test; only a new kind of block adds code.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -66,6 +67,8 @@ struct LayerSpec {
   // first kv_lora_rank values, so KvVDim is 0).
   int KvKDim() const { return attention == AttentionKind::kMla ? kv_lora_rank + qk_rope_dim : n_kv_heads * head_dim; }
   int KvVDim() const { return attention == AttentionKind::kMla ? 0 : n_kv_heads * v_head_dim; }
+  // Cache bytes one position takes in this layer (elem: bytes per value).
+  uint64_t KvBytesPerPosition(uint64_t elem) const { return elem * static_cast<uint64_t>(KvKDim() + KvVDim()); }
 };
 
 // Rotary embedding as ggml computes it (linear scaling and YaRN folded in).

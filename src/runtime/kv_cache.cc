@@ -36,7 +36,7 @@ uint64_t KvCache::BytesFor(const ModelConfig& c, const KvOptions& o) {
   uint64_t total = 0;
   for (const LayerSpec& l : c.layers) {
     const int pool = l.sliding_window > 0 ? 1 : 0;
-    total += ElemBytes(o.type) * static_cast<uint64_t>(l.KvKDim() + l.KvVDim()) * blocks[pool] * kKvBlock;
+    total += l.KvBytesPerPosition(ElemBytes(o.type)) * blocks[pool] * kKvBlock;
   }
   return total;
 }
@@ -241,7 +241,7 @@ std::string KvCache::Describe(const ModelConfig& c) {
   uint64_t per_token = 0, expanded = 0;
   int mla = 0, windowed = 0, window = 0;
   for (const LayerSpec& l : c.layers) {
-    per_token += 2ull * (l.KvKDim() + l.KvVDim());
+    per_token += l.KvBytesPerPosition(2);
     expanded += 2ull * l.n_heads * (l.head_dim + l.v_head_dim);
     mla += l.attention == AttentionKind::kMla;
     if (l.sliding_window > 0) ++windowed, window = l.sliding_window;
