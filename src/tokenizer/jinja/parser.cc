@@ -546,7 +546,11 @@ Result<ExprPtr> Parser::Postfix(ExprPtr e) {
       if (Peek().type == Tok::kInt) {  // x.0 means x[0]
         a->kind = ExprKind::kItem;
         ExprPtr idx = Node(ExprKind::kLiteral);
-        idx->value = Value(static_cast<int64_t>(std::stoll(t_[i_++].text)));
+        const std::string& text = t_[i_++].text;
+        int64_t v = 0;
+        auto r = std::from_chars(text.data(), text.data() + text.size(), v);
+        if (r.ec != std::errc()) return Fail("integer out of range");
+        idx->value = Value(v);
         a->b = std::move(idx);
       } else {
         OC_ASSIGN_OR_RETURN(a->name, Name());
