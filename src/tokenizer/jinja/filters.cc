@@ -1,5 +1,6 @@
 // Jinja2's builtin filters and tests (the ones chat templates use), plus Hugging Face's tojson.
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -136,8 +137,10 @@ Result<Value> AttrOf(const Value& item, const Value& attr) {
   for (;;) {  // "a.b" walks; numeric parts index lists
     const size_t dot = path.find('.', from);
     const std::string part = path.substr(from, dot == std::string::npos ? std::string::npos : dot - from);
-    const bool digits = !part.empty() && std::all_of(part.begin(), part.end(), ::isdigit);
-    OC_ASSIGN_OR_RETURN(cur, GetItem(cur, digits ? Value(static_cast<int64_t>(std::stoll(part))) : Value(part)));
+    int64_t index = 0;
+    const auto r = std::from_chars(part.data(), part.data() + part.size(), index);
+    const bool digits = !part.empty() && std::all_of(part.begin(), part.end(), ::isdigit) && r.ec == std::errc();
+    OC_ASSIGN_OR_RETURN(cur, GetItem(cur, digits ? Value(index) : Value(part)));  // too long: a plain key
     if (dot == std::string::npos) return cur;
     from = dot + 1;
   }
