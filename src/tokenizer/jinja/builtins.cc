@@ -1,5 +1,6 @@
 // Attribute and item lookup, iteration, str methods, the sandbox's refusals, and globals.
 #include <algorithm>
+#include <charconv>
 #include <ctime>
 
 #include "tokenizer/jinja/interp.h"
@@ -179,7 +180,10 @@ Result<Value> Format(const std::string& fmt, const Args& args) {
     if (field.empty()) {
       v = args.Get(auto_index++, "\x01");
     } else if (std::all_of(field.begin(), field.end(), ::isdigit)) {
-      v = args.Get(static_cast<size_t>(std::stoul(field)), "\x01");
+      size_t index = 0;
+      auto r = std::from_chars(field.data(), field.data() + field.size(), index);
+      if (r.ec != std::errc()) return InvalidArgument("format: field index '" + field + "' out of range");
+      v = args.Get(index, "\x01");
     } else {
       v = args.Get(static_cast<size_t>(-1), field);
     }

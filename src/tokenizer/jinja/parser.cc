@@ -1,6 +1,7 @@
 #include "tokenizer/jinja/parser.h"
 
 #include <charconv>
+#include <cstdlib>
 
 #include "tokenizer/jinja/lexer.h"
 
@@ -433,7 +434,8 @@ Result<ExprPtr> Parser::Primary() {
     }
     case Tok::kFloat: {
       ++i_;
-      e->value = Value(std::stod(tk.text));
+      // As Python reads a float literal: too large is inf, too small is 0 (never an exception).
+      e->value = Value(std::strtod(tk.text.c_str(), nullptr));
       return e;
     }
     default:

@@ -36,6 +36,18 @@ TEST(Jinja, RaiseExceptionCarriesTheTemplatesMessage) {
   EXPECT_NE(r.status().message().find("raise_exception: roles must alternate"), std::string::npos);
 }
 
+// Numbers beyond int64/double in a template are errors or Python's values, never an
+// uncaught exception (each of these once aborted the fuzzer).
+TEST(Jinja, HugeNumbersAreErrorsOrPythonsValues) {
+  EXPECT_FALSE(R("{{ messages.99999999999999999999 }}").ok());
+  EXPECT_FALSE(R("{{ 99999999999999999999 }}").ok());
+  EXPECT_FALSE(R("{{ messages[0444444e444444444444444].missing.deeper }}").ok());
+  EXPECT_FALSE(R("{{ '{99999999999999999999999}'.format(1) }}").ok());
+  EXPECT_EQ(R("{{ 1e999 }}").value(), "inf");
+  EXPECT_EQ(R("{{ 1e-999 }}").value(), "0.0");
+  EXPECT_EQ(R("{{ '{1}'.format(2, 3) }}").value(), "3");
+}
+
 TEST(Jinja, HostileTemplatesHitLimits) {
   RenderOptions o;
   o.limits.max_steps = 100000;
