@@ -1,10 +1,15 @@
 // Kernel throughput (Google Benchmark): matmul of each weight type at decode shape
-// (1 token) and prefill shape (32 tokens), per ISA level. Weights span more than the
+// (1 token) and prefill shapes (32 and 256 tokens), per ISA level (amx: the AVX-512
+// level plus AMX-INT8 tiles, which take batches of 16 tokens and more). Weights span more than the
 // last-level cache, so decode numbers are memory-bound like real models.
 //   build/bin/kernels_bench --benchmark_filter=Q4_0
 #include <benchmark/benchmark.h>
 
+#include <map>
+#include <memory>
 #include <random>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "base/aligned_buffer.h"
@@ -27,8 +32,8 @@ struct Fixture {
 };
 
 Fixture& Get(DType type, const MatMulKernel& k, int tokens) {
-  static std::vector<std::unique_ptr<Fixture>> cache(kDTypeIdLimit * 64);
-  auto& slot = cache[static_cast<uint32_t>(type) * 64 + tokens];
+  static std::map<std::pair<DType, int>, std::unique_ptr<Fixture>> cache;
+  auto& slot = cache[{type, tokens}];
   if (slot) return *slot;
   slot = std::make_unique<Fixture>();
   Fixture& f = *slot;
@@ -91,10 +96,11 @@ void Register() {
   const std::pair<DType, const char*> types[] = {{DType::kQ4_0, "Q4_0"}, {DType::kQ8_0, "Q8_0"}, {DType::kQ4_K, "Q4_K"},
                                                  {DType::kQ5_K, "Q5_K"}, {DType::kQ6_K, "Q6_K"}, {DType::kF16, "F16"},
                                                  {DType::kQ4_1, "Q4_1"}, {DType::kQ5_0, "Q5_0"}};
-  const std::pair<Isa, const char*> levels[] = {{Isa::kRef, "ref"}, {Isa::kAvx2, "avx2"}, {Isa::kAuto, "best"}};
+  const std::pair<Isa, const char*> levels[] = {
+      {Isa::kRef, "ref"}, {Isa::kAvx2, "avx2"}, {Isa::kAvx512, "avx512"}, {Isa::kAmx, "amx"}};
   for (auto [type, tn] : types) {
     for (auto [level, ln] : levels) {
-      for (int tokens : {1, 32}) {
+      for (int tokens : {1, 32, 256}) {
         if (level == Isa::kRef && tokens > 1) continue;
         std::string name = std::string("MatMul/") + tn + "/" + ln + "/t" + std::to_string(tokens);
         benchmark::RegisterBenchmark(name.c_str(), BM_MatMul, type, level, tokens, false)

@@ -40,7 +40,7 @@ void AddCommon(CLI::App* app, CommonOptions* c, bool need_model = true) {
   auto* m = app->add_option("-m,--model", c->model, "GGUF model file");
   if (need_model) m->required();
   app->add_option("-t,--threads", c->threads, "threads (default: all available cores)");
-  AddEnum(app, "--isa", &c->isa, ParseIsa, "kernels: auto, ref, avx2, avx512, neon");
+  AddEnum(app, "--isa", &c->isa, ParseIsa, "kernels: auto, ref, avx2, avx512, amx, neon");
   app->add_flag("-v,--verbose", c->verbose, "log engine details to stderr");
   app->add_flag("--check-tensors", c->check_tensors, "scan all weights for NaN/Inf at load");
   app->add_flag("--mmap", c->use_mmap, "compute from the file mapping instead of copying weights to memory");
@@ -232,13 +232,13 @@ void AddTrain(CLI::App& app, TrainCli* t) {
   t->tr->add_option("--time-budget", t->train.time_budget_seconds, "seconds of training in this sitting (resumable)");
   t->tr->add_option("--max-steps", t->train.max_steps, "stop at this step");
   t->tr->add_option("-t,--threads", t->train.n_threads, "threads");
-  AddEnum(t->tr, "--isa", &t->train.isa, ParseIsa, "kernels: auto, ref, avx2, avx512, neon");
+  AddEnum(t->tr, "--isa", &t->train.isa, ParseIsa, "kernels: auto, ref, avx2, avx512, amx, neon");
   AddEnum(t->tr, "--matmul", &t->train.matmul, ParseMatmulPrecision,
           "bf16 (AMX tiles where available, default) or f32");
   t->ev = app.add_subcommand("evaluate", "a training run's checkpoint on its whole validation sets, and its routing");
   t->ev->add_option("--config", t->eval.eval.config, "training config")->required();
   t->ev->add_option("-t,--threads", t->eval.eval.n_threads, "threads");
-  AddEnum(t->ev, "--isa", &t->eval.eval.isa, ParseIsa, "kernels: auto, ref, avx2, avx512, neon");
+  AddEnum(t->ev, "--isa", &t->eval.eval.isa, ParseIsa, "kernels: auto, ref, avx2, avx512, amx, neon");
   t->ev->add_flag("--json", t->eval.json, "print JSON");
   t->ex = app.add_subcommand("export", "write a training run's checkpoint as a GGUF model");
   t->ex->add_option("--config", t->export_.config, "training config")->required();

@@ -44,7 +44,14 @@ typedef enum oc_status {
   OC_ERR_BUFFER_TOO_SMALL = 8  /* the output did not fit: the needed size was written */
 } oc_status;
 
-typedef enum oc_isa { OC_ISA_AUTO = 0, OC_ISA_REF = 1, OC_ISA_AVX2 = 2, OC_ISA_AVX512 = 3, OC_ISA_NEON = 4 } oc_isa;
+typedef enum oc_isa {
+  OC_ISA_AUTO = 0,
+  OC_ISA_REF = 1,
+  OC_ISA_AVX2 = 2,
+  OC_ISA_AVX512 = 3,
+  OC_ISA_NEON = 4,
+  OC_ISA_AMX = 5 /* AVX-512 plus AMX-INT8 tiles for prefill */
+} oc_isa;
 typedef enum oc_pager_policy { OC_PAGER_LFU = 0, OC_PAGER_LRU2 = 1, OC_PAGER_LRU = 2 } oc_pager_policy;
 typedef enum oc_kv_type { OC_KV_F16 = 0, OC_KV_F32 = 1 } oc_kv_type;
 typedef enum oc_log_severity {

@@ -14,9 +14,10 @@ namespace omnicoder {
 
 enum class LogSeverity { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
 
-// Kernel instruction set. kAuto: the best the CPU offers (AMX tiles are used inside the
-// AVX-512 level where the CPU and OS allow them).
-enum class Isa { kAuto = 0, kRef = 1, kAvx2 = 2, kAvx512 = 3, kNeon = 4 };
+// Kernel instruction set. kAuto: the best the CPU offers. kAmx: AVX-512 plus AMX-INT8
+// tiles for prefill (where the CPU has them and the OS grants this process the tile
+// state); kAvx512 keeps AMX only for training's BF16 products.
+enum class Isa { kAuto = 0, kRef = 1, kAvx2 = 2, kAvx512 = 3, kNeon = 4, kAmx = 5 };
 
 // Which paged expert leaves the pool. kMin (Belady's optimal, needs the future) exists
 // only for replaying recorded traces.
@@ -25,7 +26,7 @@ enum class PagerPolicy { kLfu = 0, kLru2 = 1, kLru = 2, kMin = 3 };
 // Element type of the KV cache.
 enum class KvType { kF16 = 0, kF32 = 1 };
 
-// "auto", "ref", "avx2", "avx512", "neon"; anything else is an InvalidArgument naming them.
+// "auto", "ref", "avx2", "avx512", "neon", "amx"; anything else is an InvalidArgument naming them.
 Result<Isa> ParseIsa(std::string_view text);
 const char* IsaName(Isa isa);
 // "lfu", "lru2", "lru", "min".

@@ -125,7 +125,7 @@ oc_status oc_engine_create(const oc_engine_params* params, oc_engine** out) {
     *out = nullptr;
     const oc_engine_params p = params ? *params : oc_engine_default_params();
     const int32_t isa = capi::RawEnum(p.isa);
-    if (isa < OC_ISA_AUTO || isa > OC_ISA_NEON) {
+    if (isa < OC_ISA_AUTO || isa > OC_ISA_AMX) {
       return capi::Fail(OC_ERR_INVALID_ARGUMENT, "isa is not an oc_isa value");
     }
     EngineOptions o;

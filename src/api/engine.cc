@@ -31,7 +31,7 @@ Result<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& options) {
     return InvalidArgument("thread count must be between 1 and 1024 (0 = automatic)");
   }
   const Isa level = options.isa;
-  if (static_cast<int>(level) < 0 || static_cast<int>(level) > static_cast<int>(Isa::kNeon)) {
+  if (static_cast<int>(level) < 0 || static_cast<int>(level) > static_cast<int>(Isa::kAmx)) {
     return InvalidArgument("unknown ISA value");
   }
   if (level != Isa::kAuto && !IsaAvailable(level)) {

@@ -132,7 +132,7 @@ Result<MatmulPrecision> ParseMatmulPrecision(std::string_view text) {
 
 namespace {
 Status CheckIsa(Isa level) {
-  if (level != Isa::kAuto && (static_cast<int>(level) > static_cast<int>(Isa::kNeon) || !IsaAvailable(level))) {
+  if (level != Isa::kAuto && (static_cast<int>(level) > static_cast<int>(Isa::kAmx) || !IsaAvailable(level))) {
     return Unsupported(std::string("ISA '") + IsaName(level) + "' is not available on this CPU");
   }
   return Status::Ok();

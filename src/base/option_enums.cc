@@ -24,7 +24,7 @@ const char* NameOf(E value, const char* const (&names)[N]) {
 }
 
 // Indexed by the enum's value.
-constexpr const char* kIsaNames[] = {"auto", "ref", "avx2", "avx512", "neon"};
+constexpr const char* kIsaNames[] = {"auto", "ref", "avx2", "avx512", "neon", "amx"};
 constexpr const char* kPolicyNames[] = {"lfu", "lru2", "lru", "min"};
 constexpr const char* kKvNames[] = {"f16", "f32"};
 

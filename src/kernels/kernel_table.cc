@@ -23,6 +23,8 @@ bool IsaAvailable(Isa level) {
       return f.avx2;
     case Isa::kAvx512:
       return f.avx512 && f.avx512_vnni;
+    case Isa::kAmx:
+      return f.avx512 && f.avx512_vnni && f.amx_int8;
 #endif
 #if defined(OC_KERNELS_ARM64)
     case Isa::kNeon:
@@ -46,6 +48,8 @@ KernelTable Build(Isa level) {
   if (IsaAvailable(Isa::kAvx512)) FillAvx512Kernels(&t);
 #if defined(OC_KERNELS_X86)
   if (GetCpuFeatures().amx_bf16) FillAmxSgemm(&t);
+  if (level == Isa::kAvx512) return t;
+  if (IsaAvailable(Isa::kAmx)) FillAmxInt8Kernels(&t);
 #endif
   if (IsaAvailable(Isa::kNeon)) FillNeonKernels(&t);
   return t;
@@ -56,12 +60,15 @@ KernelTable Build(Isa level) {
 const KernelTable& GetKernelTable(Isa level) {
   static const KernelTable ref_table = Build(Isa::kRef);
   static const KernelTable avx2_table = Build(Isa::kAvx2);
+  static const KernelTable avx512_table = Build(Isa::kAvx512);
   static const KernelTable best_table = Build(Isa::kAuto);
   switch (level) {
     case Isa::kRef:
       return ref_table;
     case Isa::kAvx2:
       return avx2_table;
+    case Isa::kAvx512:
+      return avx512_table;
     default:
       return best_table;
   }

@@ -85,7 +85,7 @@ constexpr size_t kSgemmPackFloats = size_t{kSgemmKc} * (kSgemmMc + kSgemmNc);
 using SgemmFn = void (*)(const SgemmArgs& args, int m0, int m1, int n0, int n1, float* pack);
 
 struct KernelTable {
-  std::string isa;  // "ref", "avx2", "avx512", "neon"
+  std::string isa;  // "ref", "avx2", "avx512", "amx", "neon"
   MatMulKernel matmul[kDTypeIdLimit];
 
   // y = x / rms(x) * w  (n elements; w may be null for no weight)
@@ -128,5 +128,7 @@ void FillAvx2Sgemm(KernelTable* t);
 void FillAvx512Sgemm(KernelTable* t);
 void FillAvx512Attention(KernelTable* t);
 void FillAmxSgemm(KernelTable* t);
+void FillAmxInt8Kernels(KernelTable* t);
+void FillAmxInt8KMatMul(KernelTable* t);
 
 }  // namespace omnicoder

@@ -172,7 +172,7 @@ TEST(NoNonsense, OutOfRangeOptionsAreRefusedWithTheRange) {
       {run + "--expert-slots -1", "--expert-slots must be >= 0"},
       {run + "--pager-policy bogus", "--pager-policy: unknown pager policy 'bogus' (one of: lfu, lru2, lru)"},
       {run + "--pager-policy min", "unknown pager policy 'min' (one of: lfu, lru2, lru)"},
-      {run + "--isa avx9", "--isa: unknown ISA 'avx9' (one of: auto, ref, avx2, avx512, neon)"},
+      {run + "--isa avx9", "--isa: unknown ISA 'avx9' (one of: auto, ref, avx2, avx512, neon, amx)"},
       {run + "--kv-type q9", "--kv-type: unknown KV cache type 'q9' (one of: f16, f32)"},
       {kBin + " pager-sim --trace " + kDir + "t.txt --slots 4 --policy fifo", "unknown pager policy 'fifo'"},
       {run + "-f /etc/hostname", "-p or -f, not both"},

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "kernels/amx/amx_tiles.h"
 #include "kernels/kernel_table.h"
 
 namespace omnicoder {
@@ -20,23 +21,14 @@ namespace {
 constexpr int kMc = 128;  // rows of A per pack (multiple of 32)
 constexpr int kNc = 512;  // columns of B per pack (multiple of 32)
 
-struct alignas(64) TileConfig {
-  uint8_t palette_id;
-  uint8_t start_row;
-  uint8_t reserved[14];
-  uint16_t colsb[16];
-  uint8_t rows[16];
-};
+alignas(64) constexpr TileConfig kBf16Tiles = {1,
+                                               0,
+                                               {},
+                                               {64, 64, 64, 64, 64, 64, 64, 64, 0, 0, 0, 0, 0, 0, 0, 0},
+                                               {16, 16, 16, 16, 16, 16, 16, 16, 0, 0, 0, 0, 0, 0, 0, 0}};
 
 void ConfigureTiles() {
-  TileConfig cfg;
-  std::memset(&cfg, 0, sizeof(cfg));
-  cfg.palette_id = 1;
-  for (int t = 0; t < 8; ++t) {
-    cfg.rows[t] = 16;
-    cfg.colsb[t] = 64;
-  }
-  _tile_loadconfig(&cfg);
+  _tile_loadconfig(&kBf16Tiles);
 }
 
 // 16 x 16 f32 transpose: out[c][r] = in[r * stride + c] for r, c < 16 (rows past `rows`

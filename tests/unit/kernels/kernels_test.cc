@@ -25,7 +25,7 @@ const DType kTypes[] = {DType::kF32,  DType::kF16,  DType::kBF16, DType::kQ4_0, 
                         DType::kQ5_1, DType::kQ8_0, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K, DType::kMXFP4};
 
 // Every SIMD level is a test of its own, skipped (not passed) where the CPU lacks it.
-const Isa kSimdLevels[] = {Isa::kAvx2, Isa::kAvx512, Isa::kNeon};
+const Isa kSimdLevels[] = {Isa::kAvx2, Isa::kAvx512, Isa::kAmx, Isa::kNeon};
 #define OC_SKIP_IF_ABSENT(level) \
   if (!IsaAvailable(level)) GTEST_SKIP() << IsaName(level) << " is not available on this CPU"
 
@@ -187,11 +187,49 @@ TEST(Interleaved8Mxfp4, EveryScaleByteMatchesTheReference) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Types, Interleaved8,
-                         ::testing::Combine(::testing::Values(Isa::kRef, Isa::kAvx2, Isa::kAvx512, Isa::kNeon),
-                                            ::testing::Values(DType::kQ4_0, DType::kQ8_0, DType::kMXFP4, DType::kQ4_K,
-                                                              DType::kQ6_K)),
-                         IsaTypeName);
+INSTANTIATE_TEST_SUITE_P(
+    Types, Interleaved8,
+    ::testing::Combine(::testing::Values(Isa::kRef, Isa::kAvx2, Isa::kAvx512, Isa::kAmx, Isa::kNeon),
+                       ::testing::Values(DType::kQ4_0, DType::kQ8_0, DType::kMXFP4, DType::kQ4_K, DType::kQ6_K)),
+    IsaTypeName);
+
+// AMX prefill (tiles of 16 tokens) gives bitwise the AVX-512 VNNI kernel's results: full
+// tiles with a remainder, a chunk boundary of the unpacked weights (72 blocks), an odd
+// last row group, and any row split.
+class AmxPrefill : public ::testing::TestWithParam<DType> {};
+
+TEST_P(AmxPrefill, BitwiseEqualsAvx512) {
+  const DType type = GetParam();
+  OC_SKIP_IF_ABSENT(Isa::kAmx);
+  const MatMulKernel& ref = GetKernelTable(Isa::kRef).matmul[static_cast<uint32_t>(type)];
+  MatMulKernel amx = GetKernelTable(Isa::kAmx).matmul[static_cast<uint32_t>(type)];
+  MatMulKernel vnni = GetKernelTable(Isa::kAvx512).matmul[static_cast<uint32_t>(type)];
+  ASSERT_NE(amx.matmul_x8, vnni.matmul_x8);
+  amx.matmul = amx.matmul_x8;
+  vnni.matmul = vnni.matmul_x8;
+  // Q4_K: 9 super-blocks cross the 4-super-block chunks twice.
+  for (int cols : {512, 2304}) {
+    for (int tokens : {16, 17, 37, 64}) {
+      Problem p = Make(type, ref, 40, cols, tokens, 91 + tokens + cols);
+      const std::vector<float> want = RunMatMul(ref, type, p, 0, p.rows);
+      Interleave8(type, p.w.data(), p.rows, RowBytes(type, p.cols));
+      const std::vector<float> base = RunMatMul(vnni, type, p, 0, p.rows);
+      const std::vector<float> got = RunMatMul(amx, type, p, 0, p.rows);
+      ASSERT_EQ(0, std::memcmp(base.data(), got.data(), got.size() * 4)) << "cols " << cols << " tokens " << tokens;
+      for (size_t i = 0; i < want.size(); ++i) {
+        ASSERT_NEAR(got[i], want[i], 2e-4 * (1.0 + std::fabs(want[i]))) << "i=" << i;
+      }
+      std::vector<float> split(got.size(), NAN);
+      RunMatMul(amx, type, p, 0, 8, &split);
+      RunMatMul(amx, type, p, 8, 24, &split);
+      RunMatMul(amx, type, p, 24, p.rows, &split);
+      EXPECT_EQ(0, std::memcmp(split.data(), got.data(), got.size() * 4)) << "cols " << cols << " tokens " << tokens;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Types, AmxPrefill, ::testing::Values(DType::kQ4_0, DType::kQ8_0, DType::kMXFP4, DType::kQ4_K),
+                         [](const ::testing::TestParamInfo<DType>& tp) { return GetDTypeTraits(tp.param).name; });
 
 class IsaKernels : public ::testing::TestWithParam<Isa> {};
 

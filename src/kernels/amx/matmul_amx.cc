@@ -1,0 +1,199 @@
+// AMX-INT8 prefill over 8-row interleaved Q4_0 / Q8_0 / MXFP4 weights (repack.h) with kQ8
+// activations.
+//
+// A pair of row groups (16 rows) is unpacked, one 32-element block at a time, into the
+// tile layout TDPBSSD takes for B (8 rows of 4-element groups x 16 columns, signed: the
+// format's offset subtracted), up to kChunk blocks at once. Then each tile of 16 tokens
+// multiplies against them: A = the tokens' 32 activation bytes of a block (read in place
+// from the kQ8 rows), C = the 16 x 16 exact integer sums of that block. Those sums are
+// the integers the AVX-512 VNNI kernel forms (sum of (q - offset) * x), and each lane
+// gets the same conversion, scale product and fused multiply-add in block order, so the
+// results are bitwise those of matmul_x8_impl.h's X8GroupPair -- for every token count,
+// row split and thread count. Tokens past the last full tile of 16 and an odd last row
+// group go through that VNNI kernel itself.
+#define OC_X86_VNNI 1
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "kernels/amx/amx_tiles.h"
+#include "kernels/kernel_table.h"
+#include "kernels/x86/matmul_x8_impl.h"
+
+namespace omnicoder {
+
+namespace {
+
+constexpr int kTokTile = 16;  // tokens per A tile
+constexpr int kChunk = 32;    // blocks unpacked at once: 32 x 512 bytes of B tiles
+
+// Tiles: 0, 1 = C (16 x 16 int32); 2, 3 = A (16 tokens x 32 bytes); 4, 5 = B (8 x 64 bytes).
+alignas(64) constexpr TileConfig kInt8Tiles = {1,
+                                               0,
+                                               {},
+                                               {64, 64, 32, 32, 64, 64, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+                                               {16, 16, 16, 16, 8, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}};
+
+void ConfigureInt8Tiles() {
+  _tile_loadconfig(&kInt8Tiles);
+}
+
+// One block of a group pair -> its B tile (row k = the 4-element group k of every one of
+// the 16 rows, as X8GroupPair's weight register k holds them, offset removed) and the 16
+// rows' scales.
+template <X8Kind K>
+inline void UnpackPair(const uint8_t* blk0, const uint8_t* blk1, int8_t* tile, float* scales) {
+  using F = X8Fmt<K>;
+  _mm512_store_ps(scales, X8Scales2<K>(blk0, blk1));
+  const __m512i m4 = _mm512_set1_epi8(0x0F);
+  const __m512i levels = _mm512_set4_epi32(0x00040608, 0x090A0B0C, 0x18141210, 0x0F0E0D0C);
+  const __m512i offset = _mm512_set1_epi8(static_cast<char>(F::kOffset));
+  auto store = [&](int k, __m512i v) {
+    _mm512_store_si512(tile + 64 * k, _mm512_sub_epi8(v, offset));  // u8 - offset wraps to s8 (Q8_0: -128)
+  };
+#pragma GCC unroll 8
+  for (int k = 0; k < F::kChunks; ++k) {
+    const __m512i v = _mm512_inserti64x4(
+        _mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk0 + F::kHeader + 32 * k))),
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk1 + F::kHeader + 32 * k)), 1);
+    if constexpr (F::kNibbles) {
+      __m512i lo = _mm512_and_si512(v, m4), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+      if constexpr (K == X8Kind::kMxfp4) {
+        lo = _mm512_shuffle_epi8(levels, lo);
+        hi = _mm512_shuffle_epi8(levels, hi);
+      }
+      store(k, lo);
+      store(k + 4, hi);
+    } else {
+      store(k, v);
+    }
+  }
+}
+
+// What one tile of 16 tokens needs: the activation bytes and scales of each token.
+struct TokenTile {
+  const uint8_t* x;  // token 0's kQ8 row (qs first)
+  size_t x_row_bytes;
+  const float* d[kTokTile];
+  float* y;  // token 0's outputs for the pair's 16 rows
+  size_t y_stride;
+};
+
+// acc[t] += (C's row t, converted) * (scales * d_t[b]): X8GroupPair's epilogue, per block.
+__attribute__((always_inline)) inline void Epilogue(const int32_t* c, const float* scales, const TokenTile& tt, int b,
+                                                    __m512* acc) {
+  const __m512 dw = _mm512_load_ps(scales);
+#pragma GCC unroll 16
+  for (int t = 0; t < kTokTile; ++t) {
+    const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(tt.d[t][b]));
+    acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(c + 16 * t)), scale, acc[t]);
+  }
+}
+
+// Blocks [b0, b0 + n) of one token tile against the unpacked chunk; acc continues the
+// per-lane sums of earlier chunks (stored in y between them: a float round trip is exact).
+void TileChunk(const TokenTile& tt, const int8_t* tiles, const float* scales, int b0, int n, bool first) {
+  __m512 acc[kTokTile];
+#pragma GCC unroll 16
+  for (int t = 0; t < kTokTile; ++t) {
+    acc[t] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(tt.y + t * tt.y_stride);
+  }
+  alignas(64) int32_t c[2][16 * 16];
+  const auto x_stride = static_cast<long>(tt.x_row_bytes);
+  // Tiles are not renamed: block j + 2's product is issued into C0 only after block j's
+  // sums left it, and runs while they are converted (blocks alternate C0 and C1).
+  auto issue0 = [&](int j) {
+    _tile_loadd(2, tt.x + 32 * (b0 + j), x_stride);
+    _tile_loadd(4, tiles + 512 * j, 64);
+    _tile_zero(0);
+    _tile_dpbssd(0, 2, 4);
+  };
+  auto issue1 = [&](int j) {
+    _tile_loadd(3, tt.x + 32 * (b0 + j), x_stride);
+    _tile_loadd(5, tiles + 512 * j, 64);
+    _tile_zero(1);
+    _tile_dpbssd(1, 3, 5);
+  };
+  issue0(0);
+  if (n > 1) issue1(1);
+  for (int j = 0; j < n; j += 2) {
+    // The 16 rows' cache line of blocks j + kAhead, j + kAhead + 1 (tile loads stride
+    // across rows, which the hardware prefetchers do not follow).
+    constexpr int kAhead = 8;
+    if (j + kAhead < n) {
+#pragma GCC unroll 16
+      for (int t = 0; t < kTokTile; ++t) _mm_prefetch(tt.x + t * tt.x_row_bytes + 32 * (b0 + j + kAhead), _MM_HINT_T0);
+    }
+    _tile_stored(0, c[0], 64);
+    if (j + 2 < n) issue0(j + 2);
+    Epilogue(c[0], scales + 16 * j, tt, b0 + j, acc);
+    if (j + 1 < n) {
+      _tile_stored(1, c[1], 64);
+      if (j + 3 < n) issue1(j + 3);
+      Epilogue(c[1], scales + 16 * (j + 1), tt, b0 + j + 1, acc);
+    }
+  }
+#pragma GCC unroll 16
+  for (int t = 0; t < kTokTile; ++t) _mm512_storeu_ps(tt.y + t * tt.y_stride, acc[t]);
+}
+
+// Rows 16 g .. 16 g + 15 (groups 2g', 2g' + 1 with g = 8-row group index) for tokens
+// [0, n_tok), n_tok a multiple of 16.
+template <X8Kind K>
+void AmxPair(const MatMulArgs& a, int g, int n_tok) {
+  using F = X8Fmt<K>;
+  const int nb = a.in_dim / 32;
+  const uint8_t* base0 = a.w + static_cast<size_t>(g) * 8 * a.w_row_bytes;
+  const uint8_t* base1 = base0 + 8 * a.w_row_bytes;
+  alignas(64) int8_t tiles[kChunk * 512];
+  alignas(64) float scales[kChunk * 16];
+  for (int b0 = 0; b0 < nb; b0 += kChunk) {
+    const int n = nb - b0 < kChunk ? nb - b0 : kChunk;
+    for (int j = 0; j < n; ++j) {
+      UnpackPair<K>(base0 + (b0 + j) * F::kBlock, base1 + (b0 + j) * F::kBlock, tiles + 512 * j, scales + 16 * j);
+    }
+    for (int t0 = 0; t0 < n_tok; t0 += kTokTile) {
+      TokenTile tt;
+      tt.x = a.x + static_cast<size_t>(t0) * a.x_row_bytes;
+      tt.x_row_bytes = a.x_row_bytes;
+      for (int t = 0; t < kTokTile; ++t) tt.d[t] = ViewActQ8(tt.x + t * a.x_row_bytes, a.in_dim).d;
+      tt.y = a.y + static_cast<size_t>(t0) * a.y_stride + 8 * g;
+      tt.y_stride = a.y_stride;
+      TileChunk(tt, tiles, scales, b0, n, b0 == 0);
+    }
+  }
+}
+
+template <X8Kind K>
+void AmxX8MatMul(const MatMulArgs& a, int row_begin, int row_end) {
+  const int full = a.n_tokens / kTokTile * kTokTile;
+  int g = row_begin / 8;
+  const int g_end = row_end / 8, pairs_end = g + (g_end - g) / 2 * 2;
+  if (full == 0 || pairs_end == g) {
+    X8MatMul<K>(a, row_begin, row_end);
+    return;
+  }
+  ConfigureInt8Tiles();
+  for (; g < pairs_end; g += 2) AmxPair<K>(a, g, full);
+  _tile_release();
+  if (full < a.n_tokens) {  // the last tokens, on the pairs done above
+    MatMulArgs rest = a;
+    rest.x = a.x + static_cast<size_t>(full) * a.x_row_bytes;
+    rest.y = a.y + static_cast<size_t>(full) * a.y_stride;
+    rest.n_tokens = a.n_tokens - full;
+    X8MatMul<K>(rest, row_begin, pairs_end * 8);
+  }
+  if (pairs_end < g_end) X8MatMul<K>(a, pairs_end * 8, row_end);  // an odd last group
+}
+
+}  // namespace
+
+void FillAmxInt8Kernels(KernelTable* t) {
+  t->isa = "amx";
+  t->matmul[static_cast<uint32_t>(DType::kQ4_0)].matmul_x8 = &AmxX8MatMul<X8Kind::kQ4_0>;
+  t->matmul[static_cast<uint32_t>(DType::kQ8_0)].matmul_x8 = &AmxX8MatMul<X8Kind::kQ8_0>;
+  t->matmul[static_cast<uint32_t>(DType::kMXFP4)].matmul_x8 = &AmxX8MatMul<X8Kind::kMxfp4>;
+  FillAmxInt8KMatMul(t);
+}
+
+}  // namespace omnicoder

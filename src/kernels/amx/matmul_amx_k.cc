@@ -1,0 +1,214 @@
+// AMX-INT8 prefill over 8-row interleaved Q4_K weights (repack.h) with kQ8K activations.
+//
+// Per 256-element super-block a Q4_K row needs two exact integers per token, which the
+// AVX-512 kernel (matmul_kx8_impl.h) forms sub-block by sub-block:
+//   isum = sum_j sc_j * sum_{k in j} q_k x_k      msum = sum_j mn_j * sum_{k in j} x_k
+// Here each is a tile product over the whole super-block. A 6-bit scale is split as
+// sc = 8 hi + lo (hi, lo < 8), so q * lo and q * hi (<= 105) are int8 weights: isum =
+// C_lo + 8 C_hi, with C_lo, C_hi accumulated by TDPBSSD over the 256 elements; msum is
+// the product with weights mn_j repeated over sub-block j. The integers are the same,
+// and each lane gets the same conversions, scale products, FMA and FNMA as that kernel's,
+// so results are bitwise equal to it. Tokens past the last full tile of 16 and an odd
+// last row group go through it directly.
+#define OC_X86_VNNI 1
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "kernels/amx/amx_tiles.h"
+#include "kernels/kernel_table.h"
+#include "kernels/x86/matmul_kx8_impl.h"
+
+namespace omnicoder {
+
+namespace {
+
+constexpr int kTokTile = 16;
+constexpr int kChunk = 4;  // super-blocks unpacked at once: 4 x 12 KiB of B tiles
+constexpr int kQ4KGroupBytes = 1152;
+// Per super-block of a group pair: 4 steps of 64 elements x (lo, hi, mins) B tiles.
+constexpr int kSuperTileBytes = 4 * 3 * 1024;
+
+// Tiles: 0 = C_lo, 1 = C_hi, 2 = C_m; 3 = A (16 tokens x 64 bytes); 4, 5, 6 = B_lo,
+// B_hi, B_m (16 rows of 4-element groups x 16 weight rows). All 16 rows x 64 bytes.
+alignas(64) constexpr TileConfig kQ4KTiles = {1,
+                                              0,
+                                              {},
+                                              {64, 64, 64, 64, 64, 64, 64, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+                                              {16, 16, 16, 16, 16, 16, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0}};
+
+// The 6-bit scales (mins with kMins) of sub-blocks 0-3 and 4-7 of the 8 rows of one
+// group, byte j % 4 of each row's lane in word j / 4 (as Q4KX8Token decodes them).
+inline void DecodeScales(const uint8_t* blk, __m256i* sc, __m256i* mn) {
+  const __m256i m6 = _mm256_set1_epi32(0x3f3f3f3f), low4 = _mm256_set1_epi32(0x0f0f0f0f);
+  const __m256i top2 = _mm256_set1_epi32(0x03030303);
+  const __m256i wa = Load256(blk + 32), wb = Load256(blk + 64), wc = Load256(blk + 96);
+  sc[0] = _mm256_and_si256(wa, m6);
+  sc[1] = _mm256_or_si256(_mm256_and_si256(wc, low4),
+                          _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(wa, 6), top2), 4));
+  mn[0] = _mm256_and_si256(wb, m6);
+  mn[1] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(wc, 4), low4),
+                          _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(wb, 6), top2), 4));
+}
+
+// Byte j % 4 of every 32-bit lane of word[j / 4], repeated into all 4 bytes of the lane,
+// for the two groups (lanes 0-7 group 0, 8-15 group 1).
+inline __m512i SubBlockBytes(const __m256i* w0, const __m256i* w1, int j) {
+  const __m512i both = _mm512_inserti64x4(_mm512_castsi256_si512(w0[j / 4]), w1[j / 4], 1);
+  const __m512i lane = _mm512_set4_epi32(0x0c0c0c0c, 0x08080808, 0x04040404, 0x00000000);
+  return _mm512_shuffle_epi8(both, _mm512_add_epi8(lane, _mm512_set1_epi8(static_cast<char>(j % 4))));
+}
+
+// q (bytes 0..15) times s (0..7, the same in the 4 bytes of a lane), bytewise.
+inline __m512i MulSmall(__m512i q, __m512i s) {
+  const __m512i lo8 = _mm512_set1_epi16(0x00FF);
+  const __m512i even = _mm512_mullo_epi16(_mm512_and_si512(q, lo8), _mm512_and_si512(s, lo8));
+  const __m512i odd = _mm512_mullo_epi16(_mm512_srli_epi16(q, 8), _mm512_and_si512(s, lo8));
+  return _mm512_or_si512(_mm512_and_si512(even, lo8), _mm512_slli_epi16(odd, 8));
+}
+
+// One super-block of a group pair -> 4 steps x {B_lo, B_hi, B_m} and the 16 rows' d, dmin.
+void UnpackSuper(const uint8_t* blk0, const uint8_t* blk1, int8_t* tiles, float* d, float* dmin) {
+  auto halves = [](const uint8_t* p0, const uint8_t* p1) {
+    return _mm512_cvtph_ps(
+        _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p0))),
+                                _mm_loadu_si128(reinterpret_cast<const __m128i*>(p1)), 1));
+  };
+  _mm512_store_ps(d, halves(blk0, blk1));
+  _mm512_store_ps(dmin, halves(blk0 + 16, blk1 + 16));
+  __m256i sc0[2], mn0[2], sc1[2], mn1[2];
+  DecodeScales(blk0, sc0, mn0);
+  DecodeScales(blk1, sc1, mn1);
+  const __m512i m4 = _mm512_set1_epi8(0x0F), m7 = _mm512_set1_epi8(0x07);
+  for (int c = 0; c < 4; ++c) {
+    int8_t* step = tiles + c * 3 * 1024;
+    for (int half = 0; half < 2; ++half) {  // sub-block j = 2c + half: B rows 8 half .. 8 half + 7
+      const int j = 2 * c + half;
+      const __m512i sc = SubBlockBytes(sc0, sc1, j), mn = SubBlockBytes(mn0, mn1, j);
+      const __m512i lo = _mm512_and_si512(sc, m7), hi = _mm512_and_si512(_mm512_srli_epi16(sc, 3), m7);
+      for (int k = 0; k < 8; ++k) {
+        const size_t off = 128 + 32 * (8 * c + k);
+        const __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(Load256(blk0 + off)), Load256(blk1 + off), 1);
+        const __m512i q = half == 0 ? _mm512_and_si512(v, m4) : _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+        const int row = 8 * half + k;
+        _mm512_store_si512(step + 64 * row, MulSmall(q, lo));
+        _mm512_store_si512(step + 1024 + 64 * row, MulSmall(q, hi));
+        _mm512_store_si512(step + 2048 + 64 * row, mn);
+      }
+    }
+  }
+}
+
+struct TokenTileK {
+  const uint8_t* x;  // token 0's kQ8K row (qs first)
+  size_t x_row_bytes;
+  const float* dx[kTokTile];
+  float* y;
+  size_t y_stride;
+};
+
+// acc[t] += isum * (d * dx) - msum * (dmin * dx), as Q4KX8Token does per lane.
+__attribute__((always_inline)) inline void EpilogueK(const int32_t* c, const float* d, const float* dmin,
+                                                     const TokenTileK& tt, int b, __m512* acc) {
+  const __m512 vd = _mm512_load_ps(d), vdmin = _mm512_load_ps(dmin);
+#pragma GCC unroll 16
+  for (int t = 0; t < kTokTile; ++t) {
+    const __m512i isum =
+        _mm512_add_epi32(_mm512_load_si512(c + 16 * t), _mm512_slli_epi32(_mm512_load_si512(c + 256 + 16 * t), 3));
+    const __m512 dx = _mm512_set1_ps(tt.dx[t][b]);
+    acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(vd, dx), acc[t]);
+    acc[t] =
+        _mm512_fnmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(c + 512 + 16 * t)), _mm512_mul_ps(vdmin, dx), acc[t]);
+  }
+}
+
+// Super-blocks [b0, b0 + n) of a group pair, unpacked.
+struct ChunkK {
+  const int8_t* tiles;
+  const float* d;
+  const float* dmin;
+  int b0, n;
+};
+
+void TileChunkK(const TokenTileK& tt, const ChunkK& ck, bool first) {
+  __m512 acc[kTokTile];
+#pragma GCC unroll 16
+  for (int t = 0; t < kTokTile; ++t) acc[t] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(tt.y + t * tt.y_stride);
+  alignas(64) int32_t c[3 * 256];
+  const auto x_stride = static_cast<long>(tt.x_row_bytes);
+  const int b0 = ck.b0;
+  for (int j = 0; j < ck.n; ++j) {
+    const int8_t* st = ck.tiles + j * kSuperTileBytes;
+    _tile_zero(0);
+    _tile_zero(1);
+    _tile_zero(2);
+    for (int s = 0; s < 4; ++s) {
+      _tile_loadd(3, tt.x + 256 * (b0 + j) + 64 * s, x_stride);
+      _tile_loadd(4, st + s * 3 * 1024, 64);
+      _tile_dpbssd(0, 3, 4);
+      _tile_loadd(5, st + s * 3 * 1024 + 1024, 64);
+      _tile_dpbssd(1, 3, 5);
+      _tile_loadd(6, st + s * 3 * 1024 + 2048, 64);
+      _tile_dpbssd(2, 3, 6);
+    }
+    _tile_stored(0, c, 64);
+    _tile_stored(1, c + 256, 64);
+    _tile_stored(2, c + 512, 64);
+    EpilogueK(c, ck.d + 16 * j, ck.dmin + 16 * j, tt, b0 + j, acc);
+  }
+#pragma GCC unroll 16
+  for (int t = 0; t < kTokTile; ++t) _mm512_storeu_ps(tt.y + t * tt.y_stride, acc[t]);
+}
+
+void AmxPairQ4K(const MatMulArgs& a, int g, int n_tok) {
+  const int nb = a.in_dim / 256;
+  const uint8_t* base0 = a.w + static_cast<size_t>(g) * 8 * a.w_row_bytes;
+  const uint8_t* base1 = base0 + 8 * a.w_row_bytes;
+  alignas(64) int8_t tiles[kChunk * kSuperTileBytes];
+  alignas(64) float d[kChunk * 16], dmin[kChunk * 16];
+  for (int b0 = 0; b0 < nb; b0 += kChunk) {
+    const int n = nb - b0 < kChunk ? nb - b0 : kChunk;
+    for (int j = 0; j < n; ++j) {
+      const size_t off = static_cast<size_t>(b0 + j) * kQ4KGroupBytes;
+      UnpackSuper(base0 + off, base1 + off, tiles + j * kSuperTileBytes, d + 16 * j, dmin + 16 * j);
+    }
+    for (int t0 = 0; t0 < n_tok; t0 += kTokTile) {
+      TokenTileK tt;
+      tt.x = a.x + static_cast<size_t>(t0) * a.x_row_bytes;
+      tt.x_row_bytes = a.x_row_bytes;
+      for (int t = 0; t < kTokTile; ++t) tt.dx[t] = ViewActQ8K(tt.x + t * a.x_row_bytes, a.in_dim).d;
+      tt.y = a.y + static_cast<size_t>(t0) * a.y_stride + 8 * g;
+      tt.y_stride = a.y_stride;
+      TileChunkK(tt, {tiles, d, dmin, b0, n}, b0 == 0);
+    }
+  }
+}
+
+void AmxQ4KMatMul(const MatMulArgs& a, int row_begin, int row_end) {
+  const int full = a.n_tokens / kTokTile * kTokTile;
+  int g = row_begin / 8;
+  const int g_end = row_end / 8, pairs_end = g + (g_end - g) / 2 * 2;
+  if (full == 0 || pairs_end == g) {
+    KX8MatMul<true>(a, row_begin, row_end);
+    return;
+  }
+  _tile_loadconfig(&kQ4KTiles);
+  for (; g < pairs_end; g += 2) AmxPairQ4K(a, g, full);
+  _tile_release();
+  if (full < a.n_tokens) {
+    MatMulArgs rest = a;
+    rest.x = a.x + static_cast<size_t>(full) * a.x_row_bytes;
+    rest.y = a.y + static_cast<size_t>(full) * a.y_stride;
+    rest.n_tokens = a.n_tokens - full;
+    KX8MatMul<true>(rest, row_begin, pairs_end * 8);
+  }
+  if (pairs_end < g_end) KX8MatMul<true>(a, pairs_end * 8, row_end);
+}
+
+}  // namespace
+
+void FillAmxInt8KMatMul(KernelTable* t) {
+  t->matmul[static_cast<uint32_t>(DType::kQ4_K)].matmul_x8 = &AmxQ4KMatMul;
+}
+
+}  // namespace omnicoder
