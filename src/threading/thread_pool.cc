@@ -80,4 +80,20 @@ void ThreadPool::ParallelFor(int64_t n, int64_t grain, FunctionRef<void(int64_t,
   Run(body);
 }
 
+void ThreadPool::ForEachDynamic(int64_t n, FunctionRef<void(int64_t, int)> fn) {
+  if (n <= 0) return;
+  std::atomic<int64_t> next{0};
+  auto body = [&](int idx) {
+    for (int64_t i = next.fetch_add(1, std::memory_order_relaxed); i < n;
+         i = next.fetch_add(1, std::memory_order_relaxed)) {
+      fn(i, idx);
+    }
+  };
+  if (n == 1) {
+    fn(0, 0);
+    return;
+  }
+  Run(body);
+}
+
 }  // namespace omnicoder

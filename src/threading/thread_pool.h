@@ -32,6 +32,11 @@ class ThreadPool {
   // (except the end) and runs fn(begin, end, thread_idx) on each non-empty chunk.
   void ParallelFor(int64_t n, int64_t grain, FunctionRef<void(int64_t, int64_t, int)> fn);
 
+  // Runs fn(i, thread_idx) for every i in [0, n), handing items out one at a time to
+  // whichever thread is free: for items of unequal cost (causal attention over a prompt,
+  // where token t sees t + 1 positions). Which thread runs an item must not matter.
+  void ForEachDynamic(int64_t n, FunctionRef<void(int64_t, int)> fn);
+
  private:
   void WorkerLoop(int idx);
 

@@ -83,28 +83,30 @@ void Attend(const ForwardContext& ctx, const BlockArgs& b, const AttentionWeight
   const float* q = s.q.as<float>();
   const int per = AttendQueriesPerItem(group, int64_t{b.n_tokens} * l.n_kv_heads, ctx.pool->size());
   const int runs = (group + per - 1) / per;
-  ctx.pool->ParallelFor(int64_t{b.n_tokens} * l.n_kv_heads * runs, 1, [&](int64_t i0, int64_t i1, int thread) {
+  // Items go to whichever thread is free, latest tokens first: a prompt's token t sees t + 1
+  // positions, so equal shares of items would be unequal shares of work.
+  const int64_t n_items = int64_t{b.n_tokens} * l.n_kv_heads * runs;
+  ctx.pool->ForEachDynamic(n_items, [&](int64_t item, int thread) {
     const AttendScratch scratch{s.scores.as<float>() + static_cast<size_t>(thread) * AttendScratchFloats(s.capacity),
                                 static_cast<size_t>(s.capacity) + 1};
-    for (int64_t i = i0; i < i1; ++i) {
-      const int t = static_cast<int>(i / (int64_t{l.n_kv_heads} * runs));
-      const int rest = static_cast<int>(i % (int64_t{l.n_kv_heads} * runs));
-      const int kvh = rest / runs, h = kvh * group + rest % runs * per;
-      AttendQuery a;
-      a.q = q + static_cast<size_t>(t) * q_dim + static_cast<size_t>(h) * hd;
-      a.q_stride = hd;
-      a.n_q = std::min(per, (kvh + 1) * group - h);
-      a.kv_head = kvh;
-      a.k_dim = hd;
-      a.v_dim = vd;
-      a.seq = b.seq[t];
-      a.pos = b.pos[t];
-      a.scale = b.config->KqScale(l);
-      a.sinks = w.sinks ? w.sinks + h : nullptr;
-      a.out = att + static_cast<size_t>(t) * out_dim + static_cast<size_t>(h) * vd;
-      a.out_stride = vd;
-      AttendGroup(ctx, kv, layer, a, scratch);
-    }
+    const int64_t i = n_items - 1 - item;
+    const int t = static_cast<int>(i / (int64_t{l.n_kv_heads} * runs));
+    const int rest = static_cast<int>(i % (int64_t{l.n_kv_heads} * runs));
+    const int kvh = rest / runs, h = kvh * group + rest % runs * per;
+    AttendQuery a;
+    a.q = q + static_cast<size_t>(t) * q_dim + static_cast<size_t>(h) * hd;
+    a.q_stride = hd;
+    a.n_q = std::min(per, (kvh + 1) * group - h);
+    a.kv_head = kvh;
+    a.k_dim = hd;
+    a.v_dim = vd;
+    a.seq = b.seq[t];
+    a.pos = b.pos[t];
+    a.scale = b.config->KqScale(l);
+    a.sinks = w.sinks ? w.sinks + h : nullptr;
+    a.out = att + static_cast<size_t>(t) * out_dim + static_cast<size_t>(h) * vd;
+    a.out_stride = vd;
+    AttendGroup(ctx, kv, layer, a, scratch);
   });
 }
 

@@ -78,26 +78,27 @@ void AttendLatent(const ForwardContext& ctx, const BlockArgs& b, const KvLayerVi
   const float scale = c.KqScale(l);
   const int per = AttendQueriesPerItem(H, T, ctx.pool->size());
   const int runs = (H + per - 1) / per;
-  ctx.pool->ParallelFor(int64_t{T} * runs, 1, [&](int64_t i0, int64_t i1, int thread) {
+  // Latest tokens (the most positions) first, to whichever thread is free.
+  const int64_t n_items = int64_t{T} * runs;
+  ctx.pool->ForEachDynamic(n_items, [&](int64_t item, int thread) {
     const AttendScratch scratch{s.scores.as<float>() + static_cast<size_t>(thread) * AttendScratchFloats(s.capacity),
                                 static_cast<size_t>(s.capacity) + 1};
-    for (int64_t i = i0; i < i1; ++i) {
-      const int t = static_cast<int>(i / runs), h = static_cast<int>(i % runs) * per;
-      const size_t first = static_cast<size_t>(t) * H + h;
-      AttendQuery a;
-      a.q = qa + first * qa_width;
-      a.q_stride = qa_width;
-      a.n_q = std::min(per, H - h);
-      a.kv_head = 0;
-      a.k_dim = qa_width;
-      a.v_dim = rank;
-      a.seq = b.seq[t];
-      a.pos = b.pos[t];
-      a.scale = scale;
-      a.out = lat + first * rank;
-      a.out_stride = rank;
-      AttendGroup(ctx, kv, layer, a, scratch);
-    }
+    const int64_t i = n_items - 1 - item;
+    const int t = static_cast<int>(i / runs), h = static_cast<int>(i % runs) * per;
+    const size_t first = static_cast<size_t>(t) * H + h;
+    AttendQuery a;
+    a.q = qa + first * qa_width;
+    a.q_stride = qa_width;
+    a.n_q = std::min(per, H - h);
+    a.kv_head = 0;
+    a.k_dim = qa_width;
+    a.v_dim = rank;
+    a.seq = b.seq[t];
+    a.pos = b.pos[t];
+    a.scale = scale;
+    a.out = lat + first * rank;
+    a.out_stride = rank;
+    AttendGroup(ctx, kv, layer, a, scratch);
   });
 }
 

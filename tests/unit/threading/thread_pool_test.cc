@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <thread>
 #include <vector>
 
 #include "threading/thread_pool.h"
@@ -24,6 +26,34 @@ TEST(ThreadPool, ParallelForCoversRangeOnce) {
       }
     }
   }
+}
+
+// Every item once, on a valid thread; a thread stuck on a slow item does not hold up the
+// rest (the other threads take them).
+TEST(ThreadPool, ForEachDynamicRunsEveryItemOnce) {
+  for (int threads : {1, 2, 3, 8}) {
+    ThreadPool pool(threads);
+    for (int64_t n : {0, 1, 2, 7, 1000}) {
+      std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+      pool.ForEachDynamic(n, [&](int64_t i, int t) {
+        EXPECT_GE(t, 0);
+        EXPECT_LT(t, threads);
+        hits[i]++;
+      });
+      for (int64_t i = 0; i < n; ++i) EXPECT_EQ(hits[i].load(), 1) << "n=" << n << " i=" << i;
+    }
+  }
+  ThreadPool pool(2);
+  std::atomic<int> done{0};
+  pool.ForEachDynamic(100, [&](int64_t i, int) {
+    if (i == 0) {  // the thread holding item 0 waits for the other to finish the rest
+      const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+      while (done.load() < 99 && std::chrono::steady_clock::now() < until) std::this_thread::yield();
+      EXPECT_EQ(done.load(), 99) << "the free thread did not take the remaining items";
+      return;
+    }
+    done++;
+  });
 }
 
 TEST(ThreadPool, ManyShortRegions) {
