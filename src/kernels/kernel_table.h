@@ -130,5 +130,6 @@ void FillAvx512Attention(KernelTable* t);
 void FillAmxSgemm(KernelTable* t);
 void FillAmxInt8Kernels(KernelTable* t);
 void FillAmxInt8KMatMul(KernelTable* t);
+void FillAmxInt8Q6KMatMul(KernelTable* t);
 
 }  // namespace omnicoder

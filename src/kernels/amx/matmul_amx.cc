@@ -194,6 +194,7 @@ void FillAmxInt8Kernels(KernelTable* t) {
   t->matmul[static_cast<uint32_t>(DType::kQ8_0)].matmul_x8 = &AmxX8MatMul<X8Kind::kQ8_0>;
   t->matmul[static_cast<uint32_t>(DType::kMXFP4)].matmul_x8 = &AmxX8MatMul<X8Kind::kMxfp4>;
   FillAmxInt8KMatMul(t);
+  FillAmxInt8Q6KMatMul(t);
 }
 
 }  // namespace omnicoder

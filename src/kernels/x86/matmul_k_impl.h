@@ -8,6 +8,8 @@
 // for any T, so results do not depend on batching tiles or row ranges.
 #pragma once
 
+#include <cmath>
+
 #include "kernels/act_format.h"
 #include "kernels/kernel_table.h"
 #include "kernels/x86/x86_common.h"
@@ -150,28 +152,31 @@ inline __m256i DotQ6(const Q6Block& u, const int8_t* xq, const int16_t* bsums) {
   return _mm256_sub_epi32(acc, _mm256_slli_epi32(_mm256_madd_epi16(u.sc16, bs), 5));
 }
 
+// Per super-block the 8 lanes' integer sums are added first (exact), then one FMA per
+// token: the same float operations as the interleaved and AMX kernels, so every Q6_K
+// path gives bitwise the same result whatever the token count.
 template <int T>
 __attribute__((always_inline)) inline void Q6Row(const MatMulArgs& a, int r) {
   const int nb = a.in_dim / 256;
   const BlockQ6_K* w = reinterpret_cast<const BlockQ6_K*>(a.w + static_cast<size_t>(r) * a.w_row_bytes);
   ActQ8KView x[T];
-  __m256 acc[T];
+  float acc[T];
 #pragma GCC unroll 8
   for (int t = 0; t < T; ++t) {
     x[t] = ViewActQ8K(a.x + static_cast<size_t>(t) * a.x_row_bytes, a.in_dim);
-    acc[t] = _mm256_setzero_ps();
+    acc[t] = 0.0f;
   }
   Q6Block u;
   for (int b = 0; b < nb; ++b) {
     UnpackQ6(w + b, &u);
 #pragma GCC unroll 8
     for (int t = 0; t < T; ++t) {
-      const __m256i isum = DotQ6(u, x[t].qs + 256 * b, x[t].bsums + 16 * b);
-      acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(u.d * x[t].d[b]), _mm256_cvtepi32_ps(isum), acc[t]);
+      const int isum = HsumI32(DotQ6(u, x[t].qs + 256 * b, x[t].bsums + 16 * b));
+      acc[t] = std::fma(static_cast<float>(isum), u.d * x[t].d[b], acc[t]);
     }
   }
 #pragma GCC unroll 8
-  for (int t = 0; t < T; ++t) a.y[static_cast<size_t>(t) * a.y_stride + r] = Hsum(acc[t]);
+  for (int t = 0; t < T; ++t) a.y[static_cast<size_t>(t) * a.y_stride + r] = acc[t];
 }
 
 template <int T>

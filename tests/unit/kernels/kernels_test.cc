@@ -231,6 +231,40 @@ TEST_P(AmxPrefill, BitwiseEqualsAvx512) {
 INSTANTIATE_TEST_SUITE_P(Types, AmxPrefill, ::testing::Values(DType::kQ4_0, DType::kQ8_0, DType::kMXFP4, DType::kQ4_K),
                          [](const ::testing::TestParamInfo<DType>& tp) { return GetDTypeTraits(tp.param).name; });
 
+// Q6_K stays row-major (its row kernel decodes faster): the amx level's row-major kernel
+// takes runs of 16 rows on tiles and equals, bit for bit, the avx512 row kernel and the
+// avx512 interleaved kernel, for every token count and row split.
+TEST(AmxPrefillQ6K, RowMajorBitwiseEqualsAvx512RowAndInterleaved) {
+  OC_SKIP_IF_ABSENT(Isa::kAmx);
+  const DType type = DType::kQ6_K;
+  const MatMulKernel& ref = GetKernelTable(Isa::kRef).matmul[static_cast<uint32_t>(type)];
+  const MatMulKernel& amx = GetKernelTable(Isa::kAmx).matmul[static_cast<uint32_t>(type)];
+  const MatMulKernel& vnni = GetKernelTable(Isa::kAvx512).matmul[static_cast<uint32_t>(type)];
+  ASSERT_NE(amx.matmul, vnni.matmul);
+  MatMulKernel x8 = vnni;
+  x8.matmul = vnni.matmul_x8;
+  for (int cols : {512, 2304}) {
+    for (int tokens : {1, 16, 17, 37, 64}) {
+      Problem p = Make(type, ref, 40, cols, tokens, 7 + tokens + cols);
+      const std::vector<float> want = RunMatMul(ref, type, p, 0, p.rows);
+      const std::vector<float> base = RunMatMul(vnni, type, p, 0, p.rows);
+      const std::vector<float> got = RunMatMul(amx, type, p, 0, p.rows);
+      ASSERT_EQ(0, std::memcmp(base.data(), got.data(), got.size() * 4)) << "cols " << cols << " tokens " << tokens;
+      for (size_t i = 0; i < want.size(); ++i) {
+        ASSERT_NEAR(got[i], want[i], 2e-4 * (1.0 + std::fabs(want[i]))) << "i=" << i;
+      }
+      std::vector<float> split(got.size(), NAN);
+      RunMatMul(amx, type, p, 0, 8, &split);
+      RunMatMul(amx, type, p, 8, 24, &split);
+      RunMatMul(amx, type, p, 24, p.rows, &split);
+      EXPECT_EQ(0, std::memcmp(split.data(), got.data(), got.size() * 4)) << "cols " << cols << " tokens " << tokens;
+      Interleave8(type, p.w.data(), p.rows, RowBytes(type, p.cols));
+      const std::vector<float> inter = RunMatMul(x8, type, p, 0, p.rows);
+      EXPECT_EQ(0, std::memcmp(inter.data(), got.data(), got.size() * 4)) << "cols " << cols << " tokens " << tokens;
+    }
+  }
+}
+
 class IsaKernels : public ::testing::TestWithParam<Isa> {};
 
 TEST_P(IsaKernels, VectorKernelsMatchScalar) {
