@@ -1,7 +1,7 @@
 // Kernel throughput (Google Benchmark): matmul of each weight type at decode shape
-// (1 token) and prefill shapes (32 and 256 tokens), per ISA level (amx: the AVX-512
-// level plus AMX-INT8 tiles, which take batches of 16 tokens and more). Weights span more than the
-// last-level cache, so decode numbers are memory-bound like real models.
+// (1 token) and prefill shapes (8, 32 and 256 tokens), per ISA level (amx: the AVX-512
+// level plus AMX-INT8 tiles from 8-16 tokens). Weights span more
+// than the last-level cache, so decode numbers are memory-bound like real models.
 //   build/bin/kernels_bench --benchmark_filter=Q4_0
 #include <benchmark/benchmark.h>
 
@@ -100,7 +100,7 @@ void Register() {
       {Isa::kRef, "ref"}, {Isa::kAvx2, "avx2"}, {Isa::kAvx512, "avx512"}, {Isa::kAmx, "amx"}};
   for (auto [type, tn] : types) {
     for (auto [level, ln] : levels) {
-      for (int tokens : {1, 32, 256}) {
+      for (int tokens : {1, 8, 32, 256}) {
         if (level == Isa::kRef && tokens > 1) continue;
         std::string name = std::string("MatMul/") + tn + "/" + ln + "/t" + std::to_string(tokens);
         benchmark::RegisterBenchmark(name.c_str(), BM_MatMul, type, level, tokens, false)

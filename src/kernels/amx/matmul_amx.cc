@@ -15,8 +15,10 @@
 #include <immintrin.h>
 
 #include <cstdint>
+#include <cstring>
 
 #include "kernels/amx/amx_tiles.h"
+#include "kernels/amx/amx_tokens.h"
 #include "kernels/kernel_table.h"
 #include "kernels/x86/matmul_x8_impl.h"
 
@@ -24,8 +26,12 @@ namespace omnicoder {
 
 namespace {
 
-constexpr int kTokTile = 16;  // tokens per A tile
-constexpr int kChunk = 32;    // blocks unpacked at once: 32 x 512 bytes of B tiles
+constexpr int kTokTile = kAmxTokTile;
+// Fewest tokens a short last tile takes; fewer go through the VNNI kernel, which is faster
+// there (kernels_bench, Sapphire Rapids, 1 thread, Q4_0: 12 tokens 4.18 vs 3.95 GB/s of
+// weights, 16 tokens 3.24 vs 4.72).
+constexpr int kMinTail = 13;
+constexpr int kChunk = 32;  // blocks unpacked at once: 32 x 512 bytes of B tiles
 
 // Tiles: 0, 1 = C (16 x 16 int32); 2, 3 = A (16 tokens x 32 bytes); 4, 5 = B (8 x 64 bytes).
 alignas(64) constexpr TileConfig kInt8Tiles = {1,
@@ -70,10 +76,13 @@ inline void UnpackPair(const uint8_t* blk0, const uint8_t* blk1, int8_t* tile, f
   }
 }
 
-// What one tile of 16 tokens needs: the activation bytes and scales of each token.
+// What one tile of up to 16 tokens needs: its A tiles (amx_tokens.h), each token's
+// scales and outputs.
 struct TokenTile {
   const uint8_t* x;  // token 0's kQ8 row (qs first)
   size_t x_row_bytes;
+  ATiles a;  // the chunk's block j at a.base + j * a.unit_step
+  int rows;  // tokens in the tile
   const float* d[kTokTile];
   float* y;  // token 0's outputs for the pair's 16 rows
   size_t y_stride;
@@ -96,20 +105,19 @@ void TileChunk(const TokenTile& tt, const int8_t* tiles, const float* scales, in
   __m512 acc[kTokTile];
 #pragma GCC unroll 16
   for (int t = 0; t < kTokTile; ++t) {
-    acc[t] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(tt.y + t * tt.y_stride);
+    acc[t] = first || t >= tt.rows ? _mm512_setzero_ps() : _mm512_loadu_ps(tt.y + t * tt.y_stride);
   }
   alignas(64) int32_t c[2][16 * 16];
-  const auto x_stride = static_cast<long>(tt.x_row_bytes);
   // Tiles are not renamed: block j + 2's product is issued into C0 only after block j's
   // sums left it, and runs while they are converted (blocks alternate C0 and C1).
   auto issue0 = [&](int j) {
-    _tile_loadd(2, tt.x + 32 * (b0 + j), x_stride);
+    _tile_loadd(2, tt.a.base + tt.a.unit_step * j, tt.a.stride);
     _tile_loadd(4, tiles + 512 * j, 64);
     _tile_zero(0);
     _tile_dpbssd(0, 2, 4);
   };
   auto issue1 = [&](int j) {
-    _tile_loadd(3, tt.x + 32 * (b0 + j), x_stride);
+    _tile_loadd(3, tt.a.base + tt.a.unit_step * j, tt.a.stride);
     _tile_loadd(5, tiles + 512 * j, 64);
     _tile_zero(1);
     _tile_dpbssd(1, 3, 5);
@@ -120,7 +128,7 @@ void TileChunk(const TokenTile& tt, const int8_t* tiles, const float* scales, in
     // The 16 rows' cache line of blocks j + kAhead, j + kAhead + 1 (tile loads stride
     // across rows, which the hardware prefetchers do not follow).
     constexpr int kAhead = 8;
-    if (j + kAhead < n) {
+    if (tt.rows == kTokTile && j + kAhead < n) {
 #pragma GCC unroll 16
       for (int t = 0; t < kTokTile; ++t) _mm_prefetch(tt.x + t * tt.x_row_bytes + 32 * (b0 + j + kAhead), _MM_HINT_T0);
     }
@@ -134,11 +142,13 @@ void TileChunk(const TokenTile& tt, const int8_t* tiles, const float* scales, in
     }
   }
 #pragma GCC unroll 16
-  for (int t = 0; t < kTokTile; ++t) _mm512_storeu_ps(tt.y + t * tt.y_stride, acc[t]);
+  for (int t = 0; t < kTokTile; ++t) {
+    if (t < tt.rows) _mm512_storeu_ps(tt.y + t * tt.y_stride, acc[t]);
+  }
 }
 
-// Rows 16 g .. 16 g + 15 (groups 2g', 2g' + 1 with g = 8-row group index) for tokens
-// [0, n_tok), n_tok a multiple of 16.
+// Rows 16 g .. 16 g + 15 (groups g, g + 1) for tokens [0, n_tok): tiles of 16, the last
+// one possibly shorter.
 template <X8Kind K>
 void AmxPair(const MatMulArgs& a, int g, int n_tok) {
   using F = X8Fmt<K>;
@@ -147,6 +157,9 @@ void AmxPair(const MatMulArgs& a, int g, int n_tok) {
   const uint8_t* base1 = base0 + 8 * a.w_row_bytes;
   alignas(64) int8_t tiles[kChunk * 512];
   alignas(64) float scales[kChunk * 16];
+  alignas(64) uint8_t apack[kChunk * 512];  // the short tile's A: [block][16 rows][32 bytes]
+  const int rem = n_tok % kTokTile;
+  if (rem) std::memset(apack, 0, sizeof(apack));
   for (int b0 = 0; b0 < nb; b0 += kChunk) {
     const int n = nb - b0 < kChunk ? nb - b0 : kChunk;
     for (int j = 0; j < n; ++j) {
@@ -156,7 +169,11 @@ void AmxPair(const MatMulArgs& a, int g, int n_tok) {
       TokenTile tt;
       tt.x = a.x + static_cast<size_t>(t0) * a.x_row_bytes;
       tt.x_row_bytes = a.x_row_bytes;
-      for (int t = 0; t < kTokTile; ++t) tt.d[t] = ViewActQ8(tt.x + t * a.x_row_bytes, a.in_dim).d;
+      tt.rows = n_tok - t0 < kTokTile ? n_tok - t0 : kTokTile;
+      for (int t = 0; t < kTokTile; ++t) {
+        tt.d[t] = ViewActQ8(tt.x + (t < tt.rows ? t : 0) * a.x_row_bytes, a.in_dim).d;
+      }
+      tt.a = TokenATiles({tt.x, a.x_row_bytes, tt.rows}, 32 * b0, n, 32, apack);
       tt.y = a.y + static_cast<size_t>(t0) * a.y_stride + 8 * g;
       tt.y_stride = a.y_stride;
       TileChunk(tt, tiles, scales, b0, n, b0 == 0);
@@ -166,21 +183,24 @@ void AmxPair(const MatMulArgs& a, int g, int n_tok) {
 
 template <X8Kind K>
 void AmxX8MatMul(const MatMulArgs& a, int row_begin, int row_end) {
+  // Tokens on tiles: all of them when the last short tile has kMinTail or more, else the
+  // full tiles (the few left go through the VNNI kernel).
   const int full = a.n_tokens / kTokTile * kTokTile;
+  const int on_tiles = a.n_tokens - full >= kMinTail ? a.n_tokens : full;
   int g = row_begin / 8;
   const int g_end = row_end / 8, pairs_end = g + (g_end - g) / 2 * 2;
-  if (full == 0 || pairs_end == g) {
+  if (on_tiles == 0 || pairs_end == g) {
     X8MatMul<K>(a, row_begin, row_end);
     return;
   }
   ConfigureInt8Tiles();
-  for (; g < pairs_end; g += 2) AmxPair<K>(a, g, full);
+  for (; g < pairs_end; g += 2) AmxPair<K>(a, g, on_tiles);
   _tile_release();
-  if (full < a.n_tokens) {  // the last tokens, on the pairs done above
+  if (on_tiles < a.n_tokens) {  // the last tokens, on the pairs done above
     MatMulArgs rest = a;
-    rest.x = a.x + static_cast<size_t>(full) * a.x_row_bytes;
-    rest.y = a.y + static_cast<size_t>(full) * a.y_stride;
-    rest.n_tokens = a.n_tokens - full;
+    rest.x = a.x + static_cast<size_t>(on_tiles) * a.x_row_bytes;
+    rest.y = a.y + static_cast<size_t>(on_tiles) * a.y_stride;
+    rest.n_tokens = a.n_tokens - on_tiles;
     X8MatMul<K>(rest, row_begin, pairs_end * 8);
   }
   if (pairs_end < g_end) X8MatMul<K>(a, pairs_end * 8, row_end);  // an odd last group

@@ -14,8 +14,10 @@
 #include <immintrin.h>
 
 #include <cstdint>
+#include <cstring>
 
 #include "kernels/amx/amx_tiles.h"
+#include "kernels/amx/amx_tokens.h"
 #include "kernels/kernel_table.h"
 #include "kernels/x86/matmul_kx8_impl.h"
 
@@ -23,7 +25,10 @@ namespace omnicoder {
 
 namespace {
 
-constexpr int kTokTile = 16;
+constexpr int kTokTile = kAmxTokTile;
+// Fewest tokens a short last tile takes; fewer go through the VNNI kernel (kernels_bench,
+// Sapphire Rapids, 1 thread: 8 tokens 2.80 vs 2.73 GB/s of weights, 12 tokens 2.19 vs 2.65).
+constexpr int kMinTail = 8;
 constexpr int kChunk = 4;  // super-blocks unpacked at once: 4 x 12 KiB of B tiles
 constexpr int kQ4KGroupBytes = 1152;
 // Per super-block of a group pair: 4 steps of 64 elements x (lo, hi, mins) B tiles.
@@ -100,8 +105,8 @@ void UnpackSuper(const uint8_t* blk0, const uint8_t* blk1, int8_t* tiles, float*
 }
 
 struct TokenTileK {
-  const uint8_t* x;  // token 0's kQ8K row (qs first)
-  size_t x_row_bytes;
+  ATiles a;  // super-block j's step s at a.base + (4 j + s) * a.unit_step
+  int rows;  // tokens in the tile (amx_tokens.h)
   const float* dx[kTokTile];
   float* y;
   size_t y_stride;
@@ -133,9 +138,10 @@ struct ChunkK {
 void TileChunkK(const TokenTileK& tt, const ChunkK& ck, bool first) {
   __m512 acc[kTokTile];
 #pragma GCC unroll 16
-  for (int t = 0; t < kTokTile; ++t) acc[t] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(tt.y + t * tt.y_stride);
+  for (int t = 0; t < kTokTile; ++t) {
+    acc[t] = first || t >= tt.rows ? _mm512_setzero_ps() : _mm512_loadu_ps(tt.y + t * tt.y_stride);
+  }
   alignas(64) int32_t c[3 * 256];
-  const auto x_stride = static_cast<long>(tt.x_row_bytes);
   const int b0 = ck.b0;
   for (int j = 0; j < ck.n; ++j) {
     const int8_t* st = ck.tiles + j * kSuperTileBytes;
@@ -143,7 +149,7 @@ void TileChunkK(const TokenTileK& tt, const ChunkK& ck, bool first) {
     _tile_zero(1);
     _tile_zero(2);
     for (int s = 0; s < 4; ++s) {
-      _tile_loadd(3, tt.x + 256 * (b0 + j) + 64 * s, x_stride);
+      _tile_loadd(3, tt.a.base + (4 * j + s) * tt.a.unit_step, tt.a.stride);
       _tile_loadd(4, st + s * 3 * 1024, 64);
       _tile_dpbssd(0, 3, 4);
       _tile_loadd(5, st + s * 3 * 1024 + 1024, 64);
@@ -157,7 +163,9 @@ void TileChunkK(const TokenTileK& tt, const ChunkK& ck, bool first) {
     EpilogueK(c, ck.d + 16 * j, ck.dmin + 16 * j, tt, b0 + j, acc);
   }
 #pragma GCC unroll 16
-  for (int t = 0; t < kTokTile; ++t) _mm512_storeu_ps(tt.y + t * tt.y_stride, acc[t]);
+  for (int t = 0; t < kTokTile; ++t) {
+    if (t < tt.rows) _mm512_storeu_ps(tt.y + t * tt.y_stride, acc[t]);
+  }
 }
 
 void AmxPairQ4K(const MatMulArgs& a, int g, int n_tok) {
@@ -166,6 +174,8 @@ void AmxPairQ4K(const MatMulArgs& a, int g, int n_tok) {
   const uint8_t* base1 = base0 + 8 * a.w_row_bytes;
   alignas(64) int8_t tiles[kChunk * kSuperTileBytes];
   alignas(64) float d[kChunk * 16], dmin[kChunk * 16];
+  alignas(64) uint8_t apack[kChunk * 4 * 1024];  // a short tile's A (amx_tokens.h)
+  if (n_tok % kTokTile) std::memset(apack, 0, sizeof(apack));
   for (int b0 = 0; b0 < nb; b0 += kChunk) {
     const int n = nb - b0 < kChunk ? nb - b0 : kChunk;
     for (int j = 0; j < n; ++j) {
@@ -174,9 +184,10 @@ void AmxPairQ4K(const MatMulArgs& a, int g, int n_tok) {
     }
     for (int t0 = 0; t0 < n_tok; t0 += kTokTile) {
       TokenTileK tt;
-      tt.x = a.x + static_cast<size_t>(t0) * a.x_row_bytes;
-      tt.x_row_bytes = a.x_row_bytes;
-      for (int t = 0; t < kTokTile; ++t) tt.dx[t] = ViewActQ8K(tt.x + t * a.x_row_bytes, a.in_dim).d;
+      const uint8_t* x = a.x + static_cast<size_t>(t0) * a.x_row_bytes;
+      tt.rows = n_tok - t0 < kTokTile ? n_tok - t0 : kTokTile;
+      tt.a = TokenATiles({x, a.x_row_bytes, tt.rows}, 256 * b0, 4 * n, 64, apack);
+      for (int t = 0; t < kTokTile; ++t) tt.dx[t] = ViewActQ8K(x + (t < tt.rows ? t : 0) * a.x_row_bytes, a.in_dim).d;
       tt.y = a.y + static_cast<size_t>(t0) * a.y_stride + 8 * g;
       tt.y_stride = a.y_stride;
       TileChunkK(tt, {tiles, d, dmin, b0, n}, b0 == 0);
@@ -186,20 +197,21 @@ void AmxPairQ4K(const MatMulArgs& a, int g, int n_tok) {
 
 void AmxQ4KMatMul(const MatMulArgs& a, int row_begin, int row_end) {
   const int full = a.n_tokens / kTokTile * kTokTile;
+  const int on_tiles = a.n_tokens - full >= kMinTail ? a.n_tokens : full;
   int g = row_begin / 8;
   const int g_end = row_end / 8, pairs_end = g + (g_end - g) / 2 * 2;
-  if (full == 0 || pairs_end == g) {
+  if (on_tiles == 0 || pairs_end == g) {
     KX8MatMul<true>(a, row_begin, row_end);
     return;
   }
   _tile_loadconfig(&kQ4KTiles);
-  for (; g < pairs_end; g += 2) AmxPairQ4K(a, g, full);
+  for (; g < pairs_end; g += 2) AmxPairQ4K(a, g, on_tiles);
   _tile_release();
-  if (full < a.n_tokens) {
+  if (on_tiles < a.n_tokens) {
     MatMulArgs rest = a;
-    rest.x = a.x + static_cast<size_t>(full) * a.x_row_bytes;
-    rest.y = a.y + static_cast<size_t>(full) * a.y_stride;
-    rest.n_tokens = a.n_tokens - full;
+    rest.x = a.x + static_cast<size_t>(on_tiles) * a.x_row_bytes;
+    rest.y = a.y + static_cast<size_t>(on_tiles) * a.y_stride;
+    rest.n_tokens = a.n_tokens - on_tiles;
     KX8MatMul<true>(rest, row_begin, pairs_end * 8);
   }
   if (pairs_end < g_end) KX8MatMul<true>(a, pairs_end * 8, row_end);

@@ -193,9 +193,9 @@ INSTANTIATE_TEST_SUITE_P(
                        ::testing::Values(DType::kQ4_0, DType::kQ8_0, DType::kMXFP4, DType::kQ4_K, DType::kQ6_K)),
     IsaTypeName);
 
-// AMX prefill (tiles of 16 tokens) gives bitwise the AVX-512 VNNI kernel's results: full
-// tiles with a remainder, a chunk boundary of the unpacked weights (72 blocks), an odd
-// last row group, and any row split.
+// AMX prefill (tiles of 16 tokens, a short last tile from 8-14) gives bitwise the AVX-512
+// VNNI kernel's results: full and short tiles, a chunk boundary of the unpacked weights
+// (72 blocks), an odd last row group, and any row split.
 class AmxPrefill : public ::testing::TestWithParam<DType> {};
 
 TEST_P(AmxPrefill, BitwiseEqualsAvx512) {
@@ -207,9 +207,11 @@ TEST_P(AmxPrefill, BitwiseEqualsAvx512) {
   ASSERT_NE(amx.matmul_x8, vnni.matmul_x8);
   amx.matmul = amx.matmul_x8;
   vnni.matmul = vnni.matmul_x8;
-  // Q4_K: 9 super-blocks cross the 4-super-block chunks twice.
+  // Q4_K: 9 super-blocks cross the 4-super-block chunks twice. Token counts: short tiles
+  // alone (11 for Q4_K, 14) and after full ones (30, 45), remainders left to VNNI (3, 4,
+  // 17, 20).
   for (int cols : {512, 2304}) {
-    for (int tokens : {16, 17, 37, 64}) {
+    for (int tokens : {3, 4, 11, 14, 16, 17, 20, 30, 45, 64}) {
       Problem p = Make(type, ref, 40, cols, tokens, 91 + tokens + cols);
       const std::vector<float> want = RunMatMul(ref, type, p, 0, p.rows);
       Interleave8(type, p.w.data(), p.rows, RowBytes(type, p.cols));
@@ -244,7 +246,7 @@ TEST(AmxPrefillQ6K, RowMajorBitwiseEqualsAvx512RowAndInterleaved) {
   MatMulKernel x8 = vnni;
   x8.matmul = vnni.matmul_x8;
   for (int cols : {512, 2304}) {
-    for (int tokens : {1, 16, 17, 37, 64}) {
+    for (int tokens : {1, 3, 4, 11, 14, 16, 17, 20, 30, 64}) {
       Problem p = Make(type, ref, 40, cols, tokens, 7 + tokens + cols);
       const std::vector<float> want = RunMatMul(ref, type, p, 0, p.rows);
       const std::vector<float> base = RunMatMul(vnni, type, p, 0, p.rows);
