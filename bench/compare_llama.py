@@ -11,10 +11,13 @@ Models (written by our generator if missing, UNTRAINED synthetic weights, real s
 Each row: llama.cpp and OmniCoder, ratios, and tg as a fraction of the bandwidth roofline
 (bytes a token reads at that depth / read bandwidth, as `omnicoder bench` measures it).
 
-  bench/compare_llama.py [--threads 2] [--reps 3] [--models dense,moe,q4km]
+  bench/compare_llama.py [--threads 2] [--reps 3] [--rounds 3] [--models dense,moe,q4km]
                          [--depths 0,8192,16384] [--peer prebuilt|prebuilt-haswell|prebuilt-icelake]
                          [--isa auto|avx2] [--pp 128] [--tg 32]
-Depth rows measure tg only (-p 0), as the depth targets are about generation.
+Depth rows measure tg only (-p 0), as the depth targets are about generation. The engines
+take turns, `rounds` times (each run `reps` repetitions), and each figure is the median of
+its rounds: on a shared machine the speed drifts by tens of percent within minutes, and
+back-to-back blocks would charge that drift to one engine.
 Needs ../shared/peers built (llama-bench); our binaries in build/bin. MODELS_DIR (default
 models/bench) holds the files."""
 import argparse
@@ -79,6 +82,12 @@ def llama(path, o, depth, peer):
     return res
 
 
+def median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+
+
 def row(label, depth, lm, om):
     roof = om["tg_roofline_tps"]
     test = f"d{depth}" if depth else "d0"
@@ -95,6 +104,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--reps", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=3, help="alternating runs of both engines; medians")
     p.add_argument("--models", default="dense,moe,q4km")
     p.add_argument("--depths", default="0")
     p.add_argument("--peer", default="prebuilt", help="llama.cpp build under PEERS_DIR")
@@ -108,8 +118,14 @@ def main():
         preset, name, label = MODELS[key]
         path = ensure_model(preset, name, peer)
         for depth in [int(d) for d in o.depths.split(",")]:
-            lm = llama(path, o, depth, peer)
-            om = ours(path, o, depth)
+            lms, oms = [], []
+            for _ in range(o.rounds):
+                lms.append(llama(path, o, depth, peer))
+                oms.append(ours(path, o, depth))
+            lm = {k: median([m[k] for m in lms]) for k in ("pp", "tg")}
+            om = dict(oms[-1])
+            for k in ("pp_tps", "tg_tps", "tg_roofline_tps"):
+                om[k] = median([m[k] for m in oms])
             if first:
                 print(f"cpu: {om['cpu']}\nflags: {om['cpu_features']}\nllama.cpp: {o.peer}; OmniCoder: --isa "
                       f"{o.isa} -> {om['isa']}; {o.threads} threads; read bandwidth {om['read_bw_gbs']:.1f} GB/s\n")

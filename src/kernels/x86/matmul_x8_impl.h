@@ -36,6 +36,11 @@ inline __m256i DotS8S8(__m256i acc, __m256i w, __m256i x) {
 
 enum class X8Kind { kQ4_0, kQ8_0, kMxfp4 };
 
+// Decode (a few tokens) is a stream of weight bytes: each row group's blocks are
+// prefetched this far ahead, which the hardware prefetchers alone do not keep up with.
+constexpr int kPrefetchTokens = 3;
+constexpr int kPrefetchBytes = 4096;
+
 // Per-format constants: bytes of an 8-row block group, of its scale header, quant chunks
 // of 32 bytes, whether quants are nibbles, the offset folded into the seed.
 template <X8Kind K>
@@ -180,6 +185,12 @@ __attribute__((always_inline)) inline void X8GroupPair(const MatMulArgs& a, int 
   for (int b = 0; b < nb; ++b) {
     const uint8_t* blk0 = base0 + b * F::kBlock;
     const uint8_t* blk1 = base1 + b * F::kBlock;
+    if constexpr (T <= kPrefetchTokens) {
+      for (int l = 0; l < static_cast<int>(F::kBlock); l += 64) {
+        _mm_prefetch(reinterpret_cast<const char*>(blk0 + kPrefetchBytes + l), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(blk1 + kPrefetchBytes + l), _MM_HINT_T0);
+      }
+    }
     const __m512 dw = X8Scales2<K>(blk0, blk1);
     __m512i w[kVecs];
 #pragma GCC unroll 8
