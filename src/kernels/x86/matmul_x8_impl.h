@@ -98,6 +98,11 @@ __attribute__((always_inline)) inline void X8Group(const MatMulArgs& a, int g) {
   const __m256i m4 = _mm256_set1_epi8(0x0F);
   for (int b = 0; b < nb; ++b) {
     const uint8_t* blk = base + b * F::kBlock;
+    if constexpr (T <= kPrefetchTokens) {
+      for (int l = 0; l < static_cast<int>(F::kBlock); l += 64) {
+        _mm_prefetch(reinterpret_cast<const char*>(blk + kPrefetchBytes + l), _MM_HINT_T0);
+      }
+    }
     const __m256 dw = X8Scales<K>(blk);
     __m256i w[kVecs];
 #pragma GCC unroll 8
