@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "kernels/kernel_table.h"
+
 namespace omnicoder {
 
 constexpr int kAmxTokTile = 16;
@@ -39,6 +41,22 @@ inline ATiles TokenATiles(const TokenRows& t, size_t first, int n_units, int uni
     }
   }
   return {pack, step, static_cast<long>(unit_bytes)};
+}
+
+// Tokens on tiles out of n: all of them when the last short tile has min_tail or more,
+// else the full tiles (the few left go through the ISA's vector kernel).
+inline int TokensOnTiles(int n, int min_tail) {
+  const int full = n / kAmxTokTile * kAmxTokTile;
+  return n - full >= min_tail ? n : full;
+}
+
+// The same product for tokens [first, n) of a.
+inline MatMulArgs TokensFrom(const MatMulArgs& a, int first) {
+  MatMulArgs rest = a;
+  rest.x = a.x + static_cast<size_t>(first) * a.x_row_bytes;
+  rest.y = a.y + static_cast<size_t>(first) * a.y_stride;
+  rest.n_tokens = a.n_tokens - first;
+  return rest;
 }
 
 }  // namespace omnicoder

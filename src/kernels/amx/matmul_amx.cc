@@ -183,10 +183,7 @@ void AmxPair(const MatMulArgs& a, int g, int n_tok) {
 
 template <X8Kind K>
 void AmxX8MatMul(const MatMulArgs& a, int row_begin, int row_end) {
-  // Tokens on tiles: all of them when the last short tile has kMinTail or more, else the
-  // full tiles (the few left go through the VNNI kernel).
-  const int full = a.n_tokens / kTokTile * kTokTile;
-  const int on_tiles = a.n_tokens - full >= kMinTail ? a.n_tokens : full;
+  const int on_tiles = TokensOnTiles(a.n_tokens, kMinTail);
   int g = row_begin / 8;
   const int g_end = row_end / 8, pairs_end = g + (g_end - g) / 2 * 2;
   if (on_tiles == 0 || pairs_end == g) {
@@ -196,14 +193,8 @@ void AmxX8MatMul(const MatMulArgs& a, int row_begin, int row_end) {
   ConfigureInt8Tiles();
   for (; g < pairs_end; g += 2) AmxPair<K>(a, g, on_tiles);
   _tile_release();
-  if (on_tiles < a.n_tokens) {  // the last tokens, on the pairs done above
-    MatMulArgs rest = a;
-    rest.x = a.x + static_cast<size_t>(on_tiles) * a.x_row_bytes;
-    rest.y = a.y + static_cast<size_t>(on_tiles) * a.y_stride;
-    rest.n_tokens = a.n_tokens - on_tiles;
-    X8MatMul<K>(rest, row_begin, pairs_end * 8);
-  }
-  if (pairs_end < g_end) X8MatMul<K>(a, pairs_end * 8, row_end);  // an odd last group
+  if (on_tiles < a.n_tokens) X8MatMul<K>(TokensFrom(a, on_tiles), row_begin, pairs_end * 8);  // the rest
+  if (pairs_end < g_end) X8MatMul<K>(a, pairs_end * 8, row_end);                              // an odd last group
 }
 
 }  // namespace

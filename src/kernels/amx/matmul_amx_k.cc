@@ -196,8 +196,7 @@ void AmxPairQ4K(const MatMulArgs& a, int g, int n_tok) {
 }
 
 void AmxQ4KMatMul(const MatMulArgs& a, int row_begin, int row_end) {
-  const int full = a.n_tokens / kTokTile * kTokTile;
-  const int on_tiles = a.n_tokens - full >= kMinTail ? a.n_tokens : full;
+  const int on_tiles = TokensOnTiles(a.n_tokens, kMinTail);
   int g = row_begin / 8;
   const int g_end = row_end / 8, pairs_end = g + (g_end - g) / 2 * 2;
   if (on_tiles == 0 || pairs_end == g) {
@@ -207,13 +206,7 @@ void AmxQ4KMatMul(const MatMulArgs& a, int row_begin, int row_end) {
   _tile_loadconfig(&kQ4KTiles);
   for (; g < pairs_end; g += 2) AmxPairQ4K(a, g, on_tiles);
   _tile_release();
-  if (on_tiles < a.n_tokens) {
-    MatMulArgs rest = a;
-    rest.x = a.x + static_cast<size_t>(on_tiles) * a.x_row_bytes;
-    rest.y = a.y + static_cast<size_t>(on_tiles) * a.y_stride;
-    rest.n_tokens = a.n_tokens - on_tiles;
-    KX8MatMul<true>(rest, row_begin, pairs_end * 8);
-  }
+  if (on_tiles < a.n_tokens) KX8MatMul<true>(TokensFrom(a, on_tiles), row_begin, pairs_end * 8);  // the rest
   if (pairs_end < g_end) KX8MatMul<true>(a, pairs_end * 8, row_end);
 }
 

@@ -209,8 +209,7 @@ void AmxRowsQ6K(const MatMulArgs& a, int r0, int n_tok) {
 // Row-major Q6_K (its decode kernel reads rows faster than the interleaved one, so Q6_K is
 // not repacked): rows in runs of 16 on tiles, the rest through KMatMul.
 void AmxQ6KMatMul(const MatMulArgs& a, int row_begin, int row_end) {
-  const int full = a.n_tokens / kTokTile * kTokTile;
-  const int on_tiles = a.n_tokens - full >= kMinTail ? a.n_tokens : full;
+  const int on_tiles = TokensOnTiles(a.n_tokens, kMinTail);
   const int runs_end = row_begin + (row_end - row_begin) / 16 * 16;
   // Gather offsets are int32: 15 rows must be within 2 GiB (always, for real shapes).
   if (on_tiles == 0 || runs_end == row_begin || a.w_row_bytes > (size_t{1} << 27)) {
@@ -220,13 +219,7 @@ void AmxQ6KMatMul(const MatMulArgs& a, int row_begin, int row_end) {
   _tile_loadconfig(&kQ6KTiles);
   for (int r = row_begin; r < runs_end; r += 16) AmxRowsQ6K(a, r, on_tiles);
   _tile_release();
-  if (on_tiles < a.n_tokens) {
-    MatMulArgs rest = a;
-    rest.x = a.x + static_cast<size_t>(on_tiles) * a.x_row_bytes;
-    rest.y = a.y + static_cast<size_t>(on_tiles) * a.y_stride;
-    rest.n_tokens = a.n_tokens - on_tiles;
-    KMatMul<Q6KRow>(rest, row_begin, runs_end);
-  }
+  if (on_tiles < a.n_tokens) KMatMul<Q6KRow>(TokensFrom(a, on_tiles), row_begin, runs_end);  // the rest
   if (runs_end < row_end) KMatMul<Q6KRow>(a, runs_end, row_end);
 }
 

@@ -41,6 +41,14 @@ enum class X8Kind { kQ4_0, kQ8_0, kMxfp4 };
 constexpr int kPrefetchTokens = 3;
 constexpr int kPrefetchBytes = 4096;
 
+// The lines of a kBytes block kPrefetchBytes past each of `blocks`.
+template <size_t kBytes, typename... P>
+inline void PrefetchAhead(P... blocks) {
+  for (size_t l = 0; l < kBytes; l += 64) {
+    (_mm_prefetch(reinterpret_cast<const char*>(blocks + kPrefetchBytes + l), _MM_HINT_T0), ...);
+  }
+}
+
 // Per-format constants: bytes of an 8-row block group, of its scale header, quant chunks
 // of 32 bytes, whether quants are nibbles, the offset folded into the seed.
 template <X8Kind K>
@@ -98,11 +106,7 @@ __attribute__((always_inline)) inline void X8Group(const MatMulArgs& a, int g) {
   const __m256i m4 = _mm256_set1_epi8(0x0F);
   for (int b = 0; b < nb; ++b) {
     const uint8_t* blk = base + b * F::kBlock;
-    if constexpr (T <= kPrefetchTokens) {
-      for (int l = 0; l < static_cast<int>(F::kBlock); l += 64) {
-        _mm_prefetch(reinterpret_cast<const char*>(blk + kPrefetchBytes + l), _MM_HINT_T0);
-      }
-    }
+    if constexpr (T <= kPrefetchTokens) PrefetchAhead<F::kBlock>(blk);
     const __m256 dw = X8Scales<K>(blk);
     __m256i w[kVecs];
 #pragma GCC unroll 8
@@ -190,12 +194,7 @@ __attribute__((always_inline)) inline void X8GroupPair(const MatMulArgs& a, int 
   for (int b = 0; b < nb; ++b) {
     const uint8_t* blk0 = base0 + b * F::kBlock;
     const uint8_t* blk1 = base1 + b * F::kBlock;
-    if constexpr (T <= kPrefetchTokens) {
-      for (int l = 0; l < static_cast<int>(F::kBlock); l += 64) {
-        _mm_prefetch(reinterpret_cast<const char*>(blk0 + kPrefetchBytes + l), _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char*>(blk1 + kPrefetchBytes + l), _MM_HINT_T0);
-      }
-    }
+    if constexpr (T <= kPrefetchTokens) PrefetchAhead<F::kBlock>(blk0, blk1);
     const __m512 dw = X8Scales2<K>(blk0, blk1);
     __m512i w[kVecs];
 #pragma GCC unroll 8

@@ -196,6 +196,23 @@ INSTANTIATE_TEST_SUITE_P(
 // AMX prefill (tiles of 16 tokens, a short last tile from 8-14) gives bitwise the AVX-512
 // VNNI kernel's results: full and short tiles, a chunk boundary of the unpacked weights
 // (72 blocks), an odd last row group, and any row split.
+// The amx kernel's output: bitwise `base` (the avx512 level's), near the scalar `want`,
+// and bitwise the same for a split of the 40 rows.
+std::vector<float> ExpectAmxMatches(const MatMulKernel& amx, DType type, Problem& p, const std::vector<float>& base,
+                                    const std::vector<float>& want) {
+  const std::vector<float> got = RunMatMul(amx, type, p, 0, p.rows);
+  EXPECT_EQ(0, std::memcmp(base.data(), got.data(), got.size() * 4));
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_NEAR(got[i], want[i], 2e-4 * (1.0 + std::fabs(want[i]))) << "i=" << i;
+  }
+  std::vector<float> split(got.size(), NAN);
+  RunMatMul(amx, type, p, 0, 8, &split);
+  RunMatMul(amx, type, p, 8, 24, &split);
+  RunMatMul(amx, type, p, 24, p.rows, &split);
+  EXPECT_EQ(0, std::memcmp(split.data(), got.data(), got.size() * 4));
+  return got;
+}
+
 class AmxPrefill : public ::testing::TestWithParam<DType> {};
 
 TEST_P(AmxPrefill, BitwiseEqualsAvx512) {
@@ -216,16 +233,8 @@ TEST_P(AmxPrefill, BitwiseEqualsAvx512) {
       const std::vector<float> want = RunMatMul(ref, type, p, 0, p.rows);
       Interleave8(type, p.w.data(), p.rows, RowBytes(type, p.cols));
       const std::vector<float> base = RunMatMul(vnni, type, p, 0, p.rows);
-      const std::vector<float> got = RunMatMul(amx, type, p, 0, p.rows);
-      ASSERT_EQ(0, std::memcmp(base.data(), got.data(), got.size() * 4)) << "cols " << cols << " tokens " << tokens;
-      for (size_t i = 0; i < want.size(); ++i) {
-        ASSERT_NEAR(got[i], want[i], 2e-4 * (1.0 + std::fabs(want[i]))) << "i=" << i;
-      }
-      std::vector<float> split(got.size(), NAN);
-      RunMatMul(amx, type, p, 0, 8, &split);
-      RunMatMul(amx, type, p, 8, 24, &split);
-      RunMatMul(amx, type, p, 24, p.rows, &split);
-      EXPECT_EQ(0, std::memcmp(split.data(), got.data(), got.size() * 4)) << "cols " << cols << " tokens " << tokens;
+      SCOPED_TRACE("cols " + std::to_string(cols) + " tokens " + std::to_string(tokens));
+      const std::vector<float> got = ExpectAmxMatches(amx, type, p, base, want);
     }
   }
 }
@@ -250,19 +259,11 @@ TEST(AmxPrefillQ6K, RowMajorBitwiseEqualsAvx512RowAndInterleaved) {
       Problem p = Make(type, ref, 40, cols, tokens, 7 + tokens + cols);
       const std::vector<float> want = RunMatMul(ref, type, p, 0, p.rows);
       const std::vector<float> base = RunMatMul(vnni, type, p, 0, p.rows);
-      const std::vector<float> got = RunMatMul(amx, type, p, 0, p.rows);
-      ASSERT_EQ(0, std::memcmp(base.data(), got.data(), got.size() * 4)) << "cols " << cols << " tokens " << tokens;
-      for (size_t i = 0; i < want.size(); ++i) {
-        ASSERT_NEAR(got[i], want[i], 2e-4 * (1.0 + std::fabs(want[i]))) << "i=" << i;
-      }
-      std::vector<float> split(got.size(), NAN);
-      RunMatMul(amx, type, p, 0, 8, &split);
-      RunMatMul(amx, type, p, 8, 24, &split);
-      RunMatMul(amx, type, p, 24, p.rows, &split);
-      EXPECT_EQ(0, std::memcmp(split.data(), got.data(), got.size() * 4)) << "cols " << cols << " tokens " << tokens;
+      SCOPED_TRACE("cols " + std::to_string(cols) + " tokens " + std::to_string(tokens));
+      const std::vector<float> got = ExpectAmxMatches(amx, type, p, base, want);
       Interleave8(type, p.w.data(), p.rows, RowBytes(type, p.cols));
       const std::vector<float> inter = RunMatMul(x8, type, p, 0, p.rows);
-      EXPECT_EQ(0, std::memcmp(inter.data(), got.data(), got.size() * 4)) << "cols " << cols << " tokens " << tokens;
+      EXPECT_EQ(0, std::memcmp(inter.data(), got.data(), got.size() * 4));
     }
   }
 }
