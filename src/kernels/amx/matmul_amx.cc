@@ -9,8 +9,9 @@
 // the integers the AVX-512 VNNI kernel forms (sum of (q - offset) * x), and each lane
 // gets the same conversion, scale product and fused multiply-add in block order, so the
 // results are bitwise those of matmul_x8_impl.h's X8GroupPair -- for every token count,
-// row split and thread count. Tokens past the last full tile of 16 and an odd last row
-// group go through that VNNI kernel itself.
+// row split and thread count. A last tile of kMinTail to 15 tokens multiplies a
+// zero-padded copy of its activation bytes; fewer tokens left, and an odd last row group,
+// go through that VNNI kernel itself.
 #define OC_X86_VNNI 1
 #include <immintrin.h>
 

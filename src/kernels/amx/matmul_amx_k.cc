@@ -8,8 +8,9 @@
 // C_lo + 8 C_hi, with C_lo, C_hi accumulated by TDPBSSD over the 256 elements; msum is
 // the product with weights mn_j repeated over sub-block j. The integers are the same,
 // and each lane gets the same conversions, scale products, FMA and FNMA as that kernel's,
-// so results are bitwise equal to it. Tokens past the last full tile of 16 and an odd
-// last row group go through it directly.
+// so results are bitwise equal to it. A last tile of kMinTail to 15 tokens multiplies a
+// zero-padded copy of its activation bytes; fewer tokens left, and an odd last row group,
+// go through that kernel directly.
 #define OC_X86_VNNI 1
 #include <immintrin.h>
 

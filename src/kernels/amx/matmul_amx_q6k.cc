@@ -10,8 +10,9 @@
 // with P_i = sum q d_i x, Pq = sum q x (TDPBSUD: signed activations, unsigned weights) and
 // Ps = sum sc x (TDPBSSD), each a tile product over the whole super-block. The integer is
 // the same, and each lane gets the same conversion, scale product and FMA as that kernel's,
-// so results are bitwise equal to it. Tokens past the last full tile of 16 and rows past
-// the last run of 16 go through it directly.
+// so results are bitwise equal to it. A last tile of kMinTail to 15 tokens multiplies a
+// zero-padded copy of its activation bytes; fewer tokens left, and rows past the last run
+// of 16, go through that kernel directly.
 #define OC_X86_VNNI 1
 #include <immintrin.h>
 
