@@ -5,16 +5,19 @@
 //   build/bin/kernels_bench --benchmark_filter=Q4_0
 #include <benchmark/benchmark.h>
 
+#include <cstring>
 #include <map>
 #include <memory>
 #include <random>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
 #include "base/aligned_buffer.h"
 #include "base/huge_buffer.h"
 #include "kernels/kernel_table.h"
+#include "kernels/repack.h"
 #include "tensor/dtype.h"
 
 namespace omnicoder {
@@ -31,9 +34,11 @@ struct Fixture {
   std::vector<float> y;
 };
 
-Fixture& Get(DType type, const MatMulKernel& k, int tokens) {
-  static std::map<std::pair<DType, int>, std::unique_ptr<Fixture>> cache;
-  auto& slot = cache[{type, tokens}];
+// Weights in the layout the kernel reads (x8: interleaved, as the loader repacks them;
+// scale bytes read in the wrong layout could be denormals, which run slower).
+Fixture& Get(DType type, const MatMulKernel& k, int tokens, bool x8) {
+  static std::map<std::tuple<DType, int, bool>, std::unique_ptr<Fixture>> cache;
+  auto& slot = cache[{type, tokens, x8}];
   if (slot) return *slot;
   slot = std::make_unique<Fixture>();
   Fixture& f = *slot;
@@ -42,12 +47,13 @@ Fixture& Get(DType type, const MatMulKernel& k, int tokens) {
   std::mt19937 rng(1);
   std::normal_distribution<float> nd;
   std::vector<float> row(kCols);
-  for (int r = 0; r < kRows * kMatrices; ++r) {
-    if (r < kRows) {
-      for (float& v : row) v = nd(rng);
-    }
+  for (int r = 0; r < kRows; ++r) {
+    for (float& v : row) v = nd(rng);
     GetDTypeTraits(type).quantize(row.data(), f.w.data() + static_cast<size_t>(r) * f.row_bytes, kCols);
   }
+  if (x8) Interleave8(type, f.w.data(), kRows, f.row_bytes);
+  const size_t matrix_bytes = f.row_bytes * kRows;  // the other matrices: copies (quantizing is slow)
+  for (int m = 1; m < kMatrices; ++m) std::memcpy(f.w.data() + m * matrix_bytes, f.w.data(), matrix_bytes);
   f.x_row_bytes = ActRowBytes(k.act, kCols);
   f.x.Allocate(f.x_row_bytes * tokens);
   for (int t = 0; t < tokens; ++t) {
@@ -71,7 +77,7 @@ void BM_MatMul(benchmark::State& state, DType type, Isa level, int tokens, bool 
     }
     k.matmul = k.matmul_x8;
   }
-  Fixture& f = Get(type, k, tokens);
+  Fixture& f = Get(type, k, tokens, x8);
   int m = 0;
   for (auto _ : state) {
     MatMulArgs a;
@@ -93,9 +99,10 @@ void BM_MatMul(benchmark::State& state, DType type, Isa level, int tokens, bool 
 }
 
 void Register() {
-  const std::pair<DType, const char*> types[] = {{DType::kQ4_0, "Q4_0"}, {DType::kQ8_0, "Q8_0"}, {DType::kQ4_K, "Q4_K"},
-                                                 {DType::kQ5_K, "Q5_K"}, {DType::kQ6_K, "Q6_K"}, {DType::kF16, "F16"},
-                                                 {DType::kQ4_1, "Q4_1"}, {DType::kQ5_0, "Q5_0"}};
+  const std::pair<DType, const char*> types[] = {
+      {DType::kQ4_0, "Q4_0"}, {DType::kQ8_0, "Q8_0"},  {DType::kQ4_K, "Q4_K"}, {DType::kQ5_K, "Q5_K"},
+      {DType::kQ6_K, "Q6_K"}, {DType::kF16, "F16"},    {DType::kQ4_1, "Q4_1"}, {DType::kQ5_0, "Q5_0"},
+      {DType::kQ5_1, "Q5_1"}, {DType::kMXFP4, "MXFP4"}};
   const std::pair<Isa, const char*> levels[] = {
       {Isa::kRef, "ref"}, {Isa::kAvx2, "avx2"}, {Isa::kAvx512, "avx512"}, {Isa::kAmx, "amx"}};
   for (auto [type, tn] : types) {
@@ -105,7 +112,8 @@ void Register() {
         std::string name = std::string("MatMul/") + tn + "/" + ln + "/t" + std::to_string(tokens);
         benchmark::RegisterBenchmark(name.c_str(), BM_MatMul, type, level, tokens, false)
             ->Unit(benchmark::kMicrosecond);
-        if (type == DType::kQ4_0 || type == DType::kQ8_0 || type == DType::kQ4_K || type == DType::kQ6_K) {
+        if (type == DType::kQ4_0 || type == DType::kQ8_0 || type == DType::kQ4_K || type == DType::kQ6_K ||
+            type == DType::kMXFP4) {
           benchmark::RegisterBenchmark((name + "/x8").c_str(), BM_MatMul, type, level, tokens, true)
               ->Unit(benchmark::kMicrosecond);
         }

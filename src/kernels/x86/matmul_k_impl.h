@@ -91,6 +91,7 @@ __attribute__((always_inline)) inline void Q45Row(const MatMulArgs& a, int r) {
   }
   Q45Block u;
   for (int b = 0; b < nb; ++b) {
+    if constexpr (T <= kPrefetchTokens) PrefetchAhead<kBytes>(w + b * kBytes);
     UnpackQ45<kFive>(w + b * kBytes, &u);
 #pragma GCC unroll 8
     for (int t = 0; t < T; ++t) {
@@ -131,11 +132,19 @@ inline void UnpackQ6(const BlockQ6_K* blk, Q6Block* u) {
                            _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m3), 4));
   }
   u->sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk->scales)));
-  // Group g of half h covers scale indices 8h + 2g (elements 0..15) and 8h + 2g + 1.
-#pragma GCC unroll 8
-  for (int k = 0; k < 8; ++k) {
-    const int s = 8 * (k / 4) + 2 * (k % 4);
-    u->scale[k] = _mm256_set_m128i(_mm_set1_epi16(blk->scales[s + 1]), _mm_set1_epi16(blk->scales[s]));
+  // Group g of half h covers scale indices 8h + 2g (elements 0..15) and 8h + 2g + 1: a
+  // byte shuffle of the half's 8 scales (as words, in both lanes) picks word 2g for the
+  // low lane and word 2g + 1 for the high one.
+#pragma GCC unroll 2
+  for (int h = 0; h < 2; ++h) {
+    const __m256i sw = _mm256_broadcastsi128_si256(
+        _mm_cvtepi8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk->scales + 8 * h))));
+#pragma GCC unroll 4
+    for (int g = 0; g < 4; ++g) {
+      const __m256i pick = _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(0x0100 * (4 * g + 3) + 4 * g + 2)),
+                                            _mm_set1_epi16(static_cast<int16_t>(0x0100 * (4 * g + 1) + 4 * g)));
+      u->scale[4 * h + g] = _mm256_shuffle_epi8(sw, pick);
+    }
   }
   u->d = _cvtsh_ss(blk->d);
 }
@@ -168,6 +177,7 @@ __attribute__((always_inline)) inline void Q6Row(const MatMulArgs& a, int r) {
   }
   Q6Block u;
   for (int b = 0; b < nb; ++b) {
+    if constexpr (T <= kPrefetchTokens) PrefetchAhead<sizeof(BlockQ6_K)>(reinterpret_cast<const uint8_t*>(w + b));
     UnpackQ6(w + b, &u);
 #pragma GCC unroll 8
     for (int t = 0; t < T; ++t) {

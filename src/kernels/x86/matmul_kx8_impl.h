@@ -32,6 +32,7 @@ inline __m256i LaneByte(__m256i v, int k) {
   return _mm256_and_si256(_mm256_srlv_epi32(v, _mm256_set1_epi32(8 * k)), _mm256_set1_epi32(0xFF));
 }
 
+template <bool kPrefetch>
 inline void Q4KX8Token(const MatMulArgs& a, const uint8_t* base, int t, float* out) {
   const int nb = a.in_dim / 256;
   const ActQ8KView x = ViewActQ8K(a.x + static_cast<size_t>(t) * a.x_row_bytes, a.in_dim);
@@ -40,6 +41,7 @@ inline void Q4KX8Token(const MatMulArgs& a, const uint8_t* base, int t, float* o
   __m256 acc = _mm256_setzero_ps();
   for (int b = 0; b < nb; ++b) {
     const uint8_t* blk = base + static_cast<size_t>(b) * 1152;
+    if constexpr (kPrefetch) PrefetchAhead<1152>(blk);
     const __m256i wa = Load256(blk + 32), wb = Load256(blk + 64), wc = Load256(blk + 96);
     const __m256i sc[2] = {_mm256_and_si256(wa, m6),
                            _mm256_or_si256(_mm256_and_si256(wc, low4),
@@ -78,6 +80,7 @@ inline void Q4KX8Token(const MatMulArgs& a, const uint8_t* base, int t, float* o
   _mm256_storeu_ps(out, acc);
 }
 
+template <bool kPrefetch>
 inline void Q6KX8Token(const MatMulArgs& a, const uint8_t* base, int t, float* out) {
   const int nb = a.in_dim / 256;
   const ActQ8KView x = ViewActQ8K(a.x + static_cast<size_t>(t) * a.x_row_bytes, a.in_dim);
@@ -85,6 +88,7 @@ inline void Q6KX8Token(const MatMulArgs& a, const uint8_t* base, int t, float* o
   __m256 acc = _mm256_setzero_ps();
   for (int b = 0; b < nb; ++b) {
     const uint8_t* blk = base + static_cast<size_t>(b) * 1680;
+    if constexpr (kPrefetch) PrefetchAhead<1680>(blk);
     const int8_t* xq = x.qs + 256 * b;
     const int16_t* bs = x.bsums + 16 * b;
     __m256i isum = _mm256_setzero_si256();
@@ -132,12 +136,19 @@ template <bool kQ4>
 void KX8MatMul(const MatMulArgs& a, int row_begin, int row_end) {
   for (int g = row_begin / 8; g < row_end / 8; ++g) {
     const uint8_t* base = a.w + static_cast<size_t>(g) * 8 * a.w_row_bytes;
+    // Decode streams the weights (prefetched by the first token); a prefill's tokens
+    // find them in cache.
+    const bool stream = a.n_tokens <= kPrefetchTokens;
     for (int t = 0; t < a.n_tokens; ++t) {
       float* out = a.y + static_cast<size_t>(t) * a.y_stride + 8 * g;
-      if constexpr (kQ4) {
-        Q4KX8Token(a, base, t, out);
+      if (kQ4 && t == 0 && stream) {
+        Q4KX8Token<true>(a, base, t, out);
+      } else if (kQ4) {
+        Q4KX8Token<false>(a, base, t, out);
+      } else if (t == 0 && stream) {
+        Q6KX8Token<true>(a, base, t, out);
       } else {
-        Q6KX8Token(a, base, t, out);
+        Q6KX8Token<false>(a, base, t, out);
       }
     }
   }

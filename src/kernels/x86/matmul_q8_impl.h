@@ -158,6 +158,7 @@ inline float Q8RowDot(const uint8_t* w, const uint8_t* xrow, int in_dim) {
     if constexpr (B::kHasMin) macc += B::Min(blk) * x.s[blk_idx];
   };
   for (; b + 4 <= nb; b += 4) {
+    PrefetchAhead<4 * B::kBytes>(w + b * B::kBytes);
     step(b, acc[0]);
     step(b + 1, acc[1]);
     step(b + 2, acc[2]);

@@ -36,19 +36,6 @@ inline __m256i DotS8S8(__m256i acc, __m256i w, __m256i x) {
 
 enum class X8Kind { kQ4_0, kQ8_0, kMxfp4 };
 
-// Decode (a few tokens) is a stream of weight bytes: each row group's blocks are
-// prefetched this far ahead, which the hardware prefetchers alone do not keep up with.
-constexpr int kPrefetchTokens = 3;
-constexpr int kPrefetchBytes = 4096;
-
-// The lines of a kBytes block kPrefetchBytes past each of `blocks`.
-template <size_t kBytes, typename... P>
-inline void PrefetchAhead(P... blocks) {
-  for (size_t l = 0; l < kBytes; l += 64) {
-    (_mm_prefetch(reinterpret_cast<const char*>(blocks + kPrefetchBytes + l), _MM_HINT_T0), ...);
-  }
-}
-
 // Per-format constants: bytes of an 8-row block group, of its scale header, quant chunks
 // of 32 bytes, whether quants are nibbles, the offset folded into the seed.
 template <X8Kind K>

@@ -57,6 +57,19 @@ inline __m256i BitsToBytes(uint32_t bits) {
   return _mm256_cmpeq_epi8(v, _mm256_set1_epi64x(-1));
 }
 
+// Decode (a few tokens) is a stream of weight bytes: the kernels prefetch each row
+// (group)'s blocks this far ahead, which the hardware prefetchers alone do not keep up with.
+constexpr int kPrefetchTokens = 3;
+constexpr int kPrefetchBytes = 4096;
+
+// The lines of a kBytes block kPrefetchBytes past each of `blocks`.
+template <size_t kBytes, typename... P>
+inline void PrefetchAhead(P... blocks) {
+  for (size_t l = 0; l < kBytes; l += 64) {
+    (_mm_prefetch(reinterpret_cast<const char*>(blocks + kPrefetchBytes + l), _MM_HINT_T0), ...);
+  }
+}
+
 // Sum over groups of 4 of u8 x s8 products into 8 int32 lanes, added to acc.
 inline __m256i DotU8S8(__m256i acc, __m256i u, __m256i s) {
 #if defined(OC_X86_VNNI)
