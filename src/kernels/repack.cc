@@ -1,4 +1,4 @@
-// x8 repacking of Q4_0, Q8_0, MXFP4 and Q4_K / Q6_K matrices.
+// x8 repacking of Q4_0, Q8_0, MXFP4 and Q4_K / Q5_K / Q6_K matrices.
 #include "kernels/repack.h"
 
 #include <cstring>
@@ -70,12 +70,16 @@ void MoveKBlock(DType type, uint8_t* rm, uint8_t* x8, int i, bool to_x8) {
       std::memcpy(rm + rm_off, x8 + x8_off, n);
     }
   };
-  if (type == DType::kQ4_K) {
+  if (type == DType::kQ4_K || type == DType::kQ5_K) {
+    const size_t qs = type == DType::kQ5_K ? 48 : 16;                      // Q5_K: qh[32] first
     mv(0, 2 * i, 2);                                                       // d
     mv(2, 16 + 2 * i, 2);                                                  // dmin
     for (int w = 0; w < 3; ++w) mv(4 + 4 * w, 32 + 32 * w + 4 * i, 4);     // scale words
-    for (int k = 0; k < 32; ++k) mv(16 + 4 * k, 128 + 32 * k + 4 * i, 4);  // quants
-  } else {                                                                 // Q6_K: ql[128] qh[64] scales[16] d
+    for (int k = 0; k < 32; ++k) mv(qs + 4 * k, 128 + 32 * k + 4 * i, 4);  // quants
+    if (type == DType::kQ5_K) {
+      for (int k = 0; k < 8; ++k) mv(16 + 4 * k, 1152 + 32 * k + 4 * i, 4);  // high bits
+    }
+  } else {  // Q6_K: ql[128] qh[64] scales[16] d
     mv(208, 2 * i, 2);
     for (int j = 0; j < 16; ++j) mv(192 + j, 16 + 8 * j + i, 1);
     for (int k = 0; k < 32; ++k) mv(4 * k, 144 + 32 * k + 4 * i, 4);
@@ -84,7 +88,7 @@ void MoveKBlock(DType type, uint8_t* rm, uint8_t* x8, int i, bool to_x8) {
 }
 
 size_t KBlockBytes(DType type) {
-  return type == DType::kQ4_K ? sizeof(BlockQ4_K) : sizeof(BlockQ6_K);
+  return type == DType::kQ4_K ? sizeof(BlockQ4_K) : type == DType::kQ5_K ? sizeof(BlockQ5_K) : sizeof(BlockQ6_K);
 }
 
 void ConvertKGroup(DType type, uint8_t* group, size_t row_bytes, bool to_x8, std::vector<uint8_t>* tmp) {
@@ -102,7 +106,7 @@ void ConvertKGroup(DType type, uint8_t* group, size_t row_bytes, bool to_x8, std
 }
 
 bool IsK(DType type) {
-  return type == DType::kQ4_K || type == DType::kQ6_K;
+  return type == DType::kQ4_K || type == DType::kQ5_K || type == DType::kQ6_K;
 }
 
 }  // namespace

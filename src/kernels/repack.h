@@ -12,10 +12,12 @@
 // K formats keep each block's bytes too (in place): Q4_K block group = 8 d, 8 dmin (f16),
 // the 12 packed scale bytes as three 4-byte words per row (all rows' word 0, then word
 // 1, word 2), then 4 chunks of 64 elements, each as 8 four-byte groups x 8 rows (low
-// nibbles = first 32 elements, high = next 32). Q6_K block group = 8 d (f16), the 16
-// int8 scales as [sub-block][row], then ql (32 groups of 4 bytes x 8 rows) and qh
-// (16 groups x 8 rows).
-// Non-goals: rows % 8 != 0 (left row-major), Q5_K (row-major kernels).
+// nibbles = first 32 elements, high = next 32). Q5_K block group = Q4_K's, then the 32
+// high-bit bytes per row as 8 four-byte groups x 8 rows (byte l's bit j is element l of
+// sub-block j, so group k serves quant group k of every chunk). Q6_K block group = 8 d
+// (f16), the 16 int8 scales as [sub-block][row], then ql (32 groups of 4 bytes x 8 rows)
+// and qh (16 groups x 8 rows).
+// Non-goals: rows % 8 != 0 (left row-major).
 #pragma once
 
 #include <cstddef>

@@ -44,7 +44,7 @@ alignas(64) constexpr TileConfig kQ4KTiles = {1,
                                               {16, 16, 16, 16, 16, 16, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0}};
 
 // The 6-bit scales (mins with kMins) of sub-blocks 0-3 and 4-7 of the 8 rows of one
-// group, byte j % 4 of each row's lane in word j / 4 (as Q4KX8Token decodes them).
+// group, byte j % 4 of each row's lane in word j / 4 (as Q45KX8Token decodes them).
 inline void DecodeScales(const uint8_t* blk, __m256i* sc, __m256i* mn) {
   const __m256i m6 = _mm256_set1_epi32(0x3f3f3f3f), low4 = _mm256_set1_epi32(0x0f0f0f0f);
   const __m256i top2 = _mm256_set1_epi32(0x03030303);
@@ -113,7 +113,7 @@ struct TokenTileK {
   size_t y_stride;
 };
 
-// acc[t] += isum * (d * dx) - msum * (dmin * dx), as Q4KX8Token does per lane.
+// acc[t] += isum * (d * dx) - msum * (dmin * dx), as Q45KX8Token does per lane.
 __attribute__((always_inline)) inline void EpilogueK(const int32_t* c, const float* d, const float* dmin,
                                                      const TokenTileK& tt, int b, __m512* acc) {
   const __m512 vd = _mm512_load_ps(d), vdmin = _mm512_load_ps(dmin);
@@ -201,14 +201,14 @@ void AmxQ4KMatMul(const MatMulArgs& a, int row_begin, int row_end) {
   int g = row_begin / 8;
   const int g_end = row_end / 8, pairs_end = g + (g_end - g) / 2 * 2;
   if (on_tiles == 0 || pairs_end == g) {
-    KX8MatMul<true>(a, row_begin, row_end);
+    KX8MatMul<KX8Kind::kQ4_K>(a, row_begin, row_end);
     return;
   }
   _tile_loadconfig(&kQ4KTiles);
   for (; g < pairs_end; g += 2) AmxPairQ4K(a, g, on_tiles);
   _tile_release();
-  if (on_tiles < a.n_tokens) KX8MatMul<true>(TokensFrom(a, on_tiles), row_begin, pairs_end * 8);  // the rest
-  if (pairs_end < g_end) KX8MatMul<true>(a, pairs_end * 8, row_end);
+  if (on_tiles < a.n_tokens) KX8MatMul<KX8Kind::kQ4_K>(TokensFrom(a, on_tiles), row_begin, pairs_end * 8);  // the rest
+  if (pairs_end < g_end) KX8MatMul<KX8Kind::kQ4_K>(a, pairs_end * 8, row_end);
 }
 
 }  // namespace

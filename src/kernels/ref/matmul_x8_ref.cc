@@ -50,7 +50,8 @@ float DotX8(DType type, const uint8_t* group, int i, const uint8_t* xr, int n) {
 // reference's per-block terms in order (the same float operations as DotRow on the row).
 float DotX8K(DType type, const uint8_t* group, int i, const uint8_t* xr, int n) {
   const ActQ8KView x = ViewActQ8K(xr, n);
-  uint8_t block[sizeof(BlockQ6_K) > sizeof(BlockQ4_K) ? sizeof(BlockQ6_K) : sizeof(BlockQ4_K)];
+  uint8_t block[sizeof(BlockQ6_K)];  // the largest K block
+  static_assert(sizeof(BlockQ6_K) >= sizeof(BlockQ5_K) && sizeof(BlockQ6_K) >= sizeof(BlockQ4_K));
   alignas(64) uint8_t act[320];
   float sum = 0.0f;
   for (int b = 0; b < n / 256; ++b) {
@@ -66,7 +67,7 @@ float DotX8K(DType type, const uint8_t* group, int i, const uint8_t* xr, int n) 
 }  // namespace
 
 void MatMulX8(DType type, const MatMulArgs& a, int row_begin, int row_end) {
-  const bool k = type == DType::kQ4_K || type == DType::kQ6_K;
+  const bool k = type == DType::kQ4_K || type == DType::kQ5_K || type == DType::kQ6_K;
   for (int r = row_begin; r < row_end; ++r) {
     const uint8_t* group = a.w + static_cast<size_t>(r / 8) * 8 * a.w_row_bytes;
     for (int t = 0; t < a.n_tokens; ++t) {

@@ -1,4 +1,4 @@
-// x86 matmul over 8-row interleaved Q4_K / Q6_K weights (repack.h) with kQ8K activations.
+// x86 matmul over 8-row interleaved Q4_K / Q5_K / Q6_K weights (repack.h) with kQ8K activations.
 // Included by avx2/ and avx512/ (OC_X86_VNNI).
 //
 // As in matmul_x8_impl.h each 32-bit lane is one row: per 32 (Q4_K) or 16 (Q6_K)
@@ -32,16 +32,19 @@ inline __m256i LaneByte(__m256i v, int k) {
   return _mm256_and_si256(_mm256_srlv_epi32(v, _mm256_set1_epi32(8 * k)), _mm256_set1_epi32(0xFF));
 }
 
-template <bool kPrefetch>
-inline void Q4KX8Token(const MatMulArgs& a, const uint8_t* base, int t, float* out) {
+// Q4_K, or Q5_K (kFive: the fifth bit of element l of sub-block j is bit j of high-bit
+// byte l, 4 bytes per row per quant group k at offset 1152).
+template <bool kFive, bool kPrefetch>
+inline void Q45KX8Token(const MatMulArgs& a, const uint8_t* base, int t, float* out) {
+  constexpr size_t kGroupBlock = kFive ? 1408 : 1152;
   const int nb = a.in_dim / 256;
   const ActQ8KView x = ViewActQ8K(a.x + static_cast<size_t>(t) * a.x_row_bytes, a.in_dim);
   const __m256i m4 = _mm256_set1_epi8(0x0F), m6 = _mm256_set1_epi32(0x3f3f3f3f);
   const __m256i low4 = _mm256_set1_epi32(0x0f0f0f0f), top2 = _mm256_set1_epi32(0x03030303);
   __m256 acc = _mm256_setzero_ps();
   for (int b = 0; b < nb; ++b) {
-    const uint8_t* blk = base + static_cast<size_t>(b) * 1152;
-    if constexpr (kPrefetch) PrefetchAhead<1152>(blk);
+    const uint8_t* blk = base + static_cast<size_t>(b) * kGroupBlock;
+    if constexpr (kPrefetch) PrefetchAhead<kGroupBlock>(blk);
     const __m256i wa = Load256(blk + 32), wb = Load256(blk + 64), wc = Load256(blk + 96);
     const __m256i sc[2] = {_mm256_and_si256(wa, m6),
                            _mm256_or_si256(_mm256_and_si256(wc, low4),
@@ -57,8 +60,14 @@ inline void Q4KX8Token(const MatMulArgs& a, const uint8_t* base, int t, float* o
 #pragma GCC unroll 8
       for (int k = 0; k < 8; ++k) {
         const __m256i w = Load256(blk + 128 + 32 * (8 * c + k));
-        lo_acc = DotU8S8(lo_acc, _mm256_and_si256(w, m4), Bcast4K(xq + 64 * c + 4 * k));
-        hi_acc = DotU8S8(hi_acc, _mm256_and_si256(_mm256_srli_epi16(w, 4), m4), Bcast4K(xq + 64 * c + 32 + 4 * k));
+        __m256i lo = _mm256_and_si256(w, m4), hi = _mm256_and_si256(_mm256_srli_epi16(w, 4), m4);
+        if constexpr (kFive) {
+          const __m256i h = Load256(blk + 1152 + 32 * k), bit4 = _mm256_set1_epi8(0x10);
+          lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_slli_epi16(_mm256_srli_epi16(h, 2 * c), 4), bit4));
+          hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_slli_epi16(_mm256_srli_epi16(h, 2 * c + 1), 4), bit4));
+        }
+        lo_acc = DotU8S8(lo_acc, lo, Bcast4K(xq + 64 * c + 4 * k));
+        hi_acc = DotU8S8(hi_acc, hi, Bcast4K(xq + 64 * c + 32 + 4 * k));
       }
       const int j0 = 2 * c, j1 = 2 * c + 1;
       isum = _mm256_add_epi32(isum, _mm256_mullo_epi32(lo_acc, LaneByte(sc[j0 / 4], j0 % 4)));
@@ -132,7 +141,18 @@ inline void Q6KX8Token(const MatMulArgs& a, const uint8_t* base, int t, float* o
   _mm256_storeu_ps(out, acc);
 }
 
-template <bool kQ4>
+enum class KX8Kind { kQ4_K, kQ5_K, kQ6_K };
+
+template <KX8Kind K, bool kPrefetch>
+inline void KX8Token(const MatMulArgs& a, const uint8_t* base, int t, float* out) {
+  if constexpr (K == KX8Kind::kQ6_K) {
+    Q6KX8Token<kPrefetch>(a, base, t, out);
+  } else {
+    Q45KX8Token<K == KX8Kind::kQ5_K, kPrefetch>(a, base, t, out);
+  }
+}
+
+template <KX8Kind K>
 void KX8MatMul(const MatMulArgs& a, int row_begin, int row_end) {
   for (int g = row_begin / 8; g < row_end / 8; ++g) {
     const uint8_t* base = a.w + static_cast<size_t>(g) * 8 * a.w_row_bytes;
@@ -141,14 +161,10 @@ void KX8MatMul(const MatMulArgs& a, int row_begin, int row_end) {
     const bool stream = a.n_tokens <= kPrefetchTokens;
     for (int t = 0; t < a.n_tokens; ++t) {
       float* out = a.y + static_cast<size_t>(t) * a.y_stride + 8 * g;
-      if (kQ4 && t == 0 && stream) {
-        Q4KX8Token<true>(a, base, t, out);
-      } else if (kQ4) {
-        Q4KX8Token<false>(a, base, t, out);
-      } else if (t == 0 && stream) {
-        Q6KX8Token<true>(a, base, t, out);
+      if (t == 0 && stream) {
+        KX8Token<K, true>(a, base, t, out);
       } else {
-        Q6KX8Token<false>(a, base, t, out);
+        KX8Token<K, false>(a, base, t, out);
       }
     }
   }
@@ -163,11 +179,19 @@ inline void SetX86InterleavedKernels(KernelTable* t) {
   x8(DType::kQ4_0, &X8MatMul<X8Kind::kQ4_0>, true);
   x8(DType::kQ8_0, &X8MatMul<X8Kind::kQ8_0>, true);
   x8(DType::kMXFP4, &X8MatMul<X8Kind::kMxfp4>, true);
-  x8(DType::kQ4_K, &KX8MatMul<true>, true);
+  x8(DType::kQ4_K, &KX8MatMul<KX8Kind::kQ4_K>, true);
+  // Q5_K: the fifth bits cost 6 more instructions per quant register; with VNNI the
+  // interleaved kernel still wins (decode 14-17 -> 21 GMAC/s per core, prefill even);
+  // with AVX2's 3-instruction products it wins decode but loses prefill by ~25 %.
+#if defined(OC_X86_VNNI)
+  x8(DType::kQ5_K, &KX8MatMul<KX8Kind::kQ5_K>, true);
+#else
+  x8(DType::kQ5_K, &KX8MatMul<KX8Kind::kQ5_K>, false);
+#endif
   // Q6_K: the interleaved kernel measured slower than the row-major one (decode 9.9 vs
   // 16.9 GB/s per core, kernels_bench): its 6-bit unpack dominates either way and the
   // per-16-element scale multiplies add up. Available, not preferred.
-  x8(DType::kQ6_K, &KX8MatMul<false>, false);
+  x8(DType::kQ6_K, &KX8MatMul<KX8Kind::kQ6_K>, false);
 }
 
 }  // namespace
