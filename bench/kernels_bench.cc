@@ -112,8 +112,7 @@ void Register() {
         std::string name = std::string("MatMul/") + tn + "/" + ln + "/t" + std::to_string(tokens);
         benchmark::RegisterBenchmark(name.c_str(), BM_MatMul, type, level, tokens, false)
             ->Unit(benchmark::kMicrosecond);
-        if (type == DType::kQ4_0 || type == DType::kQ8_0 || type == DType::kQ4_K || type == DType::kQ5_K ||
-            type == DType::kQ6_K || type == DType::kMXFP4) {
+        if (CanInterleave8(type, kRows, kCols)) {
           benchmark::RegisterBenchmark((name + "/x8").c_str(), BM_MatMul, type, level, tokens, true)
               ->Unit(benchmark::kMicrosecond);
         }

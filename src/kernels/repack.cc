@@ -1,4 +1,4 @@
-// x8 repacking of Q4_0, Q8_0, MXFP4 and Q4_K / Q5_K / Q6_K matrices.
+// x8 repacking of Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, MXFP4 and Q4_K / Q5_K / Q6_K matrices.
 #include "kernels/repack.h"
 
 #include <cstring>
@@ -10,52 +10,110 @@ namespace omnicoder {
 
 namespace {
 
-// Quant bytes per block, the value added to each byte when interleaving, and the bytes
-// of the block's scale (f16 or E8M0), which lead each row's block.
+// A 32-element block: its header fields (f16 scale, f16 min, E8M0 scale, Q5 high bits),
+// which lead each row's block in this order, then its quants. Interleaved, each field
+// holds the 8 rows' values side by side, then the quants in 4-byte groups; each quant
+// byte is XORed with `bias`.
 struct X8Format {
   size_t block_bytes;
   size_t quant_bytes;
   uint8_t bias;
-  size_t scale_bytes;
+  size_t fields[3];  // bytes per row of each header field; 0 ends the list
+  int qh_field;      // the field holding Q5 high bits (re-ordered, see QhToX8), or -1
 };
 
 bool Format(DType type, X8Format* f) {
-  if (type == DType::kQ4_0) {
-    *f = {sizeof(BlockQ4_0), 16, 0, 2};
-    return true;
+  switch (type) {
+    case DType::kQ4_0:
+      *f = {sizeof(BlockQ4_0), 16, 0, {2, 0, 0}, -1};
+      return true;
+    case DType::kQ4_1:
+      *f = {sizeof(BlockQ4_1), 16, 0, {2, 2, 0}, -1};
+      return true;
+    case DType::kQ5_0:
+      *f = {sizeof(BlockQ5_0), 16, 0, {2, 4, 0}, 1};
+      return true;
+    case DType::kQ5_1:
+      *f = {sizeof(BlockQ5_1), 16, 0, {2, 2, 4}, 2};
+      return true;
+    case DType::kQ8_0:
+      *f = {sizeof(BlockQ8_0), 32, 0x80, {2, 0, 0}, -1};
+      return true;
+    case DType::kMXFP4:
+      *f = {sizeof(BlockMxfp4), 16, 0, {1, 0, 0}, -1};
+      return true;
+    default:
+      return false;
   }
-  if (type == DType::kQ8_0) {
-    *f = {sizeof(BlockQ8_0), 32, 0x80, 2};
-    return true;
-  }
-  if (type == DType::kMXFP4) {
-    *f = {sizeof(BlockMxfp4), 16, 0, 1};
-    return true;
-  }
-  return false;
 }
 
-// Moves one 8-row group between layouts (to_x8 selects the direction) via a temp copy;
-// quants move 4 bytes at a time (XOR with the bias in each byte).
+// Q5 high bits: bit e of the row-major word is element e's. Interleaved, byte j holds
+// those of the 8 elements whose quants share byte j of the kernel's 4-byte groups: bit k
+// = element 4k + j (low nibble of group k), bit 4 + k = element 16 + 4k + j (its high
+// nibble), so a kernel shifts one bit of each byte into place per group.
+uint32_t QhToX8(uint32_t qh) {
+  uint32_t out = 0;
+  for (int j = 0; j < 4; ++j) {
+    for (int k = 0; k < 4; ++k) {
+      out |= ((qh >> (4 * k + j)) & 1u) << (8 * j + k);
+      out |= ((qh >> (16 + 4 * k + j)) & 1u) << (8 * j + 4 + k);
+    }
+  }
+  return out;
+}
+
+uint32_t QhFromX8(uint32_t v) {
+  uint32_t qh = 0;
+  for (int j = 0; j < 4; ++j) {
+    for (int k = 0; k < 4; ++k) {
+      qh |= ((v >> (8 * j + k)) & 1u) << (4 * k + j);
+      qh |= ((v >> (8 * j + 4 + k)) & 1u) << (16 + 4 * k + j);
+    }
+  }
+  return qh;
+}
+
+// Row i's block moved between its row-major form `rm` and the interleaved group block `xb`.
+void MoveBlock(const X8Format& f, uint8_t* rm, uint8_t* xb, int i, bool to_x8) {
+  size_t rm_off = 0, x8_off = 0;
+  for (int fi = 0; fi < 3 && f.fields[fi] != 0; ++fi) {
+    const size_t n = f.fields[fi];
+    uint8_t* r = rm + rm_off;
+    uint8_t* x = xb + x8_off + n * i;
+    if (fi == f.qh_field) {
+      uint32_t v;
+      std::memcpy(&v, to_x8 ? r : x, 4);
+      v = to_x8 ? QhToX8(v) : QhFromX8(v);
+      std::memcpy(to_x8 ? x : r, &v, 4);
+    } else {
+      std::memcpy(to_x8 ? x : r, to_x8 ? r : x, n);
+    }
+    rm_off += n;
+    x8_off += 8 * n;
+  }
+  const uint32_t bias = f.bias * 0x01010101u;
+  for (size_t k = 0; k < f.quant_bytes / 4; ++k) {
+    uint8_t* r = rm + rm_off + 4 * k;
+    uint8_t* x = xb + x8_off + 32 * k + 4 * i;
+    uint32_t v;
+    std::memcpy(&v, to_x8 ? r : x, 4);
+    v ^= bias;
+    std::memcpy(to_x8 ? x : r, &v, 4);
+  }
+}
+
+// Moves one 8-row group between layouts (to_x8 selects the direction) via a temp copy.
 void ConvertGroup(const X8Format& f, uint8_t* group, size_t row_bytes, bool to_x8, std::vector<uint8_t>* tmp) {
   const size_t nb = row_bytes / f.block_bytes;
   tmp->assign(group, group + 8 * row_bytes);
-  const uint8_t* src = tmp->data();
-  const uint32_t bias = f.bias * 0x01010101u;
   for (size_t b = 0; b < nb; ++b) {
     for (int i = 0; i < 8; ++i) {
       const size_t rb = i * row_bytes + b * f.block_bytes;  // row-major block
       const size_t xb = b * 8 * f.block_bytes;              // interleaved block
-      const uint8_t* from = to_x8 ? src + rb : src + xb;
-      uint8_t* to = to_x8 ? group + xb : group + rb;
-      const size_t sb = f.scale_bytes;
-      std::memcpy(to_x8 ? to + sb * i : to, to_x8 ? from : from + sb * i, sb);
-      for (size_t k = 0; k < f.quant_bytes / 4; ++k) {
-        uint32_t v;
-        const size_t row_off = sb + 4 * k, x8_off = 8 * sb + 32 * k + 4 * i;
-        std::memcpy(&v, from + (to_x8 ? row_off : x8_off), 4);
-        v ^= bias;
-        std::memcpy(to + (to_x8 ? x8_off : row_off), &v, 4);
+      if (to_x8) {
+        MoveBlock(f, tmp->data() + rb, group + xb, i, true);
+      } else {
+        MoveBlock(f, group + rb, tmp->data() + xb, i, false);
       }
     }
   }
@@ -119,12 +177,7 @@ void ExtractInterleavedBlock(DType type, const uint8_t* group, int b, int i, uin
   }
   X8Format f;
   if (!Format(type, &f)) return;
-  const uint8_t* xb = group + b * 8 * f.block_bytes;
-  const size_t sb = f.scale_bytes;
-  std::memcpy(block, xb + sb * i, sb);
-  for (size_t k = 0; k < f.quant_bytes / 4; ++k) {
-    for (int j = 0; j < 4; ++j) block[sb + 4 * k + j] = xb[8 * sb + 32 * k + 4 * i + j] ^ f.bias;
-  }
+  MoveBlock(f, block, const_cast<uint8_t*>(group + b * 8 * f.block_bytes), i, false);
 }
 
 namespace {

@@ -8,6 +8,10 @@
 // row and a dot product needs no horizontal sum. Q8_0 quants are stored +128 (u8) so
 // the u8 x s8 instructions apply; the kernel subtracts 128 * sum(x) per block. MXFP4 is
 // laid out like Q4_0 with a one-byte (E8M0) scale: 8 scale bytes, then the 4 chunks.
+// Q4_1 / Q5_0 / Q5_1 put each header field of the 8 rows side by side in the block's
+// order (8 d, [8 m], [8 high-bit words]), then the 4 chunks; a Q5 high-bit word is
+// re-ordered so byte j carries the bits of the 8 elements in byte j of the 4 chunks
+// (bit k: chunk k's low nibble, bit 4 + k: its high nibble).
 //
 // K formats keep each block's bytes too (in place): Q4_K block group = 8 d, 8 dmin (f16),
 // the 12 packed scale bytes as three 4-byte words per row (all rows' word 0, then word

@@ -46,6 +46,27 @@ float DotX8(DType type, const uint8_t* group, int i, const uint8_t* xr, int n) {
   return sum;
 }
 
+// Q4_1, Q5_0, Q5_1: rebuild each row-major block and its one-block activation row, then
+// sum the reference's per-block terms in order.
+float DotX8Rebuilt(DType type, const uint8_t* group, int i, const uint8_t* xr, int n) {
+  const ActQ8View x = ViewActQ8(xr, n);
+  uint8_t block[sizeof(BlockQ8_0)];  // the largest 32-element block
+  static_assert(sizeof(BlockQ8_0) >= sizeof(BlockQ5_1));
+  alignas(64) uint8_t act[128] = {};
+  const ActQ8View one = ViewActQ8(act, 32);
+  float sum = 0.0f;
+  for (int b = 0; b < n / 32; ++b) {
+    ExtractInterleavedBlock(type, group, b, i, block);
+    std::memcpy(act, x.qs + 32 * b, 32);
+    std::memcpy(const_cast<float*>(one.d), x.d + b, 4);
+    std::memcpy(const_cast<float*>(one.s), x.s + b, 4);
+    std::memcpy(const_cast<int32_t*>(one.neg_sum4), x.neg_sum4 + 8 * b, 32);
+    std::memcpy(const_cast<int32_t*>(one.sum), x.sum + b, 4);
+    sum += DotRow(type, block, act, 32);
+  }
+  return sum;
+}
+
 // K formats: rebuild each row-major block and its one-block activation row, then sum the
 // reference's per-block terms in order (the same float operations as DotRow on the row).
 float DotX8K(DType type, const uint8_t* group, int i, const uint8_t* xr, int n) {
@@ -68,12 +89,14 @@ float DotX8K(DType type, const uint8_t* group, int i, const uint8_t* xr, int n) 
 
 void MatMulX8(DType type, const MatMulArgs& a, int row_begin, int row_end) {
   const bool k = type == DType::kQ4_K || type == DType::kQ5_K || type == DType::kQ6_K;
+  const bool direct = type == DType::kQ4_0 || type == DType::kQ8_0 || type == DType::kMXFP4;
   for (int r = row_begin; r < row_end; ++r) {
     const uint8_t* group = a.w + static_cast<size_t>(r / 8) * 8 * a.w_row_bytes;
     for (int t = 0; t < a.n_tokens; ++t) {
       const uint8_t* x = a.x + static_cast<size_t>(t) * a.x_row_bytes;
-      a.y[static_cast<size_t>(t) * a.y_stride + r] =
-          k ? DotX8K(type, group, r % 8, x, a.in_dim) : DotX8(type, group, r % 8, x, a.in_dim);
+      a.y[static_cast<size_t>(t) * a.y_stride + r] = k        ? DotX8K(type, group, r % 8, x, a.in_dim)
+                                                     : direct ? DotX8(type, group, r % 8, x, a.in_dim)
+                                                              : DotX8Rebuilt(type, group, r % 8, x, a.in_dim);
     }
   }
 }

@@ -15,7 +15,7 @@ void QuantizeActQ8K(const float* x, void* dst, int n);
 
 // One weight row . one act row, for weight type `type`.
 float DotRow(DType type, const uint8_t* w_row, const uint8_t* x_row, int n);
-// Interleaved x8 weights (repack.h): Q4_0, Q8_0, MXFP4, Q4_K, Q5_K, Q6_K.
+// Interleaved x8 weights (repack.h), every type CanInterleave8 accepts.
 void MatMulX8(DType type, const MatMulArgs& a, int row_begin, int row_end);
 
 void RmsNorm(const float* x, const float* w, float eps, float* y, int n);

@@ -103,8 +103,9 @@ void MatMulX8Ref(const MatMulArgs& a, int row_begin, int row_end) {
 template <DType kType>
 void Set(KernelTable* t, ActFormat act, QuantizeActFn q) {
   MatMulFn x8 = nullptr;
-  if constexpr (kType == DType::kQ4_0 || kType == DType::kQ8_0 || kType == DType::kMXFP4 || kType == DType::kQ4_K ||
-                kType == DType::kQ5_K || kType == DType::kQ6_K) {
+  if constexpr (kType == DType::kQ4_0 || kType == DType::kQ4_1 || kType == DType::kQ5_0 || kType == DType::kQ5_1 ||
+                kType == DType::kQ8_0 || kType == DType::kMXFP4 || kType == DType::kQ4_K || kType == DType::kQ5_K ||
+                kType == DType::kQ6_K) {
     x8 = &MatMulX8Ref<kType>;
   }
   t->matmul[static_cast<uint32_t>(kType)] = {act, q, &MatMulRef<kType>, x8};

@@ -177,6 +177,9 @@ inline void SetX86InterleavedKernels(KernelTable* t) {
     t->matmul[static_cast<uint32_t>(type)].prefer_x8 = prefer;
   };
   x8(DType::kQ4_0, &X8MatMul<X8Kind::kQ4_0>, true);
+  x8(DType::kQ4_1, &X8MatMul<X8Kind::kQ4_1>, true);
+  x8(DType::kQ5_0, &X8MatMul<X8Kind::kQ5_0>, true);
+  x8(DType::kQ5_1, &X8MatMul<X8Kind::kQ5_1>, true);
   x8(DType::kQ8_0, &X8MatMul<X8Kind::kQ8_0>, true);
   x8(DType::kMXFP4, &X8MatMul<X8Kind::kMxfp4>, true);
   x8(DType::kQ4_K, &KX8MatMul<KX8Kind::kQ4_K>, true);

@@ -34,18 +34,36 @@ inline __m256i DotS8S8(__m256i acc, __m256i w, __m256i x) {
   return _mm256_add_epi32(acc, _mm256_madd_epi16(p16, _mm256_set1_epi16(1)));
 }
 
-enum class X8Kind { kQ4_0, kQ8_0, kMxfp4 };
+enum class X8Kind { kQ4_0, kQ4_1, kQ5_0, kQ5_1, kQ8_0, kMxfp4 };
 
-// Per-format constants: bytes of an 8-row block group, of its scale header, quant chunks
-// of 32 bytes, whether quants are nibbles, the offset folded into the seed.
+// Per-format constants: bytes of an 8-row block group, of its header, quant chunks of 32
+// bytes, whether quants are nibbles, the offset folded into the seed, where the 8 f16
+// mins (Q4_1, Q5_1) and the high-bit words (Q5_0, Q5_1; repack.h's order) are.
 template <X8Kind K>
 struct X8Fmt {
   static constexpr bool kNibbles = K != X8Kind::kQ8_0;
   static constexpr int kChunks = kNibbles ? 4 : 8;
-  static constexpr size_t kHeader = K == X8Kind::kMxfp4 ? 8 : 16;
+  static constexpr bool kHasMin = K == X8Kind::kQ4_1 || K == X8Kind::kQ5_1;
+  static constexpr bool kFive = K == X8Kind::kQ5_0 || K == X8Kind::kQ5_1;
+  static constexpr size_t kMin = 16;
+  static constexpr size_t kHigh = kHasMin ? 32 : 16;
+  static constexpr size_t kHeader = K == X8Kind::kMxfp4 ? 8 : 16 + (kHasMin ? 16 : 0) + (kFive ? 32 : 0);
   static constexpr size_t kBlock = kHeader + 32 * kChunks;
-  static constexpr int kOffset = K == X8Kind::kQ4_0 ? 8 : K == X8Kind::kQ8_0 ? 128 : 12;
+  static constexpr int kOffset = K == X8Kind::kQ4_0    ? 8
+                                 : K == X8Kind::kQ5_0  ? 16
+                                 : K == X8Kind::kQ8_0  ? 128
+                                 : K == X8Kind::kMxfp4 ? 12
+                                                       : 0;
 };
+
+// Q5 fifth bits of chunk k: byte j of the high-bit word has chunk k's low-nibble bit at
+// bit k and its high-nibble bit at bit 4 + k (repack.h); each goes to bit 4 of its byte
+// (16-bit shifts: bit 4 of a byte only receives bits of that byte for shifts <= 4).
+inline void AddFifthBits(__m256i h, int k, __m256i* lo, __m256i* hi) {
+  const __m256i bit4 = _mm256_set1_epi8(0x10);
+  *lo = _mm256_or_si256(*lo, _mm256_and_si256(_mm256_slli_epi16(h, 4 - k), bit4));
+  *hi = _mm256_or_si256(*hi, _mm256_and_si256(_mm256_srli_epi16(h, k), bit4));
+}
 
 // MXFP4 codes -> doubled E2M1 levels + 12 (0..24, unsigned for the u8 x s8 products).
 inline __m256i Mxfp4Levels12x2() {
@@ -77,6 +95,32 @@ constexpr int X8Elem(int k) {
   return X8Fmt<K>::kNibbles ? (k < 4 ? 4 * k : 16 + 4 * (k - 4)) : 4 * k;
 }
 
+// A block group's quants as 8 registers of u8 levels (s8 for Q8_0 without VNNI).
+template <X8Kind K>
+__attribute__((always_inline)) inline void X8Unpack(const uint8_t* blk, __m256i* w) {
+  using F = X8Fmt<K>;
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+#pragma GCC unroll 8
+  for (int k = 0; k < F::kChunks; ++k) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + F::kHeader + 32 * k));
+    if constexpr (F::kNibbles) {
+      w[k] = _mm256_and_si256(v, m4);
+      w[k + 4] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+      if constexpr (F::kFive) {
+        AddFifthBits(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + F::kHigh)), k, &w[k], &w[k + 4]);
+      }
+      if constexpr (K == X8Kind::kMxfp4) {
+        w[k] = _mm256_shuffle_epi8(Mxfp4Levels12x2(), w[k]);
+        w[k + 4] = _mm256_shuffle_epi8(Mxfp4Levels12x2(), w[k + 4]);
+      }
+    } else if constexpr (K == X8Kind::kQ8_0 && kQ8Signed) {
+      w[k] = _mm256_xor_si256(v, _mm256_set1_epi8(static_cast<char>(0x80)));
+    } else {
+      w[k] = v;
+    }
+  }
+}
+
 template <X8Kind K, int T>
 __attribute__((always_inline)) inline void X8Group(const MatMulArgs& a, int g) {
   using F = X8Fmt<K>;
@@ -90,28 +134,12 @@ __attribute__((always_inline)) inline void X8Group(const MatMulArgs& a, int g) {
   __m256 acc[T];
 #pragma GCC unroll 8
   for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
-  const __m256i m4 = _mm256_set1_epi8(0x0F);
   for (int b = 0; b < nb; ++b) {
     const uint8_t* blk = base + b * F::kBlock;
     if constexpr (T <= kPrefetchTokens) PrefetchAhead<F::kBlock>(blk);
     const __m256 dw = X8Scales<K>(blk);
     __m256i w[kVecs];
-#pragma GCC unroll 8
-    for (int k = 0; k < F::kChunks; ++k) {
-      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + F::kHeader + 32 * k));
-      if constexpr (F::kNibbles) {
-        w[k] = _mm256_and_si256(v, m4);
-        w[k + 4] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
-        if constexpr (K == X8Kind::kMxfp4) {
-          w[k] = _mm256_shuffle_epi8(Mxfp4Levels12x2(), w[k]);
-          w[k + 4] = _mm256_shuffle_epi8(Mxfp4Levels12x2(), w[k + 4]);
-        }
-      } else if constexpr (kSignedQ8) {
-        w[k] = _mm256_xor_si256(v, _mm256_set1_epi8(static_cast<char>(0x80)));
-      } else {
-        w[k] = v;
-      }
-    }
+    X8Unpack<K>(blk, w);
 #pragma GCC unroll 8
     for (int t = 0; t < T; ++t) {
       const int8_t* xq = x[t].qs + 32 * b;
@@ -129,6 +157,10 @@ __attribute__((always_inline)) inline void X8Group(const MatMulArgs& a, int g) {
       }
       const __m256 scale = _mm256_mul_ps(dw, _mm256_set1_ps(x[t].d[b]));
       acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(s0, s1)), scale, acc[t]);
+      if constexpr (F::kHasMin) {
+        const __m256 mins = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + F::kMin)));
+        acc[t] = _mm256_fmadd_ps(mins, _mm256_set1_ps(x[t].s[b]), acc[t]);
+      }
     }
   }
 #pragma GCC unroll 8
@@ -154,6 +186,49 @@ inline __m512 X8Scales2(const uint8_t* blk0, const uint8_t* blk1) {
   }
 }
 
+inline void AddFifthBits(__m512i h, int k, __m512i* lo, __m512i* hi) {
+  const __m512i bit4 = _mm512_set1_epi8(0x10);
+  *lo = _mm512_or_si512(*lo, _mm512_and_si512(_mm512_slli_epi16(h, 4 - k), bit4));
+  *hi = _mm512_or_si512(*hi, _mm512_and_si512(_mm512_srli_epi16(h, k), bit4));
+}
+
+// Two row groups' 8 f16 mins as floats (lanes 0-7 group g, 8-15 group g + 1).
+inline __m512 X8Mins2(const uint8_t* m0, const uint8_t* m1) {
+  return _mm512_cvtph_ps(
+      _mm256_inserti128_si256(_mm256_zextsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(m0))),
+                              _mm_loadu_si128(reinterpret_cast<const __m128i*>(m1)), 1));
+}
+
+// 32 bytes at lo, then 32 at hi.
+inline __m512i Load2x256(const uint8_t* lo, const uint8_t* hi) {
+  return _mm512_inserti64x4(_mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(lo))),
+                            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(hi)), 1);
+}
+
+// Two row groups' quants (X8Unpack's levels): lanes 0-7 group g, 8-15 group g + 1.
+template <X8Kind K>
+__attribute__((always_inline)) inline void X8Unpack2(const uint8_t* blk0, const uint8_t* blk1, __m512i* w) {
+  using F = X8Fmt<K>;
+  const __m512i m4 = _mm512_set1_epi8(0x0F);
+  // Mxfp4Levels12x2's 16 bytes in each 128-bit lane (little-endian words, lowest last).
+  const __m512i levels = _mm512_set4_epi32(0x00040608, 0x090A0B0C, 0x18141210, 0x0F0E0D0C);
+#pragma GCC unroll 8
+  for (int k = 0; k < F::kChunks; ++k) {
+    const __m512i v = Load2x256(blk0 + F::kHeader + 32 * k, blk1 + F::kHeader + 32 * k);
+    if constexpr (F::kNibbles) {
+      w[k] = _mm512_and_si512(v, m4);
+      w[k + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+      if constexpr (F::kFive) AddFifthBits(Load2x256(blk0 + F::kHigh, blk1 + F::kHigh), k, &w[k], &w[k + 4]);
+      if constexpr (K == X8Kind::kMxfp4) {
+        w[k] = _mm512_shuffle_epi8(levels, w[k]);
+        w[k + 4] = _mm512_shuffle_epi8(levels, w[k + 4]);
+      }
+    } else {
+      w[k] = v;
+    }
+  }
+}
+
 // Two row groups at once in 512-bit registers: lane i < 8 is row i of group g, lane 8 + i
 // row i of group g + 1. Every lane gets X8Group's integer sums, conversion, scale
 // product and fused multiply-add, in block order: results are bitwise X8Group's, with
@@ -171,33 +246,13 @@ __attribute__((always_inline)) inline void X8GroupPair(const MatMulArgs& a, int 
   __m512 acc[T];
 #pragma GCC unroll 8
   for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
-  const __m512i m4 = _mm512_set1_epi8(0x0F);
-  // Mxfp4Levels12x2's 16 bytes in each 128-bit lane (little-endian words, lowest last).
-  const __m512i levels = _mm512_set4_epi32(0x00040608, 0x090A0B0C, 0x18141210, 0x0F0E0D0C);
-  auto load2 = [](const uint8_t* lo, const uint8_t* hi) {
-    return _mm512_inserti64x4(_mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(lo))),
-                              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(hi)), 1);
-  };
   for (int b = 0; b < nb; ++b) {
     const uint8_t* blk0 = base0 + b * F::kBlock;
     const uint8_t* blk1 = base1 + b * F::kBlock;
     if constexpr (T <= kPrefetchTokens) PrefetchAhead<F::kBlock>(blk0, blk1);
     const __m512 dw = X8Scales2<K>(blk0, blk1);
     __m512i w[kVecs];
-#pragma GCC unroll 8
-    for (int k = 0; k < F::kChunks; ++k) {
-      const __m512i v = load2(blk0 + F::kHeader + 32 * k, blk1 + F::kHeader + 32 * k);
-      if constexpr (F::kNibbles) {
-        w[k] = _mm512_and_si512(v, m4);
-        w[k + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
-        if constexpr (K == X8Kind::kMxfp4) {
-          w[k] = _mm512_shuffle_epi8(levels, w[k]);
-          w[k + 4] = _mm512_shuffle_epi8(levels, w[k + 4]);
-        }
-      } else {
-        w[k] = v;
-      }
-    }
+    X8Unpack2<K>(blk0, blk1, w);
 #pragma GCC unroll 8
     for (int t = 0; t < T; ++t) {
       const int8_t* xq = x[t].qs + 32 * b;
@@ -213,6 +268,8 @@ __attribute__((always_inline)) inline void X8GroupPair(const MatMulArgs& a, int 
       }
       const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(x[t].d[b]));
       acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1)), scale, acc[t]);
+      if constexpr (F::kHasMin)
+        acc[t] = _mm512_fmadd_ps(X8Mins2(blk0 + F::kMin, blk1 + F::kMin), _mm512_set1_ps(x[t].s[b]), acc[t]);
     }
   }
 #pragma GCC unroll 8

@@ -187,12 +187,12 @@ TEST(Interleaved8Mxfp4, EveryScaleByteMatchesTheReference) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Types, Interleaved8,
-                         ::testing::Combine(::testing::Values(Isa::kRef, Isa::kAvx2, Isa::kAvx512, Isa::kAmx,
-                                                              Isa::kNeon),
-                                            ::testing::Values(DType::kQ4_0, DType::kQ8_0, DType::kMXFP4, DType::kQ4_K,
-                                                              DType::kQ5_K, DType::kQ6_K)),
-                         IsaTypeName);
+INSTANTIATE_TEST_SUITE_P(
+    Types, Interleaved8,
+    ::testing::Combine(::testing::Values(Isa::kRef, Isa::kAvx2, Isa::kAvx512, Isa::kAmx, Isa::kNeon),
+                       ::testing::Values(DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1, DType::kQ8_0,
+                                         DType::kMXFP4, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K)),
+    IsaTypeName);
 
 // AMX prefill (tiles of 16 tokens, a short last tile from 8-14) gives bitwise the AVX-512
 // VNNI kernel's results: full and short tiles, a chunk boundary of the unpacked weights
