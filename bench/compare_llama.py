@@ -4,7 +4,8 @@ pp = prompt tokens/s, tg = generated tokens/s; depth d = tokens already in the c
 
 Models (written by our generator if missing, UNTRAINED synthetic weights, real shapes):
   dense     TinyLlama-shaped 1.1B Q4_0  (22 layers, dim 2048, 32 heads / 4 KV, ffn 5632)
-  q4km      the same, llama-quantize's Q4_K_M of our F16 file
+  q4km      the same, llama-quantize's Q4_K_M of our F16 file (q5km, q6k, q8_0, q4_1, q5_0,
+            q5_1: its other types)
   moe       Mixtral-shaped 16L, 8 experts top-2, Q4_0
   dsv2lite  DeepSeek-V2-Lite-shaped 8L (MLA, 64 experts top-6 + 2 shared), Q4_K mix
   gptoss    gpt-oss-20b-shaped 6L (32 experts top-4, MXFP4 experts)
@@ -35,6 +36,13 @@ MODELS = {
     "moe": ("mixtral-16l", "mixtral-16l-q4_0.gguf", "Mixtral-shaped MoE 16L 8x top-2 Q4_0"),
     # made by llama-quantize from our F16 file: the mix users download most
     "q4km": ("tinyllama-1b", "tinyllama-1b-q4_k_m.gguf", "TinyLlama-shaped 1.1B Q4_K_M"),
+    # the other llama-quantize types of the same F16 file (decode of every weight format)
+    "q5km": ("tinyllama-1b", "tinyllama-1b-q5_k_m.gguf", "TinyLlama-shaped 1.1B Q5_K_M"),
+    "q6k": ("tinyllama-1b", "tinyllama-1b-q6_k.gguf", "TinyLlama-shaped 1.1B Q6_K"),
+    "q8_0": ("tinyllama-1b", "tinyllama-1b-q8_0.gguf", "TinyLlama-shaped 1.1B Q8_0"),
+    "q4_1": ("tinyllama-1b", "tinyllama-1b-q4_1.gguf", "TinyLlama-shaped 1.1B Q4_1"),
+    "q5_0": ("tinyllama-1b", "tinyllama-1b-q5_0.gguf", "TinyLlama-shaped 1.1B Q5_0"),
+    "q5_1": ("tinyllama-1b", "tinyllama-1b-q5_1.gguf", "TinyLlama-shaped 1.1B Q5_1"),
     "dsv2lite": ("deepseek-v2-lite-8l", "dsv2lite-8l-q4k.gguf", "DeepSeek-V2-Lite-shaped 8L Q4_K"),
     "gptoss": ("gpt-oss-20b-6l", "gptoss20b-6l.gguf", "gpt-oss-20b-shaped 6L MXFP4"),
 }
@@ -51,12 +59,13 @@ def ensure_model(preset, name, peer):
     os.makedirs(MODELS_DIR, exist_ok=True)
     print(f"generating {full} ...", file=sys.stderr)
     threads = str(os.cpu_count() or 2)
-    if name.endswith("q4_k_m.gguf"):
-        f16 = full.replace("q4_k_m", "f16")
+    quant = name.rsplit("-", 1)[-1].removesuffix(".gguf")
+    if name.startswith("tinyllama-1b-") and quant != "q4_0":  # llama-quantize of our F16 file
+        f16 = full.replace(quant, "f16")
         if not os.path.exists(f16):
             run([os.path.join(BIN, "omnicoder-make-model"), preset, f16, "--type", "F16", "--output-type", "F16",
                  "--embd-type", "F16", "-t", threads])
-        run([os.path.join(peer, "llama-quantize"), f16, full, "Q4_K_M", threads])
+        run([os.path.join(peer, "llama-quantize"), f16, full, quant.upper(), threads])
     else:
         run([os.path.join(BIN, "omnicoder-make-model"), preset, full, "-t", threads])
     return full

@@ -1,5 +1,5 @@
-// AMX-INT8 prefill over 8-row interleaved Q4_0 / Q8_0 / MXFP4 weights (repack.h) with kQ8
-// activations.
+// AMX-INT8 prefill over 8-row interleaved Q4_0 / Q4_1 / Q5_0 / Q5_1 / Q8_0 / MXFP4 weights
+// (repack.h) with kQ8 activations.
 //
 // A pair of row groups (16 rows) is unpacked, one 32-element block at a time, into the
 // tile layout TDPBSSD takes for B (8 rows of 4-element groups x 16 columns, signed: the
@@ -8,7 +8,8 @@
 // from the kQ8 rows), C = the 16 x 16 exact integer sums of that block. Those sums are
 // the integers the AVX-512 VNNI kernel forms (sum of (q - offset) * x), and each lane
 // gets the same conversion, scale product and fused multiply-add in block order, so the
-// results are bitwise those of matmul_x8_impl.h's X8GroupPair -- for every token count,
+// results are bitwise those of matmul_x8_impl.h's X8GroupPair (Q4_1 / Q5_1: with its
+// second FMA, mins x the block's activation sum) -- for every token count,
 // row split and thread count. A last tile of kMinTail to 15 tokens multiplies a
 // zero-padded copy of its activation bytes; fewer tokens left, and an odd last row group,
 // go through that VNNI kernel itself.
@@ -47,11 +48,12 @@ void ConfigureInt8Tiles() {
 
 // One block of a group pair -> its B tile (row k = the 4-element group k of every one of
 // the 16 rows, as X8GroupPair's weight register k holds them, offset removed) and the 16
-// rows' scales.
+// rows' scales (and mins).
 template <X8Kind K>
-inline void UnpackPair(const uint8_t* blk0, const uint8_t* blk1, int8_t* tile, float* scales) {
+inline void UnpackPair(const uint8_t* blk0, const uint8_t* blk1, int8_t* tile, float* scales, float* mins) {
   using F = X8Fmt<K>;
   _mm512_store_ps(scales, X8Scales2<K>(blk0, blk1));
+  if constexpr (F::kHasMin) _mm512_store_ps(mins, X8Mins2(blk0 + F::kMin, blk1 + F::kMin));
   const __m512i m4 = _mm512_set1_epi8(0x0F);
   const __m512i levels = _mm512_set4_epi32(0x00040608, 0x090A0B0C, 0x18141210, 0x0F0E0D0C);
   const __m512i offset = _mm512_set1_epi8(static_cast<char>(F::kOffset));
@@ -65,6 +67,7 @@ inline void UnpackPair(const uint8_t* blk0, const uint8_t* blk1, int8_t* tile, f
         _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk1 + F::kHeader + 32 * k)), 1);
     if constexpr (F::kNibbles) {
       __m512i lo = _mm512_and_si512(v, m4), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+      if constexpr (F::kFive) AddFifthBits(Load2x256(blk0 + F::kHigh, blk1 + F::kHigh), k, &lo, &hi);
       if constexpr (K == X8Kind::kMxfp4) {
         lo = _mm512_shuffle_epi8(levels, lo);
         hi = _mm512_shuffle_epi8(levels, hi);
@@ -85,24 +88,36 @@ struct TokenTile {
   ATiles a;  // the chunk's block j at a.base + j * a.unit_step
   int rows;  // tokens in the tile
   const float* d[kTokTile];
-  float* y;  // token 0's outputs for the pair's 16 rows
+  const float* s[kTokTile];  // activation block sums (d * sum of qs), for the mins
+  float* y;                  // token 0's outputs for the pair's 16 rows
   size_t y_stride;
 };
 
-// acc[t] += (C's row t, converted) * (scales * d_t[b]): X8GroupPair's epilogue, per block.
-__attribute__((always_inline)) inline void Epilogue(const int32_t* c, const float* scales, const TokenTile& tt, int b,
-                                                    __m512* acc) {
+// acc[t] += (C's row t, converted) * (scales * d_t[b]) [then += mins * s_t[b]]:
+// X8GroupPair's epilogue, per block.
+template <bool kHasMin>
+__attribute__((always_inline)) inline void Epilogue(const int32_t* c, const float* scales, const float* mins,
+                                                    const TokenTile& tt, int b, __m512* acc) {
   const __m512 dw = _mm512_load_ps(scales);
 #pragma GCC unroll 16
   for (int t = 0; t < kTokTile; ++t) {
     const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(tt.d[t][b]));
     acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(c + 16 * t)), scale, acc[t]);
+    if constexpr (kHasMin) acc[t] = _mm512_fmadd_ps(_mm512_load_ps(mins), _mm512_set1_ps(tt.s[t][b]), acc[t]);
   }
 }
 
 // Blocks [b0, b0 + n) of one token tile against the unpacked chunk; acc continues the
 // per-lane sums of earlier chunks (stored in y between them: a float round trip is exact).
-void TileChunk(const TokenTile& tt, const int8_t* tiles, const float* scales, int b0, int n, bool first) {
+// A chunk's unpacked weights: B tiles (512 bytes a block), 16 scales and mins a block.
+struct UnpackedChunk {
+  const int8_t* tiles;
+  const float* scales;
+  const float* mins;
+};
+
+template <bool kHasMin>
+void TileChunk(const TokenTile& tt, const UnpackedChunk& w, int b0, int n, bool first) {
   __m512 acc[kTokTile];
 #pragma GCC unroll 16
   for (int t = 0; t < kTokTile; ++t) {
@@ -113,13 +128,13 @@ void TileChunk(const TokenTile& tt, const int8_t* tiles, const float* scales, in
   // sums left it, and runs while they are converted (blocks alternate C0 and C1).
   auto issue0 = [&](int j) {
     _tile_loadd(2, tt.a.base + tt.a.unit_step * j, tt.a.stride);
-    _tile_loadd(4, tiles + 512 * j, 64);
+    _tile_loadd(4, w.tiles + 512 * j, 64);
     _tile_zero(0);
     _tile_dpbssd(0, 2, 4);
   };
   auto issue1 = [&](int j) {
     _tile_loadd(3, tt.a.base + tt.a.unit_step * j, tt.a.stride);
-    _tile_loadd(5, tiles + 512 * j, 64);
+    _tile_loadd(5, w.tiles + 512 * j, 64);
     _tile_zero(1);
     _tile_dpbssd(1, 3, 5);
   };
@@ -135,11 +150,11 @@ void TileChunk(const TokenTile& tt, const int8_t* tiles, const float* scales, in
     }
     _tile_stored(0, c[0], 64);
     if (j + 2 < n) issue0(j + 2);
-    Epilogue(c[0], scales + 16 * j, tt, b0 + j, acc);
+    Epilogue<kHasMin>(c[0], w.scales + 16 * j, kHasMin ? w.mins + 16 * j : nullptr, tt, b0 + j, acc);
     if (j + 1 < n) {
       _tile_stored(1, c[1], 64);
       if (j + 3 < n) issue1(j + 3);
-      Epilogue(c[1], scales + 16 * (j + 1), tt, b0 + j + 1, acc);
+      Epilogue<kHasMin>(c[1], w.scales + 16 * (j + 1), kHasMin ? w.mins + 16 * (j + 1) : nullptr, tt, b0 + j + 1, acc);
     }
   }
 #pragma GCC unroll 16
@@ -158,13 +173,15 @@ void AmxPair(const MatMulArgs& a, int g, int n_tok) {
   const uint8_t* base1 = base0 + 8 * a.w_row_bytes;
   alignas(64) int8_t tiles[kChunk * 512];
   alignas(64) float scales[kChunk * 16];
+  alignas(64) float mins[F::kHasMin ? kChunk * 16 : 1];
   alignas(64) uint8_t apack[kChunk * 512];  // the short tile's A: [block][16 rows][32 bytes]
   const int rem = n_tok % kTokTile;
   if (rem) std::memset(apack, 0, sizeof(apack));
   for (int b0 = 0; b0 < nb; b0 += kChunk) {
     const int n = nb - b0 < kChunk ? nb - b0 : kChunk;
     for (int j = 0; j < n; ++j) {
-      UnpackPair<K>(base0 + (b0 + j) * F::kBlock, base1 + (b0 + j) * F::kBlock, tiles + 512 * j, scales + 16 * j);
+      UnpackPair<K>(base0 + (b0 + j) * F::kBlock, base1 + (b0 + j) * F::kBlock, tiles + 512 * j, scales + 16 * j,
+                    F::kHasMin ? mins + 16 * j : nullptr);
     }
     for (int t0 = 0; t0 < n_tok; t0 += kTokTile) {
       TokenTile tt;
@@ -172,12 +189,14 @@ void AmxPair(const MatMulArgs& a, int g, int n_tok) {
       tt.x_row_bytes = a.x_row_bytes;
       tt.rows = n_tok - t0 < kTokTile ? n_tok - t0 : kTokTile;
       for (int t = 0; t < kTokTile; ++t) {
-        tt.d[t] = ViewActQ8(tt.x + (t < tt.rows ? t : 0) * a.x_row_bytes, a.in_dim).d;
+        const ActQ8View v = ViewActQ8(tt.x + (t < tt.rows ? t : 0) * a.x_row_bytes, a.in_dim);
+        tt.d[t] = v.d;
+        tt.s[t] = v.s;
       }
       tt.a = TokenATiles({tt.x, a.x_row_bytes, tt.rows}, 32 * b0, n, 32, apack);
       tt.y = a.y + static_cast<size_t>(t0) * a.y_stride + 8 * g;
       tt.y_stride = a.y_stride;
-      TileChunk(tt, tiles, scales, b0, n, b0 == 0);
+      TileChunk<F::kHasMin>(tt, {tiles, scales, mins}, b0, n, b0 == 0);
     }
   }
 }
@@ -203,6 +222,9 @@ void AmxX8MatMul(const MatMulArgs& a, int row_begin, int row_end) {
 void FillAmxInt8Kernels(KernelTable* t) {
   t->isa = "amx";
   t->matmul[static_cast<uint32_t>(DType::kQ4_0)].matmul_x8 = &AmxX8MatMul<X8Kind::kQ4_0>;
+  t->matmul[static_cast<uint32_t>(DType::kQ4_1)].matmul_x8 = &AmxX8MatMul<X8Kind::kQ4_1>;
+  t->matmul[static_cast<uint32_t>(DType::kQ5_0)].matmul_x8 = &AmxX8MatMul<X8Kind::kQ5_0>;
+  t->matmul[static_cast<uint32_t>(DType::kQ5_1)].matmul_x8 = &AmxX8MatMul<X8Kind::kQ5_1>;
   t->matmul[static_cast<uint32_t>(DType::kQ8_0)].matmul_x8 = &AmxX8MatMul<X8Kind::kQ8_0>;
   t->matmul[static_cast<uint32_t>(DType::kMXFP4)].matmul_x8 = &AmxX8MatMul<X8Kind::kMxfp4>;
   FillAmxInt8KMatMul(t);
