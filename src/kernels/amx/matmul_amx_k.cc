@@ -1,11 +1,13 @@
-// AMX-INT8 prefill over 8-row interleaved Q4_K weights (repack.h) with kQ8K activations.
+// AMX-INT8 prefill over 8-row interleaved Q4_K / Q5_K weights (repack.h) with kQ8K
+// activations.
 //
 // Per 256-element super-block a Q4_K row needs two exact integers per token, which the
 // AVX-512 kernel (matmul_kx8_impl.h) forms sub-block by sub-block:
 //   isum = sum_j sc_j * sum_{k in j} q_k x_k      msum = sum_j mn_j * sum_{k in j} x_k
 // Here each is a tile product over the whole super-block. A 6-bit scale is split as
-// sc = 8 hi + lo (hi, lo < 8), so q * lo and q * hi (<= 105) are int8 weights: isum =
-// C_lo + 8 C_hi, with C_lo, C_hi accumulated by TDPBSSD over the 256 elements; msum is
+// sc = 8 hi + lo (hi, lo < 8), so q * lo and q * hi (<= 105; Q5_K's 5-bit q: <= 217) are
+// unsigned byte weights: isum = C_lo + 8 C_hi, with C_lo, C_hi accumulated by TDPBSUD
+// (signed activations x unsigned weights) over the 256 elements; msum is
 // the product with weights mn_j repeated over sub-block j. The integers are the same,
 // and each lane gets the same conversions, scale products, FMA and FNMA as that kernel's,
 // so results are bitwise equal to it. A last tile of kMinTail to 15 tokens multiplies a
@@ -30,8 +32,8 @@ constexpr int kTokTile = kAmxTokTile;
 // Fewest tokens a short last tile takes; fewer go through the VNNI kernel (kernels_bench,
 // Sapphire Rapids, 1 thread: 8 tokens 2.80 vs 2.73 GB/s of weights, 12 tokens 2.19 vs 2.65).
 constexpr int kMinTail = 8;
-constexpr int kChunk = 4;  // super-blocks unpacked at once: 4 x 12 KiB of B tiles
-constexpr int kQ4KGroupBytes = 1152;
+constexpr int kChunk = 4;                                    // super-blocks unpacked at once: 4 x 12 KiB of B tiles
+constexpr int kQ4KGroupBytes = 1152, kQ5KGroupBytes = 1408;  // an 8-row group's super-block
 // Per super-block of a group pair: 4 steps of 64 elements x (lo, hi, mins) B tiles.
 constexpr int kSuperTileBytes = 4 * 3 * 1024;
 
@@ -65,7 +67,7 @@ inline __m512i SubBlockBytes(const __m256i* w0, const __m256i* w1, int j) {
   return _mm512_shuffle_epi8(both, _mm512_add_epi8(lane, _mm512_set1_epi8(static_cast<char>(j % 4))));
 }
 
-// q (bytes 0..15) times s (0..7, the same in the 4 bytes of a lane), bytewise.
+// q (bytes 0..31) times s (0..7, the same in the 4 bytes of a lane), bytewise (<= 217).
 inline __m512i MulSmall(__m512i q, __m512i s) {
   const __m512i lo8 = _mm512_set1_epi16(0x00FF);
   const __m512i even = _mm512_mullo_epi16(_mm512_and_si512(q, lo8), _mm512_and_si512(s, lo8));
@@ -74,6 +76,8 @@ inline __m512i MulSmall(__m512i q, __m512i s) {
 }
 
 // One super-block of a group pair -> 4 steps x {B_lo, B_hi, B_m} and the 16 rows' d, dmin.
+// Q5_K (kFive): the fifth bit of q in step c, half h is bit 2c + h of its high-bit byte.
+template <bool kFive>
 void UnpackSuper(const uint8_t* blk0, const uint8_t* blk1, int8_t* tiles, float* d, float* dmin) {
   auto halves = [](const uint8_t* p0, const uint8_t* p1) {
     return _mm512_cvtph_ps(
@@ -95,7 +99,13 @@ void UnpackSuper(const uint8_t* blk0, const uint8_t* blk1, int8_t* tiles, float*
       for (int k = 0; k < 8; ++k) {
         const size_t off = 128 + 32 * (8 * c + k);
         const __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(Load256(blk0 + off)), Load256(blk1 + off), 1);
-        const __m512i q = half == 0 ? _mm512_and_si512(v, m4) : _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+        __m512i q = half == 0 ? _mm512_and_si512(v, m4) : _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+        if constexpr (kFive) {
+          const size_t hoff = 1152 + 32 * k;
+          const __m512i h = _mm512_inserti64x4(_mm512_castsi256_si512(Load256(blk0 + hoff)), Load256(blk1 + hoff), 1);
+          const __m512i bit = _mm512_and_si512(_mm512_srl_epi16(h, _mm_cvtsi32_si128(j)), _mm512_set1_epi8(1));
+          q = _mm512_or_si512(q, _mm512_slli_epi16(bit, 4));
+        }
         const int row = 8 * half + k;
         _mm512_store_si512(step + 64 * row, MulSmall(q, lo));
         _mm512_store_si512(step + 1024 + 64 * row, MulSmall(q, hi));
@@ -152,11 +162,11 @@ void TileChunkK(const TokenTileK& tt, const ChunkK& ck, bool first) {
     for (int s = 0; s < 4; ++s) {
       _tile_loadd(3, tt.a.base + (4 * j + s) * tt.a.unit_step, tt.a.stride);
       _tile_loadd(4, st + s * 3 * 1024, 64);
-      _tile_dpbssd(0, 3, 4);
+      _tile_dpbsud(0, 3, 4);
       _tile_loadd(5, st + s * 3 * 1024 + 1024, 64);
-      _tile_dpbssd(1, 3, 5);
+      _tile_dpbsud(1, 3, 5);
       _tile_loadd(6, st + s * 3 * 1024 + 2048, 64);
-      _tile_dpbssd(2, 3, 6);
+      _tile_dpbsud(2, 3, 6);
     }
     _tile_stored(0, c, 64);
     _tile_stored(1, c + 256, 64);
@@ -169,7 +179,9 @@ void TileChunkK(const TokenTileK& tt, const ChunkK& ck, bool first) {
   }
 }
 
-void AmxPairQ4K(const MatMulArgs& a, int g, int n_tok) {
+template <bool kFive>
+void AmxPairQ45K(const MatMulArgs& a, int g, int n_tok) {
+  constexpr size_t kGroupBytes = kFive ? kQ5KGroupBytes : kQ4KGroupBytes;
   const int nb = a.in_dim / 256;
   const uint8_t* base0 = a.w + static_cast<size_t>(g) * 8 * a.w_row_bytes;
   const uint8_t* base1 = base0 + 8 * a.w_row_bytes;
@@ -180,8 +192,8 @@ void AmxPairQ4K(const MatMulArgs& a, int g, int n_tok) {
   for (int b0 = 0; b0 < nb; b0 += kChunk) {
     const int n = nb - b0 < kChunk ? nb - b0 : kChunk;
     for (int j = 0; j < n; ++j) {
-      const size_t off = static_cast<size_t>(b0 + j) * kQ4KGroupBytes;
-      UnpackSuper(base0 + off, base1 + off, tiles + j * kSuperTileBytes, d + 16 * j, dmin + 16 * j);
+      const size_t off = static_cast<size_t>(b0 + j) * kGroupBytes;
+      UnpackSuper<kFive>(base0 + off, base1 + off, tiles + j * kSuperTileBytes, d + 16 * j, dmin + 16 * j);
     }
     for (int t0 = 0; t0 < n_tok; t0 += kTokTile) {
       TokenTileK tt;
@@ -196,25 +208,28 @@ void AmxPairQ4K(const MatMulArgs& a, int g, int n_tok) {
   }
 }
 
-void AmxQ4KMatMul(const MatMulArgs& a, int row_begin, int row_end) {
+template <bool kFive>
+void AmxQ45KMatMul(const MatMulArgs& a, int row_begin, int row_end) {
+  constexpr KX8Kind kKind = kFive ? KX8Kind::kQ5_K : KX8Kind::kQ4_K;
   const int on_tiles = TokensOnTiles(a.n_tokens, kMinTail);
   int g = row_begin / 8;
   const int g_end = row_end / 8, pairs_end = g + (g_end - g) / 2 * 2;
   if (on_tiles == 0 || pairs_end == g) {
-    KX8MatMul<KX8Kind::kQ4_K>(a, row_begin, row_end);
+    KX8MatMul<kKind>(a, row_begin, row_end);
     return;
   }
   _tile_loadconfig(&kQ4KTiles);
-  for (; g < pairs_end; g += 2) AmxPairQ4K(a, g, on_tiles);
+  for (; g < pairs_end; g += 2) AmxPairQ45K<kFive>(a, g, on_tiles);
   _tile_release();
-  if (on_tiles < a.n_tokens) KX8MatMul<KX8Kind::kQ4_K>(TokensFrom(a, on_tiles), row_begin, pairs_end * 8);  // the rest
-  if (pairs_end < g_end) KX8MatMul<KX8Kind::kQ4_K>(a, pairs_end * 8, row_end);
+  if (on_tiles < a.n_tokens) KX8MatMul<kKind>(TokensFrom(a, on_tiles), row_begin, pairs_end * 8);  // the rest
+  if (pairs_end < g_end) KX8MatMul<kKind>(a, pairs_end * 8, row_end);
 }
 
 }  // namespace
 
 void FillAmxInt8KMatMul(KernelTable* t) {
-  t->matmul[static_cast<uint32_t>(DType::kQ4_K)].matmul_x8 = &AmxQ4KMatMul;
+  t->matmul[static_cast<uint32_t>(DType::kQ4_K)].matmul_x8 = &AmxQ45KMatMul<false>;
+  t->matmul[static_cast<uint32_t>(DType::kQ5_K)].matmul_x8 = &AmxQ45KMatMul<true>;
 }
 
 }  // namespace omnicoder

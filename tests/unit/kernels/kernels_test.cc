@@ -242,7 +242,7 @@ TEST_P(AmxPrefill, BitwiseEqualsAvx512) {
 
 INSTANTIATE_TEST_SUITE_P(Types, AmxPrefill,
                          ::testing::Values(DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1, DType::kQ8_0,
-                                           DType::kMXFP4, DType::kQ4_K),
+                                           DType::kMXFP4, DType::kQ4_K, DType::kQ5_K),
                          [](const ::testing::TestParamInfo<DType>& tp) { return GetDTypeTraits(tp.param).name; });
 
 // Q6_K stays row-major (its row kernel decodes faster): the amx level's row-major kernel
