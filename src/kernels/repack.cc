@@ -19,7 +19,7 @@ struct X8Format {
   size_t quant_bytes;
   uint8_t bias;
   size_t fields[3];  // bytes per row of each header field; 0 ends the list
-  int qh_field;      // the field holding Q5 high bits (re-ordered, see QhToX8), or -1
+  int qh_field;      // the field holding Q5 high bits (re-ordered, see MoveQhBits), or -1
 };
 
 bool Format(DType type, X8Format* f) {
@@ -51,26 +51,17 @@ bool Format(DType type, X8Format* f) {
 // those of the 8 elements whose quants share byte j of the kernel's 4-byte groups: bit k
 // = element 4k + j (low nibble of group k), bit 4 + k = element 16 + 4k + j (its high
 // nibble), so a kernel shifts one bit of each byte into place per group.
-uint32_t QhToX8(uint32_t qh) {
+uint32_t MoveQhBits(uint32_t v, bool to_x8) {
   uint32_t out = 0;
   for (int j = 0; j < 4; ++j) {
     for (int k = 0; k < 4; ++k) {
-      out |= ((qh >> (4 * k + j)) & 1u) << (8 * j + k);
-      out |= ((qh >> (16 + 4 * k + j)) & 1u) << (8 * j + 4 + k);
+      for (int nib = 0; nib < 2; ++nib) {  // low nibble: element 4k + j; high: 16 + 4k + j
+        const int rm_bit = 16 * nib + 4 * k + j, x8_bit = 8 * j + 4 * nib + k;
+        out |= ((v >> (to_x8 ? rm_bit : x8_bit)) & 1u) << (to_x8 ? x8_bit : rm_bit);
+      }
     }
   }
   return out;
-}
-
-uint32_t QhFromX8(uint32_t v) {
-  uint32_t qh = 0;
-  for (int j = 0; j < 4; ++j) {
-    for (int k = 0; k < 4; ++k) {
-      qh |= ((v >> (8 * j + k)) & 1u) << (4 * k + j);
-      qh |= ((v >> (8 * j + 4 + k)) & 1u) << (16 + 4 * k + j);
-    }
-  }
-  return qh;
 }
 
 // Row i's block moved between its row-major form `rm` and the interleaved group block `xb`.
@@ -83,7 +74,7 @@ void MoveBlock(const X8Format& f, uint8_t* rm, uint8_t* xb, int i, bool to_x8) {
     if (fi == f.qh_field) {
       uint32_t v;
       std::memcpy(&v, to_x8 ? r : x, 4);
-      v = to_x8 ? QhToX8(v) : QhFromX8(v);
+      v = MoveQhBits(v, to_x8);
       std::memcpy(to_x8 ? x : r, &v, 4);
     } else {
       std::memcpy(to_x8 ? x : r, to_x8 ? r : x, n);
