@@ -191,9 +191,9 @@ inline void SetX86InterleavedKernels(KernelTable* t) {
 #else
   x8(DType::kQ5_K, &KX8MatMul<KX8Kind::kQ5_K>, false);
 #endif
-  // Q6_K: the interleaved kernel measured slower than the row-major one (decode 9.9 vs
-  // 16.9 GB/s per core, kernels_bench): its 6-bit unpack dominates either way and the
-  // per-16-element scale multiplies add up. Available, not preferred.
+  // Q6_K: the interleaved kernel is no faster than the row-major one (decode 12-16 GMAC/s
+  // per core either way on Sapphire Rapids, slower on the AMD machine; its 6-bit unpack
+  // dominates), and AMX prefill gathers row-major Q6_K rows. Available, not preferred.
   x8(DType::kQ6_K, &KX8MatMul<KX8Kind::kQ6_K>, false);
 }
 
