@@ -54,29 +54,12 @@ inline void UnpackPair(const uint8_t* blk0, const uint8_t* blk1, int8_t* tile, f
   using F = X8Fmt<K>;
   _mm512_store_ps(scales, X8Scales2<K>(blk0, blk1));
   if constexpr (F::kHasMin) _mm512_store_ps(mins, X8Mins2(blk0 + F::kMin, blk1 + F::kMin));
-  const __m512i m4 = _mm512_set1_epi8(0x0F);
-  const __m512i levels = _mm512_set4_epi32(0x00040608, 0x090A0B0C, 0x18141210, 0x0F0E0D0C);
+  __m512i w[8];
+  X8Unpack2<K>(blk0, blk1, w);  // the VNNI kernel's weight registers
   const __m512i offset = _mm512_set1_epi8(static_cast<char>(F::kOffset));
-  auto store = [&](int k, __m512i v) {
-    _mm512_store_si512(tile + 64 * k, _mm512_sub_epi8(v, offset));  // u8 - offset wraps to s8 (Q8_0: -128)
-  };
 #pragma GCC unroll 8
-  for (int k = 0; k < F::kChunks; ++k) {
-    const __m512i v = _mm512_inserti64x4(
-        _mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk0 + F::kHeader + 32 * k))),
-        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk1 + F::kHeader + 32 * k)), 1);
-    if constexpr (F::kNibbles) {
-      __m512i lo = _mm512_and_si512(v, m4), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
-      if constexpr (F::kFive) AddFifthBits(Load2x256(blk0 + F::kHigh, blk1 + F::kHigh), k, &lo, &hi);
-      if constexpr (K == X8Kind::kMxfp4) {
-        lo = _mm512_shuffle_epi8(levels, lo);
-        hi = _mm512_shuffle_epi8(levels, hi);
-      }
-      store(k, lo);
-      store(k + 4, hi);
-    } else {
-      store(k, v);
-    }
+  for (int k = 0; k < 8; ++k) {
+    _mm512_store_si512(tile + 64 * k, _mm512_sub_epi8(w[k], offset));  // u8 - offset wraps to s8 (Q8_0: -128)
   }
 }
 
