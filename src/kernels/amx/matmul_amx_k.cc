@@ -46,7 +46,7 @@ alignas(64) constexpr TileConfig kQ4KTiles = {1,
                                               {16, 16, 16, 16, 16, 16, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0}};
 
 // The 6-bit scales (mins with kMins) of sub-blocks 0-3 and 4-7 of the 8 rows of one
-// group, byte j % 4 of each row's lane in word j / 4 (as Q45KX8Token decodes them).
+// group, byte j % 4 of each row's lane in word j / 4 (as Q45KX8Tile decodes them).
 inline void DecodeScales(const uint8_t* blk, __m256i* sc, __m256i* mn) {
   const __m256i m6 = _mm256_set1_epi32(0x3f3f3f3f), low4 = _mm256_set1_epi32(0x0f0f0f0f);
   const __m256i top2 = _mm256_set1_epi32(0x03030303);
@@ -123,7 +123,7 @@ struct TokenTileK {
   size_t y_stride;
 };
 
-// acc[t] += isum * (d * dx) - msum * (dmin * dx), as Q45KX8Token does per lane.
+// acc[t] += isum * (d * dx) - msum * (dmin * dx), as Q45KX8Tile does per lane.
 __attribute__((always_inline)) inline void EpilogueK(const int32_t* c, const float* d, const float* dmin,
                                                      const TokenTileK& tt, int b, __m512* acc) {
   const __m512 vd = _mm512_load_ps(d), vdmin = _mm512_load_ps(dmin);

@@ -187,6 +187,41 @@ TEST(Interleaved8Mxfp4, EveryScaleByteMatchesTheReference) {
   }
 }
 
+// The interleaved Q4_K / Q5_K kernels sum u8 x s8 products of a sub-block in int16 on
+// AVX2: every quant at its top level (15 / 31, scales and mins 63) against activations
+// all at +-127 is the largest such sum, and must match the scalar reference.
+TEST(Interleaved8KQuants, LargestQuantsAndActivationsMatchTheReference) {
+  constexpr int kRows = 16, kCols = 512;
+  for (DType type : {DType::kQ4_K, DType::kQ5_K}) {
+    const MatMulKernel& ref = GetKernelTable(Isa::kRef).matmul[static_cast<uint32_t>(type)];
+    const size_t rb = RowBytes(type, kCols), block = GetDTypeTraits(type).block_bytes;
+    for (int tokens : {1, 4, 5}) {
+      Problem p = Make(type, ref, kRows, kCols, tokens, 3);
+      std::fill(p.w.begin(), p.w.end(), 0xFF);
+      for (size_t off = 0; off < p.w.size(); off += block) {
+        const uint16_t d = F32ToF16(0.01f), dmin = F32ToF16(0.002f);
+        std::memcpy(&p.w[off], &d, 2);
+        std::memcpy(&p.w[off + 2], &dmin, 2);
+      }
+      for (int t = 0; t < tokens; ++t) {
+        const std::vector<float> row(kCols, t % 2 ? 1.0f : -1.0f);
+        ref.quantize_act(row.data(), p.x.data() + t * p.x_row_bytes, kCols);
+      }
+      const std::vector<float> want = RunMatMul(ref, type, p, 0, kRows);
+      Interleave8(type, p.w.data(), kRows, rb);
+      for (Isa level : {Isa::kAvx2, Isa::kAvx512, Isa::kAmx}) {
+        if (!IsaAvailable(level)) continue;
+        MatMulKernel k = GetKernelTable(level).matmul[static_cast<uint32_t>(type)];
+        k.matmul = k.matmul_x8;
+        const std::vector<float> got = RunMatMul(k, type, p, 0, kRows);
+        for (size_t i = 0; i < want.size(); ++i) {
+          EXPECT_NEAR(got[i], want[i], 2e-4 * std::fabs(want[i])) << IsaName(level) << " i=" << i;
+        }
+      }
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Types, Interleaved8,
     ::testing::Combine(::testing::Values(Isa::kRef, Isa::kAvx2, Isa::kAvx512, Isa::kAmx, Isa::kNeon),
