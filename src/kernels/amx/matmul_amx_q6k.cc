@@ -207,8 +207,8 @@ void AmxRowsQ6K(const MatMulArgs& a, int r0, int n_tok) {
   }
 }
 
-// Row-major Q6_K (its decode kernel reads rows faster than the interleaved one, so Q6_K is
-// not repacked): rows in runs of 16 on tiles, the rest through KMatMul.
+// Row-major Q6_K (the tile loads gather rows, so the amx level does not repack Q6_K):
+// rows in runs of 16 on tiles, the rest through KMatMul.
 void AmxQ6KMatMul(const MatMulArgs& a, int row_begin, int row_end) {
   const int on_tiles = TokensOnTiles(a.n_tokens, kMinTail);
   const int runs_end = row_begin + (row_end - row_begin) / 16 * 16;
@@ -228,6 +228,7 @@ void AmxQ6KMatMul(const MatMulArgs& a, int row_begin, int row_end) {
 
 void FillAmxInt8Q6KMatMul(KernelTable* t) {
   t->matmul[static_cast<uint32_t>(DType::kQ6_K)].matmul = &AmxQ6KMatMul;
+  t->matmul[static_cast<uint32_t>(DType::kQ6_K)].prefer_x8 = false;
 }
 
 }  // namespace omnicoder
