@@ -101,7 +101,10 @@ __attribute__((always_inline)) inline void KX8SuperDots(const uint8_t* blk, cons
       for (int k = k0; k < k0 + kFlush; ++k) {
         const __m256i q = KX8Quants<kFive>(blk, c, j, k);
 #pragma GCC unroll 8
-        for (int t = 0; t < T; ++t) part[t] = SubDot(part[t], q, Bcast4K(xq[t] + 32 * j + 4 * k));
+        for (int t = 0; t < T; ++t) {
+          part[t] = SubDot(part[t], q, Bcast4K(xq[t] + 32 * j + 4 * k));
+          KeepChain(part[t]);
+        }
       }
 #pragma GCC unroll 8
       for (int t = 0; t < T; ++t) isum[t] = _mm256_add_epi32(isum[t], SubScaled(part[t], scale));
@@ -237,6 +240,7 @@ __attribute__((always_inline)) inline void Q6KHalf(const uint8_t* blk, int h, in
       for (int t = 0; t < T; ++t) {
         const __m256i p = _mm256_maddubs_epi16(q[g], Bcast4K(xq[t] + 128 * h + 32 * g + 4 * kk));
         isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(p, sc[g]));
+        KeepChain(isum[t]);
       }
     }
   }
