@@ -76,7 +76,9 @@ __attribute__((always_inline)) inline void PrefetchAhead(P... blocks) {
 // integer adds in order, instead of reassociating a tile's unrolled adds into trees whose
 // partial sums no longer fit the 16 registers and spill (AVX2 Q4_K: 1,070 stack accesses
 // in one kernel, half the speed).
-__attribute__((always_inline)) inline void KeepChain(__m256i& v) { asm("" : "+x"(v)); }
+__attribute__((always_inline)) inline void KeepChain(__m256i& v) {
+  asm("" : "+x"(v));
+}
 
 // Sum over groups of 4 of u8 x s8 products into 8 int32 lanes, added to acc.
 inline __m256i DotU8S8(__m256i acc, __m256i u, __m256i s) {
