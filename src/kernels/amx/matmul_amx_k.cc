@@ -10,9 +10,9 @@
 // (signed activations x unsigned weights) over the 256 elements; msum is
 // the product with weights mn_j repeated over sub-block j. The integers are the same,
 // and each lane gets the same conversions, scale products, FMA and FNMA as that kernel's,
-// so results are bitwise equal to it. A last tile of kMinTail to 15 tokens multiplies a
-// zero-padded copy of its activation bytes; fewer tokens left, and an odd last row group,
-// go through that kernel directly.
+// so results are bitwise equal to it. Only full tiles of 16 tokens go on AMX: the tokens
+// left (and an expert's share of fewer than 16) and an odd last row group go through that
+// kernel directly.
 #define OC_X86_VNNI 1
 #include <immintrin.h>
 
@@ -29,9 +29,10 @@ namespace omnicoder {
 namespace {
 
 constexpr int kTokTile = kAmxTokTile;
-// Fewest tokens a short last tile takes; fewer go through the VNNI kernel (kernels_bench,
-// Sapphire Rapids, 1 thread: 8 tokens 2.80 vs 2.73 GB/s of weights, 12 tokens 2.19 vs 2.65).
-constexpr int kMinTail = 8;
+// Fewest tokens a short last tile takes: a full tile. Since the VNNI kernel runs tiles of 4
+// tokens it beats a zero-padded AMX tile (kernels_bench, Sapphire Rapids, 1 thread, 8
+// tokens: 72-75 vs 33-35 GMAC/s; 15 tokens extrapolate to ~62 vs ~80).
+constexpr int kMinTail = kTokTile;
 constexpr int kChunk = 4;                                    // super-blocks unpacked at once: 4 x 12 KiB of B tiles
 constexpr int kQ4KGroupBytes = 1152, kQ5KGroupBytes = 1408;  // an 8-row group's super-block
 // Per super-block of a group pair: 4 steps of 64 elements x (lo, hi, mins) B tiles.
