@@ -115,21 +115,13 @@ struct Q6Block {
 };
 
 inline void UnpackQ6(const BlockQ6_K* blk, Q6Block* u) {
-  const __m256i m4 = _mm256_set1_epi8(0x0F), m3 = _mm256_set1_epi8(0x03);
 #pragma GCC unroll 2
   for (int h = 0; h < 2; ++h) {
     const uint8_t* ql = blk->ql + 64 * h;
     const __m256i l0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql));
     const __m256i l1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 32));
     const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk->qh + 32 * h));
-    __m256i* q = u->q + 4 * h;
-    q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m3), 4));
-    q[1] =
-        _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m3), 4));
-    q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
-                           _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m3), 4));
-    q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
-                           _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m3), 4));
+    Q6Levels(l0, l1, qh, u->q + 4 * h);
   }
   u->sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk->scales)));
   // Group g of half h covers scale indices 8h + 2g (elements 0..15) and 8h + 2g + 1: a

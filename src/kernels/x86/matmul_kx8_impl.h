@@ -166,17 +166,10 @@ __attribute__((always_inline)) inline void Q45KX8Tile(const MatMulArgs& a, const
 // The four quant registers of Q6_K step (h, kk): q[g] holds sub-block 8h + 2g + kk / 4's
 // elements 4 (kk % 4) .. +3 of the 8 rows, as u8 levels 0..63.
 __attribute__((always_inline)) inline void Q6KQuants(const uint8_t* blk, int h, int kk, __m256i* q) {
-  const __m256i m4 = _mm256_set1_epi8(0x0F), m3 = _mm256_set1_epi8(0x03);
   const __m256i la = Load256(blk + 144 + 32 * (16 * h + kk));
   const __m256i lb = Load256(blk + 144 + 32 * (16 * h + 8 + kk));
   const __m256i qh = Load256(blk + 1168 + 32 * (8 * h + kk));
-  q[0] = _mm256_or_si256(_mm256_and_si256(la, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m3), 4));
-  q[1] =
-      _mm256_or_si256(_mm256_and_si256(lb, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m3), 4));
-  q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(la, 4), m4),
-                         _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m3), 4));
-  q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(lb, 4), m4),
-                         _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m3), 4));
+  Q6Levels(la, lb, qh, q);
 }
 
 // Sub-block s's 8 signed row scales (bytes 16 + 8 s of the group block) as int32 lanes.
@@ -184,50 +177,25 @@ inline __m256i Q6KScales32(const uint8_t* blk, int s) {
   return _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk + 16 + 8 * s)));
 }
 
-#if defined(OC_X86_VNNI)
-// isum[t] += sum over the 4 sub-blocks of (h, half) of scale * (q . x - 32 * bsum): VNNI
-// sums each sub-block in int32 from the offset seed, then one vpmulld by its scales.
-template <int T>
-__attribute__((always_inline)) inline void Q6KHalf(const uint8_t* blk, int h, int half, const int8_t* const* xq,
-                                                   const int16_t* const* bs, __m256i* isum) {
-  __m256i s[4][T];
-#pragma GCC unroll 4
-  for (int g = 0; g < 4; ++g) {
-#pragma GCC unroll 8
-    for (int t = 0; t < T; ++t) s[g][t] = _mm256_set1_epi32(-32 * bs[t][8 * h + 2 * g + half]);
-  }
-#pragma GCC unroll 4
-  for (int k4 = 0; k4 < 4; ++k4) {
-    const int kk = 4 * half + k4;
-    __m256i q[4];
-    Q6KQuants(blk, h, kk, q);
-#pragma GCC unroll 4
-    for (int g = 0; g < 4; ++g) {
-#pragma GCC unroll 8
-      for (int t = 0; t < T; ++t) {
-        s[g][t] = _mm256_dpbusd_epi32(s[g][t], q[g], Bcast4K(xq[t] + 128 * h + 32 * g + 4 * kk));
-      }
-    }
-  }
-#pragma GCC unroll 4
-  for (int g = 0; g < 4; ++g) {
-    const __m256i sc = Q6KScales32(blk, 8 * h + 2 * g + half);
-#pragma GCC unroll 8
-    for (int t = 0; t < T; ++t) isum[t] = _mm256_add_epi32(isum[t], _mm256_mullo_epi32(s[g][t], sc));
-  }
-}
-#else
+// isum[t] += sum over the 4 sub-blocks of (h, half) of scale * (q . x - 32 * bsum).
+// VNNI sums each sub-block in int32 from the offset seed, then one vpmulld by its scales.
 // AVX2: vpmaddwd by the scale (in both int16 halves of each row's lane) replaces the
 // pairwise add of the u8 x s8 product, so the scale costs nothing per register; the
-// offset -32 * sum(scale * bsum) is subtracted once per superblock (Q6KOffsets).
+// offset -32 * sum(scale * bsum) is subtracted once per superblock (Q6KSubtractOffsets).
 template <int T>
 __attribute__((always_inline)) inline void Q6KHalf(const uint8_t* blk, int h, int half, const int8_t* const* xq,
-                                                   const int16_t* const* /*bs*/, __m256i* isum) {
+                                                   [[maybe_unused]] const int16_t* const* bs, __m256i* isum) {
+  [[maybe_unused]] __m256i acc[4][T];  // VNNI only
   __m256i sc[4];
 #pragma GCC unroll 4
   for (int g = 0; g < 4; ++g) {
-    const __m256i v = Q6KScales32(blk, 8 * h + 2 * g + half);
-    sc[g] = _mm256_blend_epi16(v, _mm256_slli_epi32(v, 16), 0xAA);
+    sc[g] = Q6KScales32(blk, 8 * h + 2 * g + half);
+#if defined(OC_X86_VNNI)
+#pragma GCC unroll 8
+    for (int t = 0; t < T; ++t) acc[g][t] = _mm256_set1_epi32(-32 * bs[t][8 * h + 2 * g + half]);
+#else
+    sc[g] = _mm256_blend_epi16(sc[g], _mm256_slli_epi32(sc[g], 16), 0xAA);
+#endif
   }
 #pragma GCC unroll 4
   for (int k4 = 0; k4 < 4; ++k4) {
@@ -238,14 +206,26 @@ __attribute__((always_inline)) inline void Q6KHalf(const uint8_t* blk, int h, in
     for (int g = 0; g < 4; ++g) {
 #pragma GCC unroll 8
       for (int t = 0; t < T; ++t) {
-        const __m256i p = _mm256_maddubs_epi16(q[g], Bcast4K(xq[t] + 128 * h + 32 * g + 4 * kk));
-        isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(p, sc[g]));
+        const __m256i x = Bcast4K(xq[t] + 128 * h + 32 * g + 4 * kk);
+#if defined(OC_X86_VNNI)
+        acc[g][t] = _mm256_dpbusd_epi32(acc[g][t], q[g], x);
+#else
+        isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(_mm256_maddubs_epi16(q[g], x), sc[g]));
         KeepChain(isum[t]);
+#endif
       }
     }
   }
+#if defined(OC_X86_VNNI)
+#pragma GCC unroll 4
+  for (int g = 0; g < 4; ++g) {
+#pragma GCC unroll 8
+    for (int t = 0; t < T; ++t) isum[t] = _mm256_add_epi32(isum[t], _mm256_mullo_epi32(acc[g][t], sc[g]));
+  }
+#endif
 }
 
+#if !defined(OC_X86_VNNI)
 // Per row: sum over the 16 sub-blocks of scale * bsum, sub-blocks in pairs through vpmaddwd
 // (row r's lane holds the int16 scales of sub-blocks 2j and 2j + 1; the two bsums are
 // adjacent int16s). `pairs` from Q6KScalePairs.

@@ -72,6 +72,19 @@ __attribute__((always_inline)) inline void PrefetchAhead(P... blocks) {
   }
 }
 
+// Q6_K's 6-bit levels (u8 0..63) from two registers of low nibbles and one of 2-bit
+// high parts: q[0] / q[1] the low nibbles of la / lb with qh bits 0-1 / 2-3, q[2] / q[3]
+// their high nibbles with qh bits 4-5 / 6-7.
+__attribute__((always_inline)) inline void Q6Levels(__m256i la, __m256i lb, __m256i qh, __m256i* q) {
+  const __m256i m4 = _mm256_set1_epi8(0x0F), m3 = _mm256_set1_epi8(0x03);
+  const __m256i hi[4] = {qh, _mm256_srli_epi16(qh, 2), _mm256_srli_epi16(qh, 4), _mm256_srli_epi16(qh, 6)};
+  const __m256i lo[4] = {la, lb, _mm256_srli_epi16(la, 4), _mm256_srli_epi16(lb, 4)};
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i) {
+    q[i] = _mm256_or_si256(_mm256_and_si256(lo[i], m4), _mm256_slli_epi16(_mm256_and_si256(hi[i], m3), 4));
+  }
+}
+
 // An empty asm that claims to change v: the compiler must keep an accumulator's chain of
 // integer adds in order, instead of reassociating a tile's unrolled adds into trees whose
 // partial sums no longer fit the 16 registers and spill (AVX2 Q4_K: 1,070 stack accesses
