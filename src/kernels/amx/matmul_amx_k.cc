@@ -10,9 +10,10 @@
 // (signed activations x unsigned weights) over the 256 elements; msum is
 // the product with weights mn_j repeated over sub-block j. The integers are the same,
 // and each lane gets the same conversions, scale products, FMA and FNMA as that kernel's,
-// so results are bitwise equal to it. Only full tiles of 16 tokens go on AMX: the tokens
-// left (and an expert's share of fewer than 16) and an odd last row group go through that
-// kernel directly.
+// so results are bitwise equal to it. With 16 tokens or more, a last tile of kMinTail to
+// 15 tokens multiplies a zero-padded copy of its activation bytes (the unpacked weights
+// are shared with the full tiles); fewer tokens left, fewer than 16 in all (an expert's
+// share of a prompt), and an odd last row group go through that kernel directly.
 #define OC_X86_VNNI 1
 #include <immintrin.h>
 
@@ -29,10 +30,11 @@ namespace omnicoder {
 namespace {
 
 constexpr int kTokTile = kAmxTokTile;
-// Fewest tokens a short last tile takes: a full tile. Since the VNNI kernel runs tiles of 4
-// tokens it beats a zero-padded AMX tile (kernels_bench, Sapphire Rapids, 1 thread, 8
-// tokens: 72-75 vs 33-35 GMAC/s; 15 tokens extrapolate to ~62 vs ~80).
-constexpr int kMinTail = kTokTile;
+// Fewest tokens a short last tile takes after full tiles, whose unpacked weights it shares
+// (its cost is then its tile products). A call of fewer than 16 tokens in all would unpack
+// weights for one short tile only; the VNNI kernel's 4-token tiles run it twice as fast
+// (kernels_bench, Sapphire Rapids, 1 thread, 8 tokens: 72-75 vs 33-35 GMAC/s).
+constexpr int kMinTail = 8;
 constexpr int kChunk = 4;                                    // super-blocks unpacked at once: 4 x 12 KiB of B tiles
 constexpr int kQ4KGroupBytes = 1152, kQ5KGroupBytes = 1408;  // an 8-row group's super-block
 // Per super-block of a group pair: 4 steps of 64 elements x (lo, hi, mins) B tiles.
@@ -212,7 +214,7 @@ void AmxPairQ45K(const MatMulArgs& a, int g, int n_tok) {
 template <bool kFive>
 void AmxQ45KMatMul(const MatMulArgs& a, int row_begin, int row_end) {
   constexpr KX8Kind kKind = kFive ? KX8Kind::kQ5_K : KX8Kind::kQ4_K;
-  const int on_tiles = TokensOnTiles(a.n_tokens, kMinTail);
+  const int on_tiles = a.n_tokens < kTokTile ? 0 : TokensOnTiles(a.n_tokens, kMinTail);
   int g = row_begin / 8;
   const int g_end = row_end / 8, pairs_end = g + (g_end - g) / 2 * 2;
   if (on_tiles == 0 || pairs_end == g) {
