@@ -48,20 +48,6 @@ alignas(64) constexpr TileConfig kQ4KTiles = {1,
                                               {64, 64, 64, 64, 64, 64, 64, 0, 0, 0, 0, 0, 0, 0, 0, 0},
                                               {16, 16, 16, 16, 16, 16, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0}};
 
-// The 6-bit scales (mins with kMins) of sub-blocks 0-3 and 4-7 of the 8 rows of one
-// group, byte j % 4 of each row's lane in word j / 4 (as Q45KX8Tile decodes them).
-inline void DecodeScales(const uint8_t* blk, __m256i* sc, __m256i* mn) {
-  const __m256i m6 = _mm256_set1_epi32(0x3f3f3f3f), low4 = _mm256_set1_epi32(0x0f0f0f0f);
-  const __m256i top2 = _mm256_set1_epi32(0x03030303);
-  const __m256i wa = Load256(blk + 32), wb = Load256(blk + 64), wc = Load256(blk + 96);
-  sc[0] = _mm256_and_si256(wa, m6);
-  sc[1] = _mm256_or_si256(_mm256_and_si256(wc, low4),
-                          _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(wa, 6), top2), 4));
-  mn[0] = _mm256_and_si256(wb, m6);
-  mn[1] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(wc, 4), low4),
-                          _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(wb, 6), top2), 4));
-}
-
 // Byte j % 4 of every 32-bit lane of word[j / 4], repeated into all 4 bytes of the lane,
 // for the two groups (lanes 0-7 group 0, 8-15 group 1).
 inline __m512i SubBlockBytes(const __m256i* w0, const __m256i* w1, int j) {

@@ -33,6 +33,20 @@ inline __m256i LaneByte(__m256i v, int k) {
   return _mm256_and_si256(_mm256_srlv_epi32(v, _mm256_set1_epi32(8 * k)), _mm256_set1_epi32(0xFF));
 }
 
+// The 6-bit scales (mins with kMins) of sub-blocks 0-3 and 4-7 of the 8 rows of one
+// group, byte j % 4 of each row's lane in word j / 4.
+__attribute__((always_inline)) inline void DecodeScales(const uint8_t* blk, __m256i* sc, __m256i* mn) {
+  const __m256i m6 = _mm256_set1_epi32(0x3f3f3f3f), low4 = _mm256_set1_epi32(0x0f0f0f0f);
+  const __m256i top2 = _mm256_set1_epi32(0x03030303);
+  const __m256i wa = Load256(blk + 32), wb = Load256(blk + 64), wc = Load256(blk + 96);
+  sc[0] = _mm256_and_si256(wa, m6);
+  sc[1] = _mm256_or_si256(_mm256_and_si256(wc, low4),
+                          _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(wa, 6), top2), 4));
+  mn[0] = _mm256_and_si256(wb, m6);
+  mn[1] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(wc, 4), low4),
+                          _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(wb, 6), top2), 4));
+}
+
 // Sub-block j's per-row scale (byte j % 4 of each lane of s[j / 4]) in the form
 // SubScaled multiplies by: int32 per lane (VNNI), or in both int16 halves of the lane.
 inline __m256i SubScale(const __m256i* s, int j) {
@@ -120,21 +134,14 @@ __attribute__((always_inline)) inline void Q45KX8Tile(const MatMulArgs& a, const
   ActQ8KView x[T];
 #pragma GCC unroll 8
   for (int t = 0; t < T; ++t) x[t] = ViewActQ8K(a.x + static_cast<size_t>(t0 + t) * a.x_row_bytes, a.in_dim);
-  const __m256i m6 = _mm256_set1_epi32(0x3f3f3f3f);
-  const __m256i low4 = _mm256_set1_epi32(0x0f0f0f0f), top2 = _mm256_set1_epi32(0x03030303);
   __m256 acc[T];
 #pragma GCC unroll 8
   for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
   for (int b = 0; b < nb; ++b) {
     const uint8_t* blk = base + static_cast<size_t>(b) * kGroupBlock;
     if constexpr (T <= kPrefetchTokens) PrefetchAhead<kGroupBlock>(blk);
-    const __m256i wa = Load256(blk + 32), wb = Load256(blk + 64), wc = Load256(blk + 96);
-    const __m256i sc[2] = {_mm256_and_si256(wa, m6),
-                           _mm256_or_si256(_mm256_and_si256(wc, low4),
-                                           _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(wa, 6), top2), 4))};
-    const __m256i mn[2] = {_mm256_and_si256(wb, m6),
-                           _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(wc, 4), low4),
-                                           _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(wb, 6), top2), 4))};
+    __m256i sc[2], mn[2];
+    DecodeScales(blk, sc, mn);
     const int8_t* xq[T];
     __m256i isum[T];
 #pragma GCC unroll 8
