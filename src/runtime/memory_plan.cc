@@ -13,8 +13,6 @@ namespace omnicoder {
 
 namespace {
 
-constexpr uint64_t kMiB = 1ull << 20;
-
 uint64_t ReadNumberFile(const std::string& path) {
   std::ifstream f(path);
   std::string s;

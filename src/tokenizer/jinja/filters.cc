@@ -368,7 +368,9 @@ Result<Value> ParseNumber(const Value& v, bool want_int, const Value& dflt) {
   }
   const double d = std::strtod(s.c_str(), &end);
   if (s.empty() || end != s.c_str() + s.size()) return dflt;
-  return want_int ? Value(static_cast<int64_t>(d)) : Value(d);
+  if (!want_int) return Value(d);
+  if (!Value::FitsInt(d)) return InvalidArgument("int(): '" + s + "' is too large for a 64-bit integer");
+  return Value(static_cast<int64_t>(d));
 }
 F Int(Interp&, const Value& v, const Args& a) {
   return ParseNumber(v, true, a.Get(0, "default", Value(0)));
@@ -378,8 +380,9 @@ F Float(Interp&, const Value& v, const Args& a) {
 }
 F Abs(Interp&, const Value& v, const Args&) {
   if (!v.is_number()) return InvalidArgument(std::string("bad operand type for abs(): '") + v.TypeName() + "'");
-  return v.kind() == Kind::kFloat ? Value(std::fabs(v.as_float()))
-                                  : Value(static_cast<int64_t>(std::llabs(v.as_int())));
+  if (v.kind() == Kind::kFloat) return Value(std::fabs(v.as_float()));
+  if (v.as_int() == INT64_MIN) return InvalidArgument("abs(): the result is too large for a 64-bit integer");
+  return Value(static_cast<int64_t>(std::llabs(v.as_int())));
 }
 F First(Interp&, const Value& v, const Args&) {
   OC_ASSIGN_OR_RETURN(List items, Iterate(v));

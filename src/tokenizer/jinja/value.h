@@ -80,7 +80,16 @@ class Value {
   }
 
   bool as_bool() const { return i_ != 0; }
-  int64_t as_int() const { return kind_ == Kind::kFloat ? static_cast<int64_t>(d_) : i_; }
+  int64_t as_int() const { return kind_ == Kind::kFloat ? SaturatedInt(d_) : i_; }
+  // A float truncated toward zero as int64, saturated at its ends (NaN: 0): a float
+  // outside the range never reaches the cast (undefined behaviour in C++).
+  static int64_t SaturatedInt(double d) {
+    if (d != d) return 0;
+    if (d >= 9223372036854775808.0) return INT64_MAX;
+    if (d < -9223372036854775808.0) return INT64_MIN;
+    return static_cast<int64_t>(d);
+  }
+  static bool FitsInt(double d) { return d >= -9223372036854775808.0 && d < 9223372036854775808.0; }
   double as_float() const { return kind_ == Kind::kFloat ? d_ : static_cast<double>(i_); }
   const std::string& str() const { return *str_; }                           // kString
   std::string str_or_empty() const { return str_ ? *str_ : std::string(); }  // kUndefined: why

@@ -46,6 +46,11 @@ TEST(Jinja, HugeNumbersAreErrorsOrPythonsValues) {
   EXPECT_EQ(R("{{ 1e999 }}").value(), "inf");
   EXPECT_EQ(R("{{ 1e-999 }}").value(), "0.0");
   EXPECT_EQ(R("{{ '{1}'.format(2, 3) }}").value(), "3");
+  // Floats beyond int64 never reach a C++ cast (UBSan's float-cast-overflow).
+  EXPECT_FALSE(R("{{ '1e300' | int }}").ok());
+  EXPECT_EQ(R("{{ '1e3' | int }}").value(), "1000");
+  EXPECT_EQ(R("{{ [1, 2][1e300] is undefined }}").value(), "True");
+  EXPECT_FALSE(R("{{ (-9223372036854775807 - 1) | abs }}").ok());
 }
 
 TEST(Jinja, HostileTemplatesHitLimits) {
