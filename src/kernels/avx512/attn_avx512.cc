@@ -1,5 +1,5 @@
-// AVX-512 attention kernels (scores, values, softmax over 16 lanes): K/V rows converted
-// to f32 once per tile of 8 positions and shared by every query of the call.
+// AVX-512 attention kernels (scores, values): K/V rows converted to f32 once per tile of
+// 8 positions and shared by every query of the call.
 //
 // Bit rules (kernel_table.h): a query's score at a position is the same sequence of
 // fused multiply-adds and one fixed reduction tree whatever the tile or lane; a query's

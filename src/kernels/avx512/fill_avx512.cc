@@ -14,6 +14,8 @@ void FillAvx512Kernels(KernelTable* t) {
   t->isa = "avx512";
   FillAvx512Sgemm(t);
   FillAvx512Attention(t);
+  FillAvx512Vector(t);
+  FillAvx512FloatMatMul(t);
   auto set = [t](DType type, MatMulFn fn) { t->matmul[static_cast<uint32_t>(type)].matmul = fn; };
   set(DType::kQ4_0, &Q8MatMul<Q4_0Reader>);
   set(DType::kQ4_1, &Q8MatMul<Q4_1Reader>);

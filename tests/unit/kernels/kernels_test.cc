@@ -342,6 +342,66 @@ TEST_P(IsaKernels, VectorKernelsMatchScalar) {
   }
 }
 
+// The AVX-512 softmax and SiLU compute each exp on 8 doubles: bit for bit the AVX2 ones,
+// at every length (tails) and over the clamped ranges (|x| up to 200).
+TEST(Avx512Vector, ExpKernelsAreBitwiseTheAvx2Ones) {
+  OC_SKIP_IF_ABSENT(Isa::kAvx512);
+  const KernelTable& k2 = GetKernelTable(Isa::kAvx2);
+  const KernelTable& k5 = GetKernelTable(Isa::kAvx512);
+  ASSERT_NE(k2.softmax, k5.softmax);
+  ASSERT_NE(k2.silu_mul, k5.silu_mul);
+  std::mt19937 rng(21);
+  for (float spread : {0.5f, 4.0f, 60.0f, 200.0f}) {
+    std::normal_distribution<float> nd(0.0f, spread);
+    for (int n : {1, 5, 8, 9, 16, 23, 64, 100, 1027}) {
+      std::vector<float> x(n), u(n);
+      for (int i = 0; i < n; ++i) x[i] = nd(rng), u[i] = nd(rng);
+      SCOPED_TRACE("spread " + std::to_string(spread) + " n " + std::to_string(n));
+      std::vector<float> a = x, b = x;
+      k2.softmax(a.data(), n);
+      k5.softmax(b.data(), n);
+      EXPECT_EQ(0, std::memcmp(a.data(), b.data(), 4 * n));
+      a = x, b = x;
+      k2.silu_mul(a.data(), u.data(), n);
+      k5.silu_mul(b.data(), u.data(), n);
+      EXPECT_EQ(0, std::memcmp(a.data(), b.data(), 4 * n));
+    }
+  }
+}
+
+// Float weights: every token's outputs are the same bits computed with 8 other tokens or
+// alone (tiles of 4 tokens and their remainders), at widths with 16-, 8- and 1-element
+// tails, and close to the scalar reference.
+TEST_P(IsaKernels, FloatMatMulGivesEachTokenItsBitsAlone) {
+  const Isa level = GetParam();
+  OC_SKIP_IF_ABSENT(level);
+  for (DType type : {DType::kF32, DType::kF16, DType::kBF16}) {
+    const MatMulKernel& ref = GetKernelTable(Isa::kRef).matmul[static_cast<uint32_t>(type)];
+    const MatMulKernel& k = GetKernelTable(level).matmul[static_cast<uint32_t>(type)];
+    for (int cols : {37, 520, 2061}) {
+      SCOPED_TRACE(std::string(GetDTypeTraits(type).name) + " cols " + std::to_string(cols));
+      Problem p = Make(type, k, 9, cols, 9, 3 + cols);
+      const std::vector<float> want = RunMatMul(ref, type, p, 0, p.rows);
+      const std::vector<float> all = RunMatMul(k, type, p, 0, p.rows);
+      for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(all[i], want[i], 2e-4 * (1.0 + std::fabs(want[i])));
+      for (int t = 0; t < p.tokens; ++t) {
+        std::vector<float> one(p.rows, NAN);
+        MatMulArgs a;
+        a.w = p.w.data();
+        a.w_row_bytes = RowBytes(type, cols);
+        a.x = p.x.data() + t * p.x_row_bytes;
+        a.x_row_bytes = p.x_row_bytes;
+        a.y = one.data();
+        a.y_stride = p.rows;
+        a.in_dim = cols;
+        a.n_tokens = 1;
+        k.matmul(a, 0, p.rows);
+        EXPECT_EQ(0, std::memcmp(one.data(), all.data() + t * p.rows, 4 * p.rows)) << "token " << t;
+      }
+    }
+  }
+}
+
 TEST_P(IsaKernels, AttentionKernelsMatchScalar) {
   const Isa level = GetParam();
   OC_SKIP_IF_ABSENT(level);
