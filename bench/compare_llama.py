@@ -5,7 +5,7 @@ pp = prompt tokens/s, tg = generated tokens/s; depth d = tokens already in the c
 Models (written by our generator if missing, UNTRAINED synthetic weights, real shapes):
   dense     TinyLlama-shaped 1.1B Q4_0  (22 layers, dim 2048, 32 heads / 4 KV, ffn 5632)
   q4km      the same, llama-quantize's Q4_K_M of our F16 file (q5km, q6k, q8_0, q4_1, q5_0,
-            q5_1: its other types)
+            q5_1: its other types; f16: that F16 file)
   moe       Mixtral-shaped 16L, 8 experts top-2, Q4_0
   dsv2lite  DeepSeek-V2-Lite-shaped 8L (MLA, 64 experts top-6 + 2 shared), Q4_K mix
   gptoss    gpt-oss-20b-shaped 6L (32 experts top-4, MXFP4 experts)
@@ -43,6 +43,8 @@ MODELS = {
     "q4_1": ("tinyllama-1b", "tinyllama-1b-q4_1.gguf", "TinyLlama-shaped 1.1B Q4_1"),
     "q5_0": ("tinyllama-1b", "tinyllama-1b-q5_0.gguf", "TinyLlama-shaped 1.1B Q5_0"),
     "q5_1": ("tinyllama-1b", "tinyllama-1b-q5_1.gguf", "TinyLlama-shaped 1.1B Q5_1"),
+    # the F16 file itself (float-weight prefill and decode)
+    "f16": ("tinyllama-1b", "tinyllama-1b-f16.gguf", "TinyLlama-shaped 1.1B F16"),
     "dsv2lite": ("deepseek-v2-lite-8l", "dsv2lite-8l-q4k.gguf", "DeepSeek-V2-Lite-shaped 8L Q4_K"),
     "gptoss": ("gpt-oss-20b-6l", "gptoss20b-6l.gguf", "gpt-oss-20b-shaped 6L MXFP4"),
 }
@@ -65,7 +67,8 @@ def ensure_model(preset, name, peer):
         if not os.path.exists(f16):
             run([os.path.join(BIN, "omnicoder-make-model"), preset, f16, "--type", "F16", "--output-type", "F16",
                  "--embd-type", "F16", "-t", threads])
-        run([os.path.join(peer, "llama-quantize"), f16, full, quant.upper(), threads])
+        if quant != "f16":
+            run([os.path.join(peer, "llama-quantize"), f16, full, quant.upper(), threads])
     else:
         run([os.path.join(BIN, "omnicoder-make-model"), preset, full, "-t", threads])
     return full
