@@ -32,9 +32,9 @@ void FillAvx2Kernels(KernelTable* t) {
   set(DType::kQ6_K, &KMatMul<Q6KRow>, &QuantizeActQ8KX86);
   SetX86InterleavedKernels(t);
   t->rms_norm = &RmsNormX86;
-  t->silu_mul = &SiluMulX86;
+  t->silu_mul = &SiluMulT<Exp8>;
   t->axpy = &AxpyX86;
-  t->softmax = &SoftmaxX86;
+  t->softmax = &SoftmaxT<Exp8>;
   t->attn_scores = &AttnScoresX86;
   t->attn_values = &AttnValuesX86;
   t->f32_to_f16 = &F32ToF16X86;

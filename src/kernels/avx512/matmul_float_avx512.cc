@@ -10,27 +10,14 @@
 // or the token count: decode and prefill give the same bits.
 #include <immintrin.h>
 
+#include <type_traits>
+
 #include "kernels/kernel_table.h"
 #include "kernels/x86/float_load.h"
+#include "kernels/x86/float_tile.h"
 
 namespace omnicoder {
 namespace {
-
-// The 8-wide loaders (Load: 8 floats, One) with a 16-wide Load16.
-struct F32Load16 : F32Load {
-  static __m512 Load16(const uint8_t* p) { return _mm512_loadu_ps(p); }
-};
-struct F16Load16 : F16Load {
-  static __m512 Load16(const uint8_t* p) {
-    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
-  }
-};
-struct Bf16Load16 : Bf16Load {
-  static __m512 Load16(const uint8_t* p) {
-    const __m512i v = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
-    return _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
-  }
-};
 
 // The 16 lanes summed by one fixed tree: halves, then quarters, pairs, neighbours.
 inline float Sum16(__m512 v) {
@@ -42,62 +29,52 @@ inline float Sum16(__m512 v) {
   return _mm_cvtss_f32(q);
 }
 
-// R rows x T tokens over the whole input; see the file comment for the per-pair order.
-template <class L, int R, int T>
-inline void Tile16(const MatMulArgs& a, int r0, int t0) {
-  const int n = a.in_dim, n16 = n / 16 * 16;
-  const uint8_t* w[R];
-  const uint8_t* x[T];
-  __m512 acc[R][T];
-#pragma GCC unroll 6
-  for (int r = 0; r < R; ++r) {
-    w[r] = a.w + static_cast<size_t>(r0 + r) * a.w_row_bytes;
-#pragma GCC unroll 4
-    for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
-  }
-#pragma GCC unroll 4
-  for (int t = 0; t < T; ++t) x[t] = a.x + static_cast<size_t>(t0 + t) * a.x_row_bytes;
-  for (int i = 0; i < n16; i += 16) {
-    __m512 xv[T];
-#pragma GCC unroll 4
-    for (int t = 0; t < T; ++t) xv[t] = L::Load16(x[t] + i * L::kElem);
-#pragma GCC unroll 6
-    for (int r = 0; r < R; ++r) {
-      const __m512 wv = L::Load16(w[r] + i * L::kElem);
-#pragma GCC unroll 4
-      for (int t = 0; t < T; ++t) acc[r][t] = _mm512_fmadd_ps(wv, xv[t], acc[r][t]);
+// 16 lanes of f32 from loader L (float_load.h, whose 8-lane Load serves the 8-element
+// step); Finish: that step into the low lanes if 8 elements remain, Sum16, then the last
+// elements one by one.
+template <class L>
+struct Lanes16 {
+  using Vec = __m512;
+  static constexpr int kLanes = 16;
+  static constexpr size_t kElem = L::kElem;
+  static Vec Zero() { return _mm512_setzero_ps(); }
+  static Vec Load(const uint8_t* p) {
+    if constexpr (L::kElem == 4) {
+      return _mm512_loadu_ps(p);
+    } else if constexpr (std::is_same_v<L, F16Load>) {
+      return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+    } else {
+      const __m512i v = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+      return _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
     }
   }
-  const bool half = n - n16 >= 8;
-  for (int r = 0; r < R; ++r) {
-    for (int t = 0; t < T; ++t) {
-      __m512 v = acc[r][t];
-      if (half) {
-        // The last 8-element step goes into the low 8 lanes.
-        const __m256 p =
-            _mm256_fmadd_ps(L::Load(w[r] + n16 * L::kElem), L::Load(x[t] + n16 * L::kElem), _mm512_castps512_ps256(v));
-        v = _mm512_insertf32x8(v, p, 0);
-      }
-      float s = Sum16(v);
-      for (int i = n16 + (half ? 8 : 0); i < n; ++i) s += L::One(w[r] + i * L::kElem) * L::One(x[t] + i * L::kElem);
-      a.y[static_cast<size_t>(t0 + t) * a.y_stride + r0 + r] = s;
+  static Vec Fma(Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a, b, c); }
+  static float Finish(Vec acc, const uint8_t* w, const uint8_t* x, int from, int n) {
+    if (n - from >= 8) {
+      const __m256 p =
+          _mm256_fmadd_ps(L::Load(w + from * kElem), L::Load(x + from * kElem), _mm512_castps512_ps256(acc));
+      acc = _mm512_insertf32x8(acc, p, 0);
+      from += 8;
     }
+    float s = Sum16(acc);
+    for (int i = from; i < n; ++i) s += L::One(w + i * kElem) * L::One(x + i * kElem);
+    return s;
   }
-}
+};
 
 template <class L, int R>
 inline void RowsAllTokens(const MatMulArgs& a, int r) {
   int t = 0;
-  for (; t + 4 <= a.n_tokens; t += 4) Tile16<L, R, 4>(a, r, t);
+  for (; t + 4 <= a.n_tokens; t += 4) FloatTile<Lanes16<L>, R, 4>(a, r, t);
   switch (a.n_tokens - t) {
     case 3:
-      Tile16<L, R, 3>(a, r, t);
+      FloatTile<Lanes16<L>, R, 3>(a, r, t);
       break;
     case 2:
-      Tile16<L, R, 2>(a, r, t);
+      FloatTile<Lanes16<L>, R, 2>(a, r, t);
       break;
     case 1:
-      Tile16<L, R, 1>(a, r, t);
+      FloatTile<Lanes16<L>, R, 1>(a, r, t);
       break;
     default:
       break;
@@ -117,9 +94,9 @@ void FloatMatMul512(const MatMulArgs& a, int row_begin, int row_end) {
 }  // namespace
 
 void FillAvx512FloatMatMul(KernelTable* t) {
-  t->matmul[static_cast<uint32_t>(DType::kF32)].matmul = &FloatMatMul512<F32Load16>;
-  t->matmul[static_cast<uint32_t>(DType::kF16)].matmul = &FloatMatMul512<F16Load16>;
-  t->matmul[static_cast<uint32_t>(DType::kBF16)].matmul = &FloatMatMul512<Bf16Load16>;
+  t->matmul[static_cast<uint32_t>(DType::kF32)].matmul = &FloatMatMul512<F32Load>;
+  t->matmul[static_cast<uint32_t>(DType::kF16)].matmul = &FloatMatMul512<F16Load>;
+  t->matmul[static_cast<uint32_t>(DType::kBF16)].matmul = &FloatMatMul512<Bf16Load>;
 }
 
 }  // namespace omnicoder

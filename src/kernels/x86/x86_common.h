@@ -103,6 +103,11 @@ inline __m256i DotU8S8(__m256i acc, __m256i u, __m256i s) {
 #endif
 }
 
+// exp's Taylor coefficients after 1/11!, highest first (Horner): 1/10! ... 1/2, 1, 1.
+constexpr double kExpTaylor[11] = {
+    1.0 / 3628800.0, 1.0 / 362880.0, 1.0 / 40320.0, 1.0 / 5040.0, 1.0 / 720.0, 1.0 / 120.0,
+    1.0 / 24.0,      1.0 / 6.0,      0.5,           1.0,          1.0};
+
 // exp of 4 doubles, |error| < 1e-15 relative: Taylor series of degree 11 on
 // |r| <= ln2/2 after n = round(x / ln2).
 inline __m256d Exp4d(__m256d x) {
@@ -111,17 +116,8 @@ inline __m256d Exp4d(__m256d x) {
   __m256d r = _mm256_fnmadd_pd(n, _mm256_set1_pd(0.6931471805599453), x);
   r = _mm256_fnmadd_pd(n, _mm256_set1_pd(2.3190468138462996e-17), r);
   __m256d p = _mm256_set1_pd(1.0 / 39916800.0);
-  p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 3628800.0));
-  p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 362880.0));
-  p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 40320.0));
-  p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 5040.0));
-  p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 720.0));
-  p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 120.0));
-  p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 24.0));
-  p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 6.0));
-  p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(0.5));
-  p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0));
-  p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0));
+#pragma GCC unroll 11
+  for (const double c : kExpTaylor) p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(c));
   const __m128i ni = _mm256_cvtpd_epi32(n);
   const __m256i e = _mm256_slli_epi64(_mm256_add_epi64(_mm256_cvtepi32_epi64(ni), _mm256_set1_epi64x(1023)), 52);
   return _mm256_mul_pd(p, _mm256_castsi256_pd(e));
