@@ -85,10 +85,10 @@ class Value {
   // outside the range never reaches the cast (undefined behaviour in C++).
   static int64_t SaturatedInt(double d) {
     if (d != d) return 0;
-    if (d >= 9223372036854775808.0) return INT64_MAX;
-    if (d < -9223372036854775808.0) return INT64_MIN;
+    if (!FitsInt(d)) return d > 0 ? INT64_MAX : INT64_MIN;
     return static_cast<int64_t>(d);
   }
+  // True when d truncated toward zero is an int64 (false for NaN).
   static bool FitsInt(double d) { return d >= -9223372036854775808.0 && d < 9223372036854775808.0; }
   double as_float() const { return kind_ == Kind::kFloat ? d_ : static_cast<double>(i_); }
   const std::string& str() const { return *str_; }                           // kString
