@@ -11,6 +11,9 @@ struct CpuFeatures {
   bool avx512_vnni = false;
   bool avx512_bf16 = false;
   bool avx_vnni = false;
+  // 512-bit instructions issue as two 256-bit halves (AMD Zen 4): where a kernel does
+  // little work per byte loaded (decode), its 256-bit form is the faster one.
+  bool zmm_halves = false;
   bool amx_bf16 = false;  // AMX tiles with BF16, and the kernel granted this process the tile state
   bool amx_int8 = false;
   bool neon = false;

@@ -7,7 +7,7 @@ namespace omnicoder {
 
 #if !defined(OC_KERNELS_X86)
 void FillAvx2Kernels(KernelTable*) {}
-void FillAvx512Kernels(KernelTable*) {}
+void FillAvx512Kernels(KernelTable*, bool) {}
 #endif
 #if !defined(OC_KERNELS_ARM64)
 void FillNeonKernels(KernelTable*) {}
@@ -45,7 +45,7 @@ KernelTable Build(Isa level) {
   if (level == Isa::kRef) return t;
   if (IsaAvailable(Isa::kAvx2)) FillAvx2Kernels(&t);
   if (level == Isa::kAvx2) return t;
-  if (IsaAvailable(Isa::kAvx512)) FillAvx512Kernels(&t);
+  if (IsaAvailable(Isa::kAvx512)) FillAvx512Kernels(&t, GetCpuFeatures().zmm_halves);
 #if defined(OC_KERNELS_X86)
   if (GetCpuFeatures().amx_bf16) FillAmxSgemm(&t);
   if (level == Isa::kAvx512) return t;

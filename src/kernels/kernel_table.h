@@ -122,7 +122,8 @@ bool IsaAvailable(Isa level);
 // Filled by each ISA's files (declared here, defined under ref/, avx2/, avx512/, neon/).
 void FillRefKernels(KernelTable* t);
 void FillAvx2Kernels(KernelTable* t);
-void FillAvx512Kernels(KernelTable* t);
+// zmm_halves: CpuFeatures::zmm_halves (tests fill both forms; the results are the same bits)
+void FillAvx512Kernels(KernelTable* t, bool zmm_halves);
 void FillNeonKernels(KernelTable* t);
 void FillAvx2Sgemm(KernelTable* t);
 void FillAvx512Sgemm(KernelTable* t);

@@ -328,18 +328,20 @@ void KX8MatMul(const MatMulArgs& a, int row_begin, int row_end) {
   }
 }
 
-// Installs the interleaved kernels of this translation unit's ISA (avx2/ or avx512/).
+// Installs the interleaved kernels of this translation unit's ISA (avx2/ or avx512/);
+// kWideDecode: a pair of groups' 1-3 token tile in 512-bit registers (X8Groups).
+template <bool kWideDecode = true>
 inline void SetX86InterleavedKernels(KernelTable* t) {
   auto x8 = [t](DType type, MatMulFn fn, bool prefer) {
     t->matmul[static_cast<uint32_t>(type)].matmul_x8 = fn;
     t->matmul[static_cast<uint32_t>(type)].prefer_x8 = prefer;
   };
-  x8(DType::kQ4_0, &X8MatMul<X8Kind::kQ4_0>, true);
-  x8(DType::kQ4_1, &X8MatMul<X8Kind::kQ4_1>, true);
-  x8(DType::kQ5_0, &X8MatMul<X8Kind::kQ5_0>, true);
-  x8(DType::kQ5_1, &X8MatMul<X8Kind::kQ5_1>, true);
-  x8(DType::kQ8_0, &X8MatMul<X8Kind::kQ8_0>, true);
-  x8(DType::kMXFP4, &X8MatMul<X8Kind::kMxfp4>, true);
+  x8(DType::kQ4_0, &X8MatMul<X8Kind::kQ4_0, kWideDecode>, true);
+  x8(DType::kQ4_1, &X8MatMul<X8Kind::kQ4_1, kWideDecode>, true);
+  x8(DType::kQ5_0, &X8MatMul<X8Kind::kQ5_0, kWideDecode>, true);
+  x8(DType::kQ5_1, &X8MatMul<X8Kind::kQ5_1, kWideDecode>, true);
+  x8(DType::kQ8_0, &X8MatMul<X8Kind::kQ8_0, kWideDecode>, true);
+  x8(DType::kMXFP4, &X8MatMul<X8Kind::kMxfp4, kWideDecode>, true);
   x8(DType::kQ4_K, &KX8MatMul<KX8Kind::kQ4_K>, true);
   // Q5_K: the fifth bits cost 6 more instructions per quant register, once per tile of
   // 4 tokens; the interleaved kernel wins decode and prefill on AVX2 and with VNNI.

@@ -292,29 +292,43 @@ inline void X8Tile(const MatMulArgs& a, int t, int g) {
   X8Group<K, T>(sub, g);
 }
 
+// The last 1-3 tokens of a pair of groups (kPair): in 512-bit registers (kWideDecode),
+// or group by group in 256-bit ones -- the same bits either way.
+template <X8Kind K, int T, bool kPair, bool kWideDecode>
+inline void X8RestTile(const MatMulArgs& a, int t, int g) {
+  if constexpr (kPair && !kWideDecode) {
+    X8Tile<K, T>(a, t, g);
+    X8Tile<K, T>(a, t, g + 1);
+  } else {
+    X8Tile<K, T, kPair>(a, t, g);
+  }
+}
+
 // Row groups outermost: a group's weights (8 rows) are read from memory once and serve
 // every token from cache, in tiles of 4 and one tile of the 1-3 left (a decode step of a
 // few sequences, an expert chosen by 2 tokens). Each output element gets the same
 // instructions whatever the tile, so results do not depend on the token count. With
-// VNNI (AVX-512) groups go in pairs through 512-bit registers.
-template <X8Kind K, bool kPair>
+// VNNI (AVX-512) groups go in pairs through 512-bit registers; with kWideDecode false
+// (CpuFeatures::zmm_halves) the 1-3 token tile does not: there a pair's 512-bit loads
+// and unpacking cost more than they save (Zen 4, decode: 14 vs 26 GB/s of Q4_0).
+template <X8Kind K, bool kPair, bool kWideDecode>
 void X8Groups(const MatMulArgs& a, int g) {
   constexpr int kT = 4;
   const int full = a.n_tokens / kT * kT, rest = a.n_tokens - full;
   for (int t = 0; t < full; t += kT) X8Tile<K, kT, kPair>(a, t, g);
-  if (rest == 3) X8Tile<K, 3, kPair>(a, full, g);
-  if (rest == 2) X8Tile<K, 2, kPair>(a, full, g);
-  if (rest == 1) X8Tile<K, 1, kPair>(a, full, g);
+  if (rest == 3) X8RestTile<K, 3, kPair, kWideDecode>(a, full, g);
+  if (rest == 2) X8RestTile<K, 2, kPair, kWideDecode>(a, full, g);
+  if (rest == 1) X8RestTile<K, 1, kPair, kWideDecode>(a, full, g);
 }
 
-template <X8Kind K>
+template <X8Kind K, bool kWideDecode = true>
 void X8MatMul(const MatMulArgs& a, int row_begin, int row_end) {
   int g = row_begin / 8;
   const int g_end = row_end / 8;
 #if defined(OC_X86_VNNI)
-  for (; g + 2 <= g_end; g += 2) X8Groups<K, true>(a, g);
+  for (; g + 2 <= g_end; g += 2) X8Groups<K, true, kWideDecode>(a, g);
 #endif
-  for (; g < g_end; ++g) X8Groups<K, false>(a, g);
+  for (; g < g_end; ++g) X8Groups<K, false, kWideDecode>(a, g);
 }
 
 }  // namespace

@@ -154,6 +154,43 @@ TEST_P(Interleaved8, MatchesRowMajorReference) {
   EXPECT_FALSE(CanInterleave8(DType::kF16, 16, 256));
 }
 
+// The avx512 level's two decode forms (CpuFeatures::zmm_halves: 1-3 token tiles group by
+// group in 256-bit registers, Q6_K through the AVX2 kernel; otherwise pairs of groups in
+// 512-bit registers and VNNI) give the same bits as each other and as the AVX2 level, for
+// decode and every prefill remainder, on 40 rows (two pairs and an odd group).
+TEST(Interleaved8, Avx512DecodeFormsGiveTheAvx2Bits) {
+  OC_SKIP_IF_ABSENT(Isa::kAvx512);
+  KernelTable wide, halves;
+  for (KernelTable* t : {&wide, &halves}) {
+    FillRefKernels(t);
+    FillAvx2Kernels(t);
+  }
+  FillAvx512Kernels(&wide, false);
+  FillAvx512Kernels(&halves, true);
+  const KernelTable& avx2 = GetKernelTable(Isa::kAvx2);
+  for (DType type : {DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1, DType::kQ8_0, DType::kMXFP4, DType::kQ4_K,
+                     DType::kQ5_K, DType::kQ6_K}) {
+    const uint32_t id = static_cast<uint32_t>(type);
+    if (type != DType::kQ4_K && type != DType::kQ5_K) {  // one form for these two
+      ASSERT_NE(wide.matmul[id].matmul_x8, halves.matmul[id].matmul_x8) << GetDTypeTraits(type).name;
+    }
+    for (int tokens : {1, 2, 3, 5, 6, 7}) {
+      Problem p = Make(type, GetKernelTable(Isa::kRef).matmul[id], 40, 512, tokens, 5 + tokens);
+      Interleave8(type, p.w.data(), p.rows, RowBytes(type, p.cols));
+      std::vector<std::vector<float>> got;
+      for (const KernelTable* t :
+           {&avx2, static_cast<const KernelTable*>(&wide), static_cast<const KernelTable*>(&halves)}) {
+        MatMulKernel k = t->matmul[id];
+        k.matmul = k.matmul_x8;
+        got.push_back(RunMatMul(k, type, p, 0, p.rows));
+      }
+      SCOPED_TRACE(std::string(GetDTypeTraits(type).name) + " tokens " + std::to_string(tokens));
+      EXPECT_EQ(0, std::memcmp(got[0].data(), got[1].data(), got[0].size() * 4));
+      EXPECT_EQ(0, std::memcmp(got[0].data(), got[2].data(), got[0].size() * 4));
+    }
+  }
+}
+
 // Every E8M0 scale byte (0 and 1 give subnormal half scales, the largest overflow to inf
 // in the product) through the interleaved kernels' vector scale conversion: 16 rows (a
 // pair of groups for AVX-512), in round `base` row r has exponent byte 16 * base + r in
