@@ -129,7 +129,7 @@ void FillAvx2Sgemm(KernelTable* t);
 void FillAvx512Sgemm(KernelTable* t);
 void FillAvx512Attention(KernelTable* t);
 void FillAvx512Vector(KernelTable* t);
-void FillAvx512FloatMatMul(KernelTable* t);
+void FillAvx512FloatMatMul(KernelTable* t, bool zmm_halves);
 void FillAmxSgemm(KernelTable* t);
 void FillAmxInt8Kernels(KernelTable* t);
 void FillAmxInt8KMatMul(KernelTable* t);

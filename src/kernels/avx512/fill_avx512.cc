@@ -33,7 +33,7 @@ void FillAvx512Kernels(KernelTable* t, bool zmm_halves) {
   FillAvx512Sgemm(t);
   FillAvx512Attention(t);
   FillAvx512Vector(t);
-  FillAvx512FloatMatMul(t);
+  FillAvx512FloatMatMul(t, zmm_halves);
   auto set = [t](DType type, MatMulFn fn) { t->matmul[static_cast<uint32_t>(type)].matmul = fn; };
   set(DType::kQ4_0, &Q8MatMul<Q4_0Reader>);
   set(DType::kQ4_1, &Q8MatMul<Q4_1Reader>);

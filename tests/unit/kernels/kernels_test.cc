@@ -191,6 +191,27 @@ TEST(Interleaved8, Avx512DecodeFormsGiveTheAvx2Bits) {
   }
 }
 
+// The float kernels' two decode forms (zmm_halves: rows one at a time) give the same bits.
+TEST(FloatMatMul, Avx512DecodeFormsGiveTheSameBits) {
+  OC_SKIP_IF_ABSENT(Isa::kAvx512);
+  KernelTable wide, halves;
+  FillRefKernels(&wide);
+  FillRefKernels(&halves);
+  FillAvx512FloatMatMul(&wide, false);
+  FillAvx512FloatMatMul(&halves, true);
+  for (DType type : {DType::kF32, DType::kF16, DType::kBF16}) {
+    const uint32_t id = static_cast<uint32_t>(type);
+    ASSERT_NE(wide.matmul[id].matmul, halves.matmul[id].matmul);
+    for (int tokens : {1, 2, 3, 5}) {
+      Problem p = Make(type, wide.matmul[id], 23, 520, tokens, 17 + tokens);
+      SCOPED_TRACE(std::string(GetDTypeTraits(type).name) + " tokens " + std::to_string(tokens));
+      const std::vector<float> a = RunMatMul(wide.matmul[id], type, p, 0, p.rows);
+      const std::vector<float> b = RunMatMul(halves.matmul[id], type, p, 0, p.rows);
+      EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * 4));
+    }
+  }
+}
+
 // Every E8M0 scale byte (0 and 1 give subnormal half scales, the largest overflow to inf
 // in the product) through the interleaved kernels' vector scale conversion: 16 rows (a
 // pair of groups for AVX-512), in round `base` row r has exponent byte 16 * base + r in
