@@ -76,8 +76,8 @@ void UnpackSuper(const uint8_t* blk0, const uint8_t* blk1, int8_t* tiles, float*
   _mm512_store_ps(d, halves(blk0, blk1));
   _mm512_store_ps(dmin, halves(blk0 + 16, blk1 + 16));
   __m256i sc0[2], mn0[2], sc1[2], mn1[2];
-  DecodeScales(blk0, sc0, mn0);
-  DecodeScales(blk1, sc1, mn1);
+  DecodeScales<KLanes8>(blk0, 0, sc0, mn0);
+  DecodeScales<KLanes8>(blk1, 0, sc1, mn1);
   const __m512i m4 = _mm512_set1_epi8(0x0F), m7 = _mm512_set1_epi8(0x07);
   for (int c = 0; c < 4; ++c) {
     int8_t* step = tiles + c * 3 * 1024;

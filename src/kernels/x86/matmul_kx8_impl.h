@@ -12,6 +12,7 @@
 
 #include "kernels/act_format.h"
 #include "kernels/kernel_table.h"
+#include "kernels/x86/kx8_lanes.h"
 #include "kernels/x86/matmul_x8_impl.h"
 #include "kernels/x86/x86_common.h"
 
@@ -28,146 +29,111 @@ inline __m256i Bcast4K(const void* p) {
   return _mm256_set1_epi32(v);
 }
 
-// Byte `k` (0..3) of each 32-bit lane, as int32.
-inline __m256i LaneByte(__m256i v, int k) {
-  return _mm256_and_si256(_mm256_srlv_epi32(v, _mm256_set1_epi32(8 * k)), _mm256_set1_epi32(0xFF));
-}
-
-// The 6-bit scales (mins with kMins) of sub-blocks 0-3 and 4-7 of the 8 rows of one
-// group, byte j % 4 of each row's lane in word j / 4.
-__attribute__((always_inline)) inline void DecodeScales(const uint8_t* blk, __m256i* sc, __m256i* mn) {
-  const __m256i m6 = _mm256_set1_epi32(0x3f3f3f3f), low4 = _mm256_set1_epi32(0x0f0f0f0f);
-  const __m256i top2 = _mm256_set1_epi32(0x03030303);
-  const __m256i wa = Load256(blk + 32), wb = Load256(blk + 64), wc = Load256(blk + 96);
-  sc[0] = _mm256_and_si256(wa, m6);
-  sc[1] = _mm256_or_si256(_mm256_and_si256(wc, low4),
-                          _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(wa, 6), top2), 4));
-  mn[0] = _mm256_and_si256(wb, m6);
-  mn[1] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(wc, 4), low4),
-                          _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(wb, 6), top2), 4));
-}
-
-// Sub-block j's per-row scale (byte j % 4 of each lane of s[j / 4]) in the form
-// SubScaled multiplies by: int32 per lane (VNNI), or in both int16 halves of the lane.
-inline __m256i SubScale(const __m256i* s, int j) {
-#if defined(OC_X86_VNNI)
-  return LaneByte(s[j / 4], j % 4);
-#else
-  const int b = j % 4;
-  const __m256i idx = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(0x80008000u) | b | (b << 16)),
-                                       _mm256_setr_epi32(0, 0x40004, 0x80008, 0xc000c, 0, 0x40004, 0x80008, 0xc000c));
-  return _mm256_shuffle_epi8(s[j / 4], idx);
-#endif
-}
-
-// One sub-block's u8 x s8 partial sums: int32 lanes (VNNI), or int16 pairs (AVX2: with
-// 4-bit quants 8 registers sum to at most 8 * 3,840 = 30,720, 5-bit ones 4 * 7,936).
-inline __m256i SubDot(__m256i part, __m256i q, __m256i x) {
-#if defined(OC_X86_VNNI)
-  return _mm256_dpbusd_epi32(part, q, x);
-#else
-  return _mm256_add_epi16(part, _mm256_maddubs_epi16(q, x));
-#endif
-}
-
-inline __m256i SubScaled(__m256i part, __m256i scale) {
-#if defined(OC_X86_VNNI)
-  return _mm256_mullo_epi32(part, scale);
-#else
-  return _mm256_madd_epi16(part, scale);
-#endif
+// The 6-bit scales (mins with kMins) of sub-blocks 0-3 and 4-7 of the rows of one group
+// (a pair in KLanes16), byte j % 4 of each row's lane in word j / 4.
+template <class V>
+__attribute__((always_inline)) inline void DecodeScales(const uint8_t* blk, size_t pair, typename V::I* sc,
+                                                        typename V::I* mn) {
+  using I = typename V::I;
+  const I m6 = V::Set1(0x3f3f3f3f), low4 = V::Set1(0x0f0f0f0f), top2 = V::Set1(0x03030303);
+  const I wa = V::Load(blk + 32, pair), wb = V::Load(blk + 64, pair), wc = V::Load(blk + 96, pair);
+  sc[0] = V::And(wa, m6);
+  sc[1] = V::Or(V::And(wc, low4), V::Slli32(V::And(V::Srli32(wa, 6), top2), 4));
+  mn[0] = V::And(wb, m6);
+  mn[1] = V::Or(V::And(V::Srli32(wc, 4), low4), V::Slli32(V::And(V::Srli32(wb, 6), top2), 4));
 }
 
 // Quant register k of sub-block j (low nibbles for even j, high for odd), with Q5_K's
 // fifth bit (bit j of the high-bit byte, 4 bytes per row per register at offset 1152).
-template <bool kFive>
-__attribute__((always_inline)) inline __m256i KX8Quants(const uint8_t* blk, int c, int j, int k) {
-  const __m256i m4 = _mm256_set1_epi8(0x0F);
-  const __m256i w = Load256(blk + 128 + 32 * (8 * c + k));
-  __m256i q = (j % 2 == 0) ? _mm256_and_si256(w, m4) : _mm256_and_si256(_mm256_srli_epi16(w, 4), m4);
+template <class V, bool kFive>
+__attribute__((always_inline)) inline typename V::I KX8Quants(const uint8_t* blk, size_t pair, int c, int j, int k) {
+  using I = typename V::I;
+  const I m4 = V::Set1Byte(0x0F);
+  const I w = V::Load(blk + 128 + 32 * (8 * c + k), pair);
+  I q = (j % 2 == 0) ? V::And(w, m4) : V::And(V::Srli16(w, 4), m4);
   if constexpr (kFive) {
-    const __m256i h = Load256(blk + 1152 + 32 * k);
-    q = _mm256_or_si256(q, _mm256_and_si256(_mm256_slli_epi16(_mm256_srli_epi16(h, j), 4), _mm256_set1_epi8(0x10)));
+    const I h = V::Load(blk + 1152 + 32 * k, pair);
+    q = V::Or(q, V::And(V::Slli16(V::Srli16(h, j), 4), V::Set1Byte(0x10)));
   }
   return q;
 }
 
 // isum[t] += sum over sub-blocks j of scale_j * (quants_j . x_t), for T tokens of one
 // superblock: each quant register is unpacked once and serves all T tokens.
-template <bool kFive, int T>
-__attribute__((always_inline)) inline void KX8SuperDots(const uint8_t* blk, const __m256i* sc, const int8_t* const* xq,
-                                                        __m256i* isum) {
-#if defined(OC_X86_VNNI)
-  constexpr int kFlush = 8;
-#else
-  constexpr int kFlush = kFive ? 4 : 8;  // int16 partial sums must not overflow
-#endif
+template <class V, bool kFive, int T>
+__attribute__((always_inline)) inline void KX8SuperDots(const uint8_t* blk, size_t pair, const typename V::I* sc,
+                                                        const int8_t* const* xq, typename V::I* isum) {
+  using I = typename V::I;
+  constexpr int kFlush = V::kInt16Sums && kFive ? 4 : 8;  // int16 partial sums must not overflow
 #pragma GCC unroll 8
   for (int j = 0; j < 8; ++j) {
     const int c = j / 2;
-    const __m256i scale = SubScale(sc, j);
+    const I scale = V::SubScale(sc, j);
 #pragma GCC unroll 2
     for (int k0 = 0; k0 < 8; k0 += kFlush) {
-      __m256i part[T];
+      I part[T];
 #pragma GCC unroll 8
-      for (int t = 0; t < T; ++t) part[t] = _mm256_setzero_si256();
+      for (int t = 0; t < T; ++t) part[t] = V::Zero();
 #pragma GCC unroll 8
       for (int k = k0; k < k0 + kFlush; ++k) {
-        const __m256i q = KX8Quants<kFive>(blk, c, j, k);
+        const I q = KX8Quants<V, kFive>(blk, pair, c, j, k);
 #pragma GCC unroll 8
         for (int t = 0; t < T; ++t) {
-          part[t] = SubDot(part[t], q, Bcast4K(xq[t] + 32 * j + 4 * k));
-          KeepChain(part[t]);
+          part[t] = V::Dot(part[t], q, Bcast4V<V>(xq[t] + 32 * j + 4 * k));
+          V::Keep(part[t]);
         }
       }
 #pragma GCC unroll 8
-      for (int t = 0; t < T; ++t) isum[t] = _mm256_add_epi32(isum[t], SubScaled(part[t], scale));
+      for (int t = 0; t < T; ++t) isum[t] = V::Add32(isum[t], V::Scaled(part[t], scale));
     }
   }
 }
 
-// Q4_K, or Q5_K (kFive), for tokens t0 .. t0 + T - 1 of one row group at `base`.
-template <bool kFive, int T>
-__attribute__((always_inline)) inline void Q45KX8Tile(const MatMulArgs& a, const uint8_t* base, int t0, int g) {
+// Q4_K, or Q5_K (kFive), for tokens t0 .. t0 + T - 1 of the row group at `base` (and,
+// with KLanes16, of the next one, `pair` bytes further).
+template <class V, bool kFive, int T>
+__attribute__((always_inline)) inline void Q45KX8Tile(const MatMulArgs& a, const uint8_t* base, size_t pair, int t0,
+                                                      int g) {
+  using I = typename V::I;
+  using F = typename V::F;
   constexpr size_t kGroupBlock = kFive ? 1408 : 1152;
   const int nb = a.in_dim / 256;
   ActQ8KView x[T];
 #pragma GCC unroll 8
   for (int t = 0; t < T; ++t) x[t] = ViewActQ8K(a.x + static_cast<size_t>(t0 + t) * a.x_row_bytes, a.in_dim);
-  __m256 acc[T];
+  F acc[T];
 #pragma GCC unroll 8
-  for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
+  for (int t = 0; t < T; ++t) acc[t] = V::ZeroPs();
   for (int b = 0; b < nb; ++b) {
     const uint8_t* blk = base + static_cast<size_t>(b) * kGroupBlock;
     if constexpr (T <= kPrefetchTokens) PrefetchAhead<kGroupBlock>(blk);
-    __m256i sc[2], mn[2];
-    DecodeScales(blk, sc, mn);
+    I sc[2], mn[2];
+    DecodeScales<V>(blk, pair, sc, mn);
     const int8_t* xq[T];
-    __m256i isum[T];
+    I isum[T];
 #pragma GCC unroll 8
     for (int t = 0; t < T; ++t) {
       xq[t] = x[t].qs + 256 * b;
-      isum[t] = _mm256_setzero_si256();
+      isum[t] = V::Zero();
     }
-    KX8SuperDots<kFive, T>(blk, sc, xq, isum);
-    const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
-    const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16)));
+    KX8SuperDots<V, kFive, T>(blk, pair, sc, xq, isum);
+    const F d = V::HalfToFloat(blk, pair);
+    const F dmin = V::HalfToFloat(blk + 16, pair);
 #pragma GCC unroll 8
     for (int t = 0; t < T; ++t) {
-      __m256i msum = _mm256_setzero_si256();
+      I msum = V::Zero();
       const int16_t* bs = x[t].bsums + 16 * b;
 #pragma GCC unroll 8
       for (int j = 0; j < 8; ++j) {
-        msum = _mm256_add_epi32(
-            msum, _mm256_mullo_epi32(LaneByte(mn[j / 4], j % 4), _mm256_set1_epi32(bs[2 * j] + bs[2 * j + 1])));
+        msum = V::Add32(msum, V::Mullo32(LaneByteV<V>(mn[j / 4], j % 4), V::Set1(bs[2 * j] + bs[2 * j + 1])));
       }
-      const __m256 dx = _mm256_set1_ps(x[t].d[b]);
-      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]), _mm256_mul_ps(d, dx), acc[t]);
-      acc[t] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(msum), _mm256_mul_ps(dmin, dx), acc[t]);
+      const F dx = V::Set1Ps(x[t].d[b]);
+      acc[t] = V::Fmadd(V::Cvt(isum[t]), V::Mul(d, dx), acc[t]);
+      acc[t] = V::Fnmadd(V::Cvt(msum), V::Mul(dmin, dx), acc[t]);
     }
   }
 #pragma GCC unroll 8
-  for (int t = 0; t < T; ++t) _mm256_storeu_ps(a.y + static_cast<size_t>(t0 + t) * a.y_stride + 8 * g, acc[t]);
+  for (int t = 0; t < T; ++t) V::Store(a.y + static_cast<size_t>(t0 + t) * a.y_stride + 8 * g, acc[t]);
 }
 
 // The four quant registers of Q6_K step (h, kk): q[g] holds sub-block 8h + 2g + kk / 4's
@@ -307,7 +273,7 @@ __attribute__((always_inline)) inline void KX8Tile(const MatMulArgs& a, const ui
   if constexpr (K == KX8Kind::kQ6_K) {
     Q6KX8Tile<T>(a, base, t0, g);
   } else {
-    Q45KX8Tile<K == KX8Kind::kQ5_K, T>(a, base, t0, g);
+    Q45KX8Tile<KLanes8, K == KX8Kind::kQ5_K, T>(a, base, 0, t0, g);
   }
 }
 
@@ -315,11 +281,29 @@ __attribute__((always_inline)) inline void KX8Tile(const MatMulArgs& a, const ui
 // X8Groups: a group's weights are read from memory once (prefetched when the tile is a
 // decode step's few tokens) and serve every token from cache, each quant register
 // unpacked once per tile. Each output gets the same instructions whatever the tile.
+// With VNNI, Q4_K / Q5_K take pairs of groups through 512-bit registers for the tiles
+// of 4 (KLanes16; the 1-3 left stay group by group, as decode does).
 template <KX8Kind K>
 void KX8MatMul(const MatMulArgs& a, int row_begin, int row_end) {
   constexpr int kT = 4;
   const int full = a.n_tokens / kT * kT, rest = a.n_tokens - full;
-  for (int g = row_begin / 8; g < row_end / 8; ++g) {
+  int g = row_begin / 8;
+  const int g_end = row_end / 8;
+#if defined(OC_X86_VNNI)
+  if constexpr (K != KX8Kind::kQ6_K) {
+    const size_t pair = 8 * a.w_row_bytes;
+    for (; full > 0 && g + 2 <= g_end; g += 2) {
+      const uint8_t* base = a.w + static_cast<size_t>(g) * 8 * a.w_row_bytes;
+      for (int t = 0; t < full; t += kT) Q45KX8Tile<KLanes16, K == KX8Kind::kQ5_K, kT>(a, base, pair, t, g);
+      for (int h = 0; h < 2; ++h) {
+        if (rest == 3) KX8Tile<K, 3>(a, base + h * pair, full, g + h);
+        if (rest == 2) KX8Tile<K, 2>(a, base + h * pair, full, g + h);
+        if (rest == 1) KX8Tile<K, 1>(a, base + h * pair, full, g + h);
+      }
+    }
+  }
+#endif
+  for (; g < g_end; ++g) {
     const uint8_t* base = a.w + static_cast<size_t>(g) * 8 * a.w_row_bytes;
     for (int t = 0; t < full; t += kT) KX8Tile<K, kT>(a, base, t, g);
     if (rest == 3) KX8Tile<K, 3>(a, base, full, g);
