@@ -8,6 +8,7 @@ namespace omnicoder {
 #if !defined(OC_KERNELS_X86)
 void FillAvx2Kernels(KernelTable*) {}
 void FillAvx512Kernels(KernelTable*, bool) {}
+void FillAvx512FloatMatMul(KernelTable*, bool) {}
 #endif
 #if !defined(OC_KERNELS_ARM64)
 void FillNeonKernels(KernelTable*) {}
