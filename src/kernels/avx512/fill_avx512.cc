@@ -13,9 +13,9 @@ namespace omnicoder {
 namespace {
 
 // CPUs with zmm_halves: Q6_K decode (1-3 tokens) through the AVX2 level's interleaved
-// kernel, 2.5x the VNNI one's speed there (Zen 4, kernels_bench t1: 28-30 vs 11 GMAC/s:
-// its vpdpbusd + vpmulld sub-block sums stall where vpmaddubsw + vpmaddwd do not); the
-// sums are exact integers both ways, so the bits are the same.
+// kernel, 2.5x the VNNI one's speed there (Zen 4, kernels_bench t1: 28-31 vs 11 GMAC/s;
+// the AVX2 form's code compiled in this file also ran at 10-12, for reasons not found, so
+// the AVX2 file's function is called). The sums are exact integers both ways: same bits.
 MatMulFn g_q6k_x8_avx2 = nullptr;
 
 void Q6KX8HalvesMatMul(const MatMulArgs& a, int row_begin, int row_end) {
