@@ -7,8 +7,8 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 
+#include "kernels/x86/matmul_x8_impl.h"
 #include "kernels/x86/x86_common.h"
 
 namespace omnicoder {
@@ -86,10 +86,7 @@ struct KLanes8 {
 struct KLanes16 {
   using I = __m512i;
   using F = __m512;
-  static I Load(const uint8_t* p, size_t pair) {
-    return _mm512_inserti64x4(_mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))),
-                              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + pair)), 1);
-  }
+  static I Load(const uint8_t* p, size_t pair) { return Load2x256(p, p + pair); }
   static I Set1(int32_t v) { return _mm512_set1_epi32(v); }
   static I Set1Byte(char v) { return _mm512_set1_epi8(v); }
   static I Zero() { return _mm512_setzero_si512(); }
@@ -107,11 +104,7 @@ struct KLanes16 {
   static I SubScale(const I* s, int j);
   static I Scaled(I part, I scale) { return _mm512_mullo_epi32(part, scale); }
   static void Keep(I& v) { asm("" : "+v"(v)); }
-  static F HalfToFloat(const uint8_t* p, size_t pair) {
-    return _mm512_cvtph_ps(
-        _mm256_inserti128_si256(_mm256_zextsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))),
-                                _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + pair)), 1));
-  }
+  static F HalfToFloat(const uint8_t* p, size_t pair) { return X8Mins2(p, p + pair); }
   static F Set1Ps(float v) { return _mm512_set1_ps(v); }
   static F ZeroPs() { return _mm512_setzero_ps(); }
   static F Cvt(I a) { return _mm512_cvtepi32_ps(a); }
@@ -125,9 +118,7 @@ struct KLanes16 {
 // A 32-bit value broadcast to every lane (4 activation bytes).
 template <class V>
 inline typename V::I Bcast4V(const void* p) {
-  int32_t v;
-  std::memcpy(&v, p, 4);
-  return V::Set1(v);
+  return V::Set1(Load4(p));
 }
 
 // Byte `k` (0..3) of each 32-bit lane, as int32.

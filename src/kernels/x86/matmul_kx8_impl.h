@@ -23,12 +23,6 @@ inline __m256i Load256(const uint8_t* p) {
   return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
 }
 
-inline __m256i Bcast4K(const void* p) {
-  int32_t v;
-  std::memcpy(&v, p, 4);
-  return _mm256_set1_epi32(v);
-}
-
 // The 6-bit scales (mins with kMins) of sub-blocks 0-3 and 4-7 of the rows of one group
 // (a pair in KLanes16), byte j % 4 of each row's lane in word j / 4.
 template <class V>
@@ -179,7 +173,7 @@ __attribute__((always_inline)) inline void Q6KHalf(const uint8_t* blk, int h, in
     for (int g = 0; g < 4; ++g) {
 #pragma GCC unroll 8
       for (int t = 0; t < T; ++t) {
-        const __m256i x = Bcast4K(xq[t] + 128 * h + 32 * g + 4 * kk);
+        const __m256i x = Bcast4(xq[t] + 128 * h + 32 * g + 4 * kk);
 #if defined(OC_X86_VNNI)
         acc[g][t] = _mm256_dpbusd_epi32(acc[g][t], q[g], x);
 #else
@@ -209,7 +203,7 @@ __attribute__((always_inline)) inline void Q6KSubtractOffsets(const __m256i* pai
   for (int t = 0; t < T; ++t) {
     __m256i o = _mm256_setzero_si256();
 #pragma GCC unroll 8
-    for (int j = 0; j < 8; ++j) o = _mm256_add_epi32(o, _mm256_madd_epi16(pairs[j], Bcast4K(bs[t] + 2 * j)));
+    for (int j = 0; j < 8; ++j) o = _mm256_add_epi32(o, _mm256_madd_epi16(pairs[j], Bcast4(bs[t] + 2 * j)));
     isum[t] = _mm256_sub_epi32(isum[t], _mm256_slli_epi32(o, 5));
   }
 }

@@ -15,10 +15,8 @@
 namespace omnicoder {
 namespace {
 
-inline __m256i Bcast4(const int8_t* p) {
-  int32_t v;
-  std::memcpy(&v, p, 4);
-  return _mm256_set1_epi32(v);
+inline __m256i Bcast4(const void* p) {
+  return _mm256_set1_epi32(Load4(p));
 }
 
 // Without VNNI, u8 (q + 128) x s8 pairs would saturate maddubs' 16-bit sums: Q8_0 is

@@ -19,6 +19,13 @@ inline float HalfToFloat(const uint8_t* p) {
   return _cvtsh_ss(h);
 }
 
+// 4 bytes at p as one int32 (unaligned).
+inline int32_t Load4(const void* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
 inline float Hsum(__m256 v) {
   __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
   lo = _mm_add_ps(lo, hi);
