@@ -1,13 +1,16 @@
 // Kernel throughput (Google Benchmark): matmul of each weight type at decode shape
 // (1 token) and prefill shapes (8, 32 and 256 tokens), per ISA level (amx: the AVX-512
 // level plus AMX-INT8 tiles from 8-16 tokens). Weights span more
-// than the last-level cache, so decode numbers are memory-bound like real models.
+// than the last-level cache, so decode numbers are memory-bound like real models. The
+// `threads:2` decode runs split each matrix's rows between two threads, as the engine
+// does: on most machines one core cannot draw the whole memory bandwidth.
 //   build/bin/kernels_bench --benchmark_filter=Q4_0
 #include <benchmark/benchmark.h>
 
 #include <cstring>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <string>
 #include <tuple>
@@ -15,6 +18,7 @@
 #include <vector>
 
 #include "base/aligned_buffer.h"
+#include "base/half.h"
 #include "base/huge_buffer.h"
 #include "kernels/kernel_table.h"
 #include "kernels/repack.h"
@@ -69,6 +73,7 @@ void BM_MatMul(benchmark::State& state, DType type, Isa level, int tokens, bool 
     state.SkipWithError("ISA not available");
     return;
   }
+  static std::mutex setup;  // the fixture cache, when threads share a run
   MatMulKernel k = GetKernelTable(level).matmul[static_cast<uint32_t>(type)];
   if (x8) {
     if (!k.matmul_x8) {
@@ -77,7 +82,15 @@ void BM_MatMul(benchmark::State& state, DType type, Isa level, int tokens, bool 
     }
     k.matmul = k.matmul_x8;
   }
-  Fixture& f = Get(type, k, tokens, x8);
+  Fixture* fp;
+  {
+    std::lock_guard<std::mutex> lock(setup);
+    fp = &Get(type, k, tokens, x8);
+  }
+  Fixture& f = *fp;
+  // This thread's rows: whole 16-row units, as the engine's split.
+  const int units = kRows / 16, threads = state.threads(), ti = state.thread_index();
+  const int row_begin = 16 * (units * ti / threads), row_end = 16 * (units * (ti + 1) / threads);
   int m = 0;
   for (auto _ : state) {
     MatMulArgs a;
@@ -89,16 +102,75 @@ void BM_MatMul(benchmark::State& state, DType type, Isa level, int tokens, bool 
     a.y_stride = kRows;
     a.in_dim = kCols;
     a.n_tokens = tokens;
-    k.matmul(a, 0, kRows);
+    k.matmul(a, row_begin, row_end);
     benchmark::ClobberMemory();
     m = (m + 1) % kMatrices;
   }
-  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(f.row_bytes) * kRows);
-  state.counters["GMAC/s"] = benchmark::Counter(static_cast<double>(state.iterations()) * kRows * kCols * tokens / 1e9,
+  const int rows = row_end - row_begin;
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(f.row_bytes) * rows);
+  state.counters["GMAC/s"] = benchmark::Counter(static_cast<double>(state.iterations()) * rows * kCols * tokens / 1e9,
+                                                benchmark::Counter::kIsRate);
+}
+
+// Decode attention of one KV head's query group (n_q = 8, as TinyLlama / Llama 3) over
+// n_pos F16 positions of head dim 64 or 128: scores, then values. `heads` copies rotate:
+// 1 keeps K/V in L2 (the kernels' compute), 16 (8-16 MiB) reads them from L3 / memory
+// like a group's share of a real decode step.
+void BM_Attention(benchmark::State& state, Isa level, int head_dim, int n_pos, bool values, int heads) {
+  if (!IsaAvailable(level)) {
+    state.SkipWithError("ISA not available");
+    return;
+  }
+  const KernelTable& k = GetKernelTable(level);
+  constexpr int kNq = 8;
+  const size_t head_bytes = static_cast<size_t>(n_pos) * head_dim * 2;
+  std::vector<uint16_t> kv(head_bytes / 2 * heads);
+  std::mt19937 rng(2);
+  std::normal_distribution<float> nd;
+  for (uint16_t& h : kv) h = F32ToF16(nd(rng));
+  std::vector<float> q(static_cast<size_t>(kNq) * head_dim), out(q.size());
+  for (float& v : q) v = nd(rng);
+  const size_t stride = static_cast<size_t>(n_pos) + 16;
+  std::vector<float> scores(kNq * stride, 1.0f / n_pos);
+  int h = 0;
+  for (auto _ : state) {
+    AttnArgs a;
+    a.q = q.data();
+    a.q_stride = head_dim;
+    a.n_q = kNq;
+    a.k = a.v = reinterpret_cast<const uint8_t*>(kv.data()) + h * head_bytes;
+    a.kv_row_bytes = static_cast<size_t>(head_dim) * 2;
+    a.kv_type = DType::kF16;
+    a.head_dim = head_dim;
+    a.n_pos = n_pos;
+    a.scale = 0.125f;
+    a.scores_stride = stride;
+    a.out_stride = head_dim;
+    if (values) {
+      k.attn_values(a, scores.data(), out.data());
+    } else {
+      k.attn_scores(a, scores.data());
+    }
+    benchmark::ClobberMemory();
+    h = (h + 1) % heads;
+  }
+  state.counters["GMAC/s"] = benchmark::Counter(static_cast<double>(state.iterations()) * kNq * n_pos * head_dim / 1e9,
                                                 benchmark::Counter::kIsRate);
 }
 
 void Register() {
+  for (auto [level, ln] : {std::pair{Isa::kAvx2, "avx2"}, std::pair{Isa::kAvx512, "avx512"}}) {
+    for (int hd : {64, 128}) {
+      for (bool values : {false, true}) {
+        for (int heads : {1, 16}) {
+          const std::string name = std::string("Attn/") + (values ? "values" : "scores") + "/" + ln + "/hd" +
+                                   std::to_string(hd) + "/q8/p4096/" + (heads == 1 ? "l2" : "l3");
+          benchmark::RegisterBenchmark(name.c_str(), BM_Attention, level, hd, 4096, values, heads)
+              ->Unit(benchmark::kMicrosecond);
+        }
+      }
+    }
+  }
   const std::pair<DType, const char*> types[] = {
       {DType::kQ4_0, "Q4_0"}, {DType::kQ8_0, "Q8_0"},  {DType::kQ4_K, "Q4_K"}, {DType::kQ5_K, "Q5_K"},
       {DType::kQ6_K, "Q6_K"}, {DType::kF16, "F16"},    {DType::kQ4_1, "Q4_1"}, {DType::kQ5_0, "Q5_0"},
@@ -112,9 +184,21 @@ void Register() {
         std::string name = std::string("MatMul/") + tn + "/" + ln + "/t" + std::to_string(tokens);
         benchmark::RegisterBenchmark(name.c_str(), BM_MatMul, type, level, tokens, false)
             ->Unit(benchmark::kMicrosecond);
+        if (tokens == 1) {
+          benchmark::RegisterBenchmark(name.c_str(), BM_MatMul, type, level, tokens, false)
+              ->Unit(benchmark::kMicrosecond)
+              ->Threads(2)
+              ->UseRealTime();
+        }
         if (CanInterleave8(type, kRows, kCols)) {
           benchmark::RegisterBenchmark((name + "/x8").c_str(), BM_MatMul, type, level, tokens, true)
               ->Unit(benchmark::kMicrosecond);
+          if (tokens == 1) {
+            benchmark::RegisterBenchmark((name + "/x8").c_str(), BM_MatMul, type, level, tokens, true)
+                ->Unit(benchmark::kMicrosecond)
+                ->Threads(2)
+                ->UseRealTime();
+          }
         }
       }
     }

@@ -1,5 +1,6 @@
 // AVX-512 attention kernels (scores, values): K/V rows converted to f32 once per tile of
-// 8 positions and shared by every query of the call.
+// 16 positions (values of MLA's wide rows: 8) and shared by every query of the call.
+// The rows 64 positions ahead are prefetched while a tile is computed.
 //
 // Bit rules (kernel_table.h): a query's score at a position is the same sequence of
 // fused multiply-adds and one fixed reduction tree whatever the tile or lane; a query's
@@ -19,20 +20,19 @@ inline __m512 LoadF32x16(const float* p, __mmask16 m) {
   return _mm512_maskz_loadu_ps(m, p);
 }
 
-// Rows [p0, p0 + 8) of a head as f32 rows `stride` floats apart: F32 rows of a full tile
+// Rows [p0, p0 + kRows) of a head as f32 rows `stride` floats apart: F32 rows of a full tile
 // in place, otherwise converted (F16) or copied into `tile` (rows past n_pos zero). A
-// head's rows are contiguous in the cache (kv_cache.h), so the hardware prefetcher
-// streams them (software prefetch measured no better).
-template <class L>
+// head's rows are contiguous in the cache (kv_cache.h).
+template <class L, int kRows>
 inline const float* TileRows16(const uint8_t* base, const AttnArgs& a, int p0, float* tile, size_t* stride) {
-  const int hd = a.head_dim, np = std::min(8, a.n_pos - p0);
+  const int hd = a.head_dim, np = std::min(kRows, a.n_pos - p0);
   const size_t row_bytes = a.kv_row_bytes;
-  if (L::kElem == 4 && np == 8) {
+  if (L::kElem == 4 && np == kRows) {
     *stride = row_bytes / 4;
     return reinterpret_cast<const float*>(base + static_cast<size_t>(p0) * row_bytes);
   }
   *stride = static_cast<size_t>(hd);
-  for (int i = 0; i < 8; ++i) {
+  for (int i = 0; i < kRows; ++i) {
     float* dst = tile + static_cast<size_t>(i) * hd;
     if (i >= np) {
       std::memset(dst, 0, sizeof(float) * hd);
@@ -52,58 +52,86 @@ inline const float* TileRows16(const uint8_t* base, const AttnArgs& a, int p0, f
   return tile;
 }
 
-// Lane i of the result = the 16 lanes of acc[i] summed by one fixed tree.
-inline __m256 Hsum16x8(const __m512* acc) {
-  __m256 half[8];
-#pragma GCC unroll 8
-  for (int i = 0; i < 8; ++i) {
-    half[i] = _mm256_add_ps(_mm512_castps512_ps256(acc[i]),
-                            _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[i]), 1)));
+// Rows [p0, p0 + 16) of a head as f32 in chunk-major order: chunk c (head dims 16c ..
+// 16c + 15) of row i at tile + 256 c + 16 i, so a chunk's 16 rows are one pointer plus
+// constant offsets. A last chunk of 8 dims (hd % 16 == 8) and rows past n_pos are zeros.
+template <class L>
+inline void ScoreChunks(const uint8_t* base, const AttnArgs& a, int p0, float* tile) {
+  const int hd = a.head_dim, np = std::min(16, a.n_pos - p0), chunks = (hd + 15) / 16;
+  for (int i = 0; i < 16; ++i) {
+    float* dst = tile + 16 * i;
+    if (i >= np) {
+      for (int c = 0; c < chunks; ++c) _mm512_storeu_ps(dst + 256 * c, _mm512_setzero_ps());
+      continue;
+    }
+    const uint8_t* src = base + static_cast<size_t>(p0 + i) * a.kv_row_bytes;
+    int c = 0;
+    for (; 16 * c + 16 <= hd; ++c) {
+      if constexpr (L::kElem == 4) {
+        _mm512_storeu_ps(dst + 256 * c, _mm512_loadu_ps(reinterpret_cast<const float*>(src) + 16 * c));
+      } else {
+        _mm512_storeu_ps(dst + 256 * c,
+                         _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + 32 * c))));
+      }
+    }
+    if (c < chunks) {
+      _mm512_storeu_ps(dst + 256 * c, _mm512_castps256_ps512(_mm256_setzero_ps()));
+      _mm256_storeu_ps(dst + 256 * c, L::Load(src + 16 * c * L::kElem));
+    }
   }
-  return Hsum8x8(half);
 }
 
-// Scores of one query against 8 rows (`stride` floats apart); with kTail the last 8
-// floats of the head dim are read through a mask (hd % 16 == 8).
-template <bool kTail>
-__attribute__((always_inline)) inline __m256 ScoreTile(const float* q, const float* rows, size_t stride, int hd) {
-  __m512 acc[8];
+// Lane p of the result = the 16 lanes of acc[p] summed by one tree, the same additions
+// for every p: lanes j, j + 4, j + 8, j + 12 as (l_j + l_j+8) + (l_j+4 + l_j+12), then those
+// four as (f0 + f2) + (f1 + f3). 45 shuffles and adds in registers for 16 positions.
+inline __m512 Hsum16x16(const __m512* acc) {
+  __m512 b[8], c[4], d[2];
 #pragma GCC unroll 8
-  for (int i = 0; i < 8; ++i) acc[i] = _mm512_setzero_ps();
-  const int full = hd / 16 * 16;
-  for (int d = 0; d < full; d += 16) {
-    const __m512 qv = _mm512_loadu_ps(q + d);
-#pragma GCC unroll 8
-    for (int i = 0; i < 8; ++i) acc[i] = _mm512_fmadd_ps(qv, _mm512_loadu_ps(rows + i * stride + d), acc[i]);
+  for (int i = 0; i < 8; ++i) {  // b[i]: 128-bit lanes 0-1 position i, 2-3 position i + 8
+    b[i] =
+        _mm512_add_ps(_mm512_shuffle_f32x4(acc[i], acc[i + 8], 0x44), _mm512_shuffle_f32x4(acc[i], acc[i + 8], 0xEE));
   }
-  if constexpr (kTail) {
-    const __m512 qv = LoadF32x16(q + full, 0x00FF);
-#pragma GCC unroll 8
-    for (int i = 0; i < 8; ++i) acc[i] = _mm512_fmadd_ps(qv, LoadF32x16(rows + i * stride + full, 0x00FF), acc[i]);
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i) {  // c[i]: lanes hold positions i, i + 8, i + 4, i + 12
+    c[i] = _mm512_add_ps(_mm512_shuffle_f32x4(b[i], b[i + 4], 0x88), _mm512_shuffle_f32x4(b[i], b[i + 4], 0xDD));
   }
-  return Hsum16x8(acc);
+#pragma GCC unroll 2
+  for (int i = 0; i < 2; ++i) {  // d[i]: two floats each of c[i]'s and c[i + 2]'s positions
+    d[i] = _mm512_add_ps(_mm512_shuffle_ps(c[i], c[i + 2], 0x44), _mm512_shuffle_ps(c[i], c[i + 2], 0xEE));
+  }
+  // Positions 0 2 1 3 | 8 10 9 11 | 4 6 5 7 | 12 14 13 15, then into order.
+  const __m512 e = _mm512_add_ps(_mm512_shuffle_ps(d[0], d[1], 0x88), _mm512_shuffle_ps(d[0], d[1], 0xDD));
+  return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 2, 1, 3, 8, 10, 9, 11, 4, 6, 5, 7, 12, 14, 13, 15), e);
+}
+
+// Scores of one query against a tile of 16 rows (ScoreChunks): per row 16 lanes of fused
+// multiply-adds over the head dim (a last chunk of 8 dims: the query's other 8 lanes 0).
+__attribute__((always_inline)) inline __m512 ScoreTile(const float* q, const float* tile, int hd) {
+  __m512 acc[16];
+#pragma GCC unroll 16
+  for (int i = 0; i < 16; ++i) acc[i] = _mm512_setzero_ps();
+  for (int d = 0; d < hd; d += 16, tile += 256) {
+    const __m512 qv = LoadF32x16(q + d, d + 16 <= hd ? 0xFFFF : 0x00FF);
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; ++i) acc[i] = _mm512_fmadd_ps(qv, _mm512_load_ps(tile + 16 * i), acc[i]);
+  }
+  return Hsum16x16(acc);
 }
 
 template <class L>
 void AttnScores512T(const AttnArgs& a, float* scores) {
   if (ScoresUntiled<L>(a, scores)) return;
   const int hd = a.head_dim;
-  alignas(64) float tile[8 * kAttnTileDim];
-  const __m256 scale = _mm256_set1_ps(a.scale);
-  for (int p0 = 0; p0 < a.n_pos; p0 += 8) {
-    const int np = std::min(8, a.n_pos - p0);
-    size_t stride = 0;
-    const float* rows = TileRows16<L>(a.k, a, p0, tile, &stride);
+  alignas(64) float tile[16 * kAttnTileDim];  // 36 KiB for MLA's 576
+  const __m512 scale = _mm512_set1_ps(a.scale);
+  for (int p0 = 0; p0 < a.n_pos; p0 += 16) {
+    const int np = std::min(16, a.n_pos - p0);
+    const __mmask16 keep = static_cast<__mmask16>((1u << np) - 1);
+    ScoreChunks<L>(a.k, a, p0, tile);
+    PrefetchRows(a.k, a, p0 + kPrefetchRows, p0 + kPrefetchRows + 16);
     for (int g = 0; g < a.n_q; ++g) {
       const float* q = a.q + g * a.q_stride;
-      const __m256 dots = hd % 16 ? ScoreTile<true>(q, rows, stride, hd) : ScoreTile<false>(q, rows, stride, hd);
-      const __m256 s = _mm256_mul_ps(dots, scale);
-      float* out = scores + g * a.scores_stride + p0;
-      if (np == 8) {
-        _mm256_storeu_ps(out, s);
-      } else {
-        _mm256_mask_storeu_ps(out, static_cast<__mmask8>((1u << np) - 1), s);
-      }
+      _mm512_mask_storeu_ps(scores + g * a.scores_stride + p0, keep, _mm512_mul_ps(ScoreTile(q, tile, hd), scale));
     }
   }
 }
@@ -147,15 +175,18 @@ inline void ValuesBlock(TileView rows, int np, const float* const* probs, float*
   }
 }
 
-template <class L>
-void AttnValues512T(const AttnArgs& a, const float* probs, float* out) {
-  if (ValuesUntiled<L>(a, probs, out)) return;
+// Values over tiles of kRows positions: 16 rows (8 KiB of f32 at head dim 128) spread
+// each output register's load and store over more positions than 8; MLA's 512-wide rows
+// take 8 (a 16 KiB tile). kMaxDim: the widest head dim the caller passes.
+template <class L, int kRows, int kMaxDim>
+void ValuesTiles(const AttnArgs& a, const float* probs, float* out) {
   const int hd = a.head_dim;
-  alignas(64) float tile[8 * kAttnTileDim];
-  for (int p0 = 0; p0 < a.n_pos; p0 += 8) {
-    const int np = std::min(8, a.n_pos - p0);
+  alignas(64) float tile[kRows * kMaxDim];
+  for (int p0 = 0; p0 < a.n_pos; p0 += kRows) {
+    const int np = std::min(kRows, a.n_pos - p0);
     size_t stride = 0;
-    const float* rows = TileRows16<L>(a.v, a, p0, tile, &stride);
+    const float* rows = TileRows16<L, kRows>(a.v, a, p0, tile, &stride);
+    PrefetchRows(a.v, a, p0 + kPrefetchRows, p0 + kPrefetchRows + kRows);
     int g = 0;
     for (; g + 2 <= a.n_q; g += 2) {
       const float* pr[2] = {probs + g * a.scores_stride + p0, probs + (g + 1) * a.scores_stride + p0};
@@ -167,6 +198,16 @@ void AttnValues512T(const AttnArgs& a, const float* probs, float* out) {
       float* o[1] = {out + g * a.out_stride};
       for (int d0 = 0; d0 < hd; d0 += 128) ValuesBlock<1, 8>({rows, stride}, np, pr, o, d0, hd);
     }
+  }
+}
+
+template <class L>
+void AttnValues512T(const AttnArgs& a, const float* probs, float* out) {
+  if (ValuesUntiled<L>(a, probs, out)) return;
+  if (a.head_dim <= 128) {
+    ValuesTiles<L, 16, 128>(a, probs, out);
+  } else {
+    ValuesTiles<L, 8, kAttnTileDim>(a, probs, out);
   }
 }
 

@@ -1,6 +1,6 @@
 // x86 attention kernels (kernel_table.h's attn_scores / attn_values) in 256-bit
-// registers. Included by avx2/ (the table's entries) and avx512/ (the reduction tree and
-// the one-position-at-a-time paths its 512-bit kernels fall back to).
+// registers. Included by avx2/ (the table's entries) and avx512/ (the prefetch and the
+// one-position-at-a-time paths its 512-bit kernels fall back to).
 #pragma once
 
 #include <algorithm>
@@ -18,6 +18,18 @@ namespace {
 // (or wider than the tile) take the one-position-at-a-time path.
 constexpr int kAttnTileDim = 576;  // MLA's latent + rope row
 
+// Positions ahead whose rows are prefetched while a tile is computed: with the hardware
+// prefetcher alone the tile conversion waited on K/V (kernels_bench Attn/*, Zen 4).
+constexpr int kPrefetchRows = 64;
+
+// Rows [from, to) of a head (clipped to n_pos) into L1. Always inlined: GCC deletes a
+// call of a function whose only effect is prefetching.
+__attribute__((always_inline)) inline void PrefetchRows(const uint8_t* base, const AttnArgs& a, int from, int to) {
+  const uint8_t* p = base + static_cast<size_t>(from) * a.kv_row_bytes;
+  const uint8_t* end = base + static_cast<size_t>(std::min(to, a.n_pos)) * a.kv_row_bytes;
+  for (; p < end; p += 64) _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0);
+}
+
 // Lane i of the result = Hsum(acc[i]): the same additions in the same order, so a
 // position's score does not depend on which lane (or tile) it was computed in.
 inline __m256 Hsum8x8(const __m256* acc) {
@@ -33,12 +45,12 @@ inline __m256 Hsum8x8(const __m256* acc) {
 }
 
 // Row pointers for positions [p0, p0 + np) as f32: F32 rows in place, F16 rows converted
-// into `tile`; missing rows (np < 8) repeat the last one.
-template <class L>
+// into `tile`; missing rows (np < kRows) repeat the last one.
+template <class L, int kRows>
 inline int TileRows(const uint8_t* base, const AttnArgs& a, int p0, float* tile, const float** rows) {
-  const int hd = a.head_dim, np = std::min(8, a.n_pos - p0);
+  const int hd = a.head_dim, np = std::min(kRows, a.n_pos - p0);
   const size_t row_bytes = a.kv_row_bytes;
-  for (int i = 0; i < 8; ++i) {
+  for (int i = 0; i < kRows; ++i) {
     const uint8_t* src = base + static_cast<size_t>(p0 + std::min(i, np - 1)) * row_bytes;
     if constexpr (L::kElem == 4) {
       rows[i] = reinterpret_cast<const float*>(src);
@@ -75,23 +87,42 @@ inline bool ScoresUntiled(const AttnArgs& a, float* scores) {
   return true;
 }
 
+// Rows [p0, p0 + 8) as f32 in chunk-major order: chunk c (head dims 8c .. 8c + 7) of row i
+// at tile + 64 c + 8 i, a chunk's rows one pointer plus constant offsets (8 row pointers
+// would not fit the general registers beside the loop's). Rows past n_pos are zeros.
+template <class L>
+inline void ScoreChunks8(const uint8_t* base, const AttnArgs& a, int p0, float* tile) {
+  const int hd = a.head_dim, np = std::min(8, a.n_pos - p0);
+  for (int i = 0; i < 8; ++i) {
+    float* dst = tile + 8 * i;
+    const uint8_t* src = base + static_cast<size_t>(p0 + i) * a.kv_row_bytes;
+    for (int d = 0; d < hd; d += 8) {
+      _mm256_storeu_ps(dst + 8 * d, i < np ? L::Load(src + d * L::kElem) : _mm256_setzero_ps());
+    }
+  }
+}
+
+// Per position 8 lanes of fused multiply-adds over the head dim, then Hsum8x8.
 template <class L>
 void AttnScoresT(const AttnArgs& a, float* scores) {
   if (ScoresUntiled<L>(a, scores)) return;
   const int hd = a.head_dim;
   alignas(32) float tile[8 * kAttnTileDim];
-  const float* rows[8];
   const __m256 scale = _mm256_set1_ps(a.scale);
   for (int p0 = 0; p0 < a.n_pos; p0 += 8) {
-    const int np = TileRows<L>(a.k, a, p0, tile, rows);
+    const int np = std::min(8, a.n_pos - p0);
+    ScoreChunks8<L>(a.k, a, p0, tile);
+    PrefetchRows(a.k, a, p0 + kPrefetchRows, p0 + kPrefetchRows + 8);
     for (int g = 0; g < a.n_q; ++g) {
       const float* q = a.q + g * a.q_stride;
       __m256 acc[8];
+#pragma GCC unroll 8
       for (int i = 0; i < 8; ++i) acc[i] = _mm256_setzero_ps();
-      for (int d = 0; d < hd; d += 8) {
+      const float* chunk = tile;
+      for (int d = 0; d < hd; d += 8, chunk += 64) {
         const __m256 qv = _mm256_loadu_ps(q + d);
 #pragma GCC unroll 8
-        for (int i = 0; i < 8; ++i) acc[i] = _mm256_fmadd_ps(qv, _mm256_loadu_ps(rows[i] + d), acc[i]);
+        for (int i = 0; i < 8; ++i) acc[i] = _mm256_fmadd_ps(qv, _mm256_load_ps(chunk + 8 * i), acc[i]);
       }
       const __m256 s = _mm256_mul_ps(Hsum8x8(acc), scale);
       float* out = scores + g * a.scores_stride + p0;
@@ -132,14 +163,16 @@ inline bool ValuesUntiled(const AttnArgs& a, const float* probs, float* out) {
 
 // Each output element: one fused multiply-add per position, in position order, into a
 // register kept across the tile (the same bits as adding into memory one at a time).
-template <class L>
-void AttnValuesT(const AttnArgs& a, const float* probs, float* out) {
-  if (ValuesUntiled<L>(a, probs, out)) return;
+// Tiles of kRows positions: 16 spread each register's load and store over more positions
+// (head dims up to kMaxDim = 128); MLA's 512-wide rows take 8.
+template <class L, int kRows, int kMaxDim>
+void ValuesTilesT(const AttnArgs& a, const float* probs, float* out) {
   const int hd = a.head_dim;
-  alignas(32) float tile[8 * kAttnTileDim];
-  const float* rows[8];
-  for (int p0 = 0; p0 < a.n_pos; p0 += 8) {
-    const int np = TileRows<L>(a.v, a, p0, tile, rows);
+  alignas(32) float tile[kRows * kMaxDim];
+  const float* rows[kRows];
+  for (int p0 = 0; p0 < a.n_pos; p0 += kRows) {
+    const int np = TileRows<L, kRows>(a.v, a, p0, tile, rows);
+    PrefetchRows(a.v, a, p0 + kPrefetchRows, p0 + kPrefetchRows + kRows);
     for (int g = 0; g < a.n_q; ++g) {
       const float* pr = probs + g * a.scores_stride + p0;
       float* o = out + g * a.out_stride;
@@ -161,6 +194,16 @@ void AttnValuesT(const AttnArgs& a, const float* probs, float* out) {
         }
       }
     }
+  }
+}
+
+template <class L>
+void AttnValuesT(const AttnArgs& a, const float* probs, float* out) {
+  if (ValuesUntiled<L>(a, probs, out)) return;
+  if (a.head_dim <= 128) {
+    ValuesTilesT<L, 16, 128>(a, probs, out);
+  } else {
+    ValuesTilesT<L, 8, kAttnTileDim>(a, probs, out);
   }
 }
 
