@@ -25,8 +25,10 @@ constexpr int kPrefetchRows = 64;
 // Rows [from, to) of a head (clipped to n_pos) into L1. Always inlined: GCC deletes a
 // call of a function whose only effect is prefetching.
 __attribute__((always_inline)) inline void PrefetchRows(const uint8_t* base, const AttnArgs& a, int from, int to) {
+  const int stop = std::min(to, a.n_pos);
+  if (from >= stop) return;  // no address past the rows is formed
   const uint8_t* p = base + static_cast<size_t>(from) * a.kv_row_bytes;
-  const uint8_t* end = base + static_cast<size_t>(std::min(to, a.n_pos)) * a.kv_row_bytes;
+  const uint8_t* end = base + static_cast<size_t>(stop) * a.kv_row_bytes;
   for (; p < end; p += 64) _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0);
 }
 
@@ -95,10 +97,12 @@ inline void ScoreChunks8(const uint8_t* base, const AttnArgs& a, int p0, float* 
   const int hd = a.head_dim, np = std::min(8, a.n_pos - p0);
   for (int i = 0; i < 8; ++i) {
     float* dst = tile + 8 * i;
-    const uint8_t* src = base + static_cast<size_t>(p0 + i) * a.kv_row_bytes;
-    for (int d = 0; d < hd; d += 8) {
-      _mm256_storeu_ps(dst + 8 * d, i < np ? L::Load(src + d * L::kElem) : _mm256_setzero_ps());
+    if (i >= np) {
+      for (int d = 0; d < hd; d += 8) _mm256_storeu_ps(dst + 8 * d, _mm256_setzero_ps());
+      continue;
     }
+    const uint8_t* src = base + static_cast<size_t>(p0 + i) * a.kv_row_bytes;
+    for (int d = 0; d < hd; d += 8) _mm256_storeu_ps(dst + 8 * d, L::Load(src + d * L::kElem));
   }
 }
 
