@@ -113,10 +113,12 @@ void BM_MatMul(benchmark::State& state, DType type, Isa level, int tokens, bool 
 }
 
 // Decode attention of one KV head's query group (n_q = 8, as TinyLlama / Llama 3) over
-// n_pos F16 positions of head dim 64 or 128: scores, then values. `heads` copies rotate:
-// 1 keeps K/V in L2 (the kernels' compute), 16 (8-16 MiB) reads them from L3 / memory
-// like a group's share of a real decode step.
-void BM_Attention(benchmark::State& state, Isa level, int head_dim, int n_pos, bool values, int heads) {
+// n_pos F16 positions of head dim 64 or 128: scores (row-major K, one call), scores over
+// dim-major K (kv_cache.h's layout: one call per block of 64 positions, as the engine
+// makes them), values. `heads` copies rotate: 1 keeps K/V in L2 (the kernels' compute),
+// 16 (8-16 MiB) reads them from L3 / memory like a group's share of a real decode step.
+enum class AttnKind { kScores, kScoresKt, kValues };
+void BM_Attention(benchmark::State& state, Isa level, int head_dim, int n_pos, AttnKind kind, int heads) {
   if (!IsaAvailable(level)) {
     state.SkipWithError("ISA not available");
     return;
@@ -146,10 +148,19 @@ void BM_Attention(benchmark::State& state, Isa level, int head_dim, int n_pos, b
     a.scale = 0.125f;
     a.scores_stride = stride;
     a.out_stride = head_dim;
-    if (values) {
+    if (kind == AttnKind::kValues) {
       k.attn_values(a, scores.data(), out.data());
-    } else {
+    } else if (kind == AttnKind::kScores) {
       k.attn_scores(a, scores.data());
+    } else {
+      constexpr int kBlock = 64;
+      const uint8_t* head = a.k;
+      a.k_dim_bytes = kBlock * 2;
+      a.n_pos = kBlock;
+      for (int p0 = 0; p0 + kBlock <= n_pos; p0 += kBlock) {
+        a.k = head + static_cast<size_t>(p0) * head_dim * 2;
+        k.attn_scores_kt(a, scores.data() + p0);
+      }
     }
     benchmark::ClobberMemory();
     h = (h + 1) % heads;
@@ -161,11 +172,12 @@ void BM_Attention(benchmark::State& state, Isa level, int head_dim, int n_pos, b
 void Register() {
   for (auto [level, ln] : {std::pair{Isa::kAvx2, "avx2"}, std::pair{Isa::kAvx512, "avx512"}}) {
     for (int hd : {64, 128}) {
-      for (bool values : {false, true}) {
+      for (auto [kind, kn] : {std::pair{AttnKind::kScores, "scores"}, std::pair{AttnKind::kScoresKt, "scores_kt"},
+                              std::pair{AttnKind::kValues, "values"}}) {
         for (int heads : {1, 16}) {
-          const std::string name = std::string("Attn/") + (values ? "values" : "scores") + "/" + ln + "/hd" +
-                                   std::to_string(hd) + "/q8/p4096/" + (heads == 1 ? "l2" : "l3");
-          benchmark::RegisterBenchmark(name.c_str(), BM_Attention, level, hd, 4096, values, heads)
+          const std::string name = std::string("Attn/") + kn + "/" + ln + "/hd" + std::to_string(hd) + "/q8/p4096/" +
+                                   (heads == 1 ? "l2" : "l3");
+          benchmark::RegisterBenchmark(name.c_str(), BM_Attention, level, hd, 4096, kind, heads)
               ->Unit(benchmark::kMicrosecond);
         }
       }

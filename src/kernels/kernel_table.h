@@ -60,6 +60,9 @@ struct AttnArgs {
   size_t q_stride = 0;       // floats between queries
   size_t scores_stride = 0;  // floats between queries' score / probability rows
   size_t out_stride = 0;     // floats between queries' outputs
+  // attn_scores_kt only: K stored dim-major (kv_cache.h), element (position p, dim d) at
+  // k + p * element size + d * k_dim_bytes; kv_row_bytes is then V's alone.
+  size_t k_dim_bytes = 0;
 };
 
 // C[i, j] (+)= sum_p A[i, p] * B[p, j], with A and B addressed through strides so a
@@ -99,6 +102,10 @@ struct KernelTable {
   void (*axpy)(float* y, const float* x, float s, int n) = nullptr;
   // scores[g * scores_stride + p] = scale * dot(q_g, K[p]) for p < n_pos, g < n_q
   void (*attn_scores)(const AttnArgs& a, float* scores) = nullptr;
+  // The same scores over dim-major K (AttnArgs::k_dim_bytes): per position one fused
+  // multiply-add per head dim in dim order, then the scale, so every ISA gives the
+  // reference's bits (no reduction across lanes)
+  void (*attn_scores_kt)(const AttnArgs& a, float* scores) = nullptr;
   // out_g[d] = sum_p probs_g[p] * V[p][d], positions in order
   // (or out_g[d] += ... with a.accumulate: a sum split over runs of rows equals the
   // sum in one pass, bit for bit); out_g = out + g * out_stride, probs_g likewise

@@ -33,6 +33,9 @@ struct ForwardContext {
 // in row table[p / kKvBlock] * kKvBlock + p % kKvBlock of l's storage.
 // Within a block the rows are stored head by head: head h's kKvBlock slices (head_dim
 // values each) are contiguous, so attention over one KV head streams whole cache lines.
+// K of GQA layers is dim-major within a head's block (k_dim_major): dim d of the block's
+// kKvBlock positions contiguous, so scores are lanes of positions with no reduction
+// across lanes (attn_scores_kt). MLA's latent rows stay row-major (they are V too).
 constexpr int kKvBlock = 64;
 struct KvLayerView {
   uint8_t* k = nullptr;
@@ -41,14 +44,17 @@ struct KvLayerView {
   size_t v_row_bytes = 0;
   size_t k_head_bytes = 0;  // one head's slice of a row (MLA: the whole row)
   size_t v_head_bytes = 0;
-  int window = 0;  // > 0: attend the last `window` positions only
-  int pool = 0;    // 0: full-attention pool, 1: sliding-window pool
-  // Head h's slice of row `row`; slices of rows in one block are head_bytes apart.
-  static uint8_t* At(uint8_t* base, size_t row_bytes, size_t head_bytes, size_t row, int h) {
-    return base + row / kKvBlock * kKvBlock * row_bytes + h * kKvBlock * head_bytes + row % kKvBlock * head_bytes;
+  bool k_dim_major = false;
+  size_t k_pos_bytes = 0;  // between positions of a head's K in a block (row-major: k_head_bytes)
+  size_t k_dim_bytes = 0;  // between dims of a position's K (row-major: the element size)
+  int window = 0;          // > 0: attend the last `window` positions only
+  int pool = 0;            // 0: full-attention pool, 1: sliding-window pool
+  // Head h's slice of row `row` (dim 0 of it); positions of one block are pos_bytes apart.
+  static uint8_t* At(uint8_t* base, size_t row_bytes, size_t head_bytes, size_t pos_bytes, size_t row, int h) {
+    return base + row / kKvBlock * kKvBlock * row_bytes + h * kKvBlock * head_bytes + row % kKvBlock * pos_bytes;
   }
-  uint8_t* KAt(size_t row, int h) const { return At(k, k_row_bytes, k_head_bytes, row, h); }
-  uint8_t* VAt(size_t row, int h) const { return At(v, v_row_bytes, v_head_bytes, row, h); }
+  uint8_t* KAt(size_t row, int h) const { return At(k, k_row_bytes, k_head_bytes, k_pos_bytes, row, h); }
+  uint8_t* VAt(size_t row, int h) const { return At(v, v_row_bytes, v_head_bytes, v_head_bytes, row, h); }
 };
 struct KvSeqView {
   const int32_t* table[2] = {nullptr, nullptr};  // block ids per pool (-1: dropped)

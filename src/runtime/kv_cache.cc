@@ -81,6 +81,9 @@ Result<std::unique_ptr<KvCache>> KvCache::Create(const ModelConfig& c, const KvO
     const int heads = l.attention == AttentionKind::kMla ? 1 : l.n_kv_heads;  // MLA: one latent row
     view.k_head_bytes = k_row / heads;
     view.v_head_bytes = v_row / heads;
+    view.k_dim_major = l.attention != AttentionKind::kMla;
+    view.k_pos_bytes = view.k_dim_major ? elem : view.k_head_bytes;
+    view.k_dim_bytes = view.k_dim_major ? elem * kKvBlock : elem;
     view.window = l.sliding_window;
     view.pool = pool;
     kv->bytes_ += (k_row + v_row) * rows;
@@ -106,14 +109,16 @@ void KvCache::Release(Pool& p, int32_t block) {
   if (--p.refs[block] == 0) p.free.push_back(block);
 }
 
-// The first `rows` positions of every head (blocks are stored head by head).
+// The first `rows` positions of every head (blocks are stored head by head; a dim-major
+// K head is copied whole, its rows being interleaved).
 void KvCache::CopyBlock(int pool, int32_t from, int32_t to, int rows) {
   Pool& p = pools_[pool];
   const size_t src = static_cast<size_t>(from) * kKvBlock, dst = static_cast<size_t>(to) * kKvBlock;
   for (size_t i = 0; i < p.layers.size(); ++i) {
     const KvLayerView& l = view_.layers[p.layers[i]];
+    const size_t k_rows = l.k_dim_major ? kKvBlock : rows;
     for (size_t h = 0; h * l.k_head_bytes < l.k_row_bytes; ++h) {
-      std::memcpy(l.KAt(dst, static_cast<int>(h)), l.KAt(src, static_cast<int>(h)), rows * l.k_head_bytes);
+      std::memcpy(l.KAt(dst, static_cast<int>(h)), l.KAt(src, static_cast<int>(h)), k_rows * l.k_head_bytes);
     }
     for (size_t h = 0; l.v && h * l.v_head_bytes < l.v_row_bytes; ++h) {
       std::memcpy(l.VAt(dst, static_cast<int>(h)), l.VAt(src, static_cast<int>(h)), rows * l.v_head_bytes);

@@ -36,6 +36,7 @@ void FillAvx2Kernels(KernelTable* t) {
   t->axpy = &AxpyX86;
   t->softmax = &SoftmaxT<Exp8>;
   t->attn_scores = &AttnScoresX86;
+  t->attn_scores_kt = &AttnScoresKtX86;
   t->attn_values = &AttnValuesX86;
   t->f32_to_f16 = &F32ToF16X86;
 }

@@ -1,6 +1,8 @@
 // AVX-512 attention kernels (scores, values): K/V rows converted to f32 once per tile of
 // 16 positions (values of MLA's wide rows: 8) and shared by every query of the call.
-// The rows 64 positions ahead are prefetched while a tile is computed.
+// The rows 64 positions ahead are prefetched while a tile is computed. Scores over
+// dim-major K (the cache's layout for GQA heads) need no tile: one head dim of 16
+// positions is one register, multiplied by the query's broadcast element.
 //
 // Bit rules (kernel_table.h): a query's score at a position is the same sequence of
 // fused multiply-adds and one fixed reduction tree whatever the tile or lane; a query's
@@ -136,6 +138,89 @@ void AttnScores512T(const AttnArgs& a, float* scores) {
   }
 }
 
+// 16 positions of one head dim of dim-major K as f32; positions outside `m` are not read.
+template <class L>
+inline __m512 LoadKt16(const uint8_t* p, __mmask16 m) {
+  if constexpr (L::kElem == 4) {
+    return _mm512_maskz_loadu_ps(m, p);
+  } else {
+    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p));
+  }
+}
+
+// Scores over dim-major K (attn_scores_kt): NQ queries x NV registers of 16 positions,
+// np <= 16 * NV of them; each lane one position's chain of fused multiply-adds in dim order,
+// then the scale (the reference's bits whatever the tile, lane or query count).
+template <class L, int NQ, int NV>
+inline void ScoresKtTile16(const AttnArgs& a, const float* const* q, float* const* out, int p0, int np, __m512 scale) {
+  __m512 acc[NQ][NV];
+  __mmask16 m[NV];
+#pragma GCC unroll 4
+  for (int j = 0; j < NV; ++j) {
+    const int left = np - 16 * j;
+    m[j] = left >= 16 ? 0xFFFF : left > 0 ? static_cast<__mmask16>((1u << left) - 1) : 0;
+  }
+#pragma GCC unroll 8
+  for (int g = 0; g < NQ; ++g) {
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) acc[g][j] = _mm512_setzero_ps();
+  }
+  const uint8_t* k = a.k + static_cast<size_t>(p0) * L::kElem;
+  for (int d = 0; d < a.head_dim; ++d, k += a.k_dim_bytes) {
+    __m512 kv[NV];
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) kv[j] = LoadKt16<L>(k + 16 * j * L::kElem, m[j]);
+#pragma GCC unroll 8
+    for (int g = 0; g < NQ; ++g) {
+      const __m512 qb = _mm512_set1_ps(q[g][d]);
+#pragma GCC unroll 4
+      for (int j = 0; j < NV; ++j) acc[g][j] = _mm512_fmadd_ps(qb, kv[j], acc[g][j]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int g = 0; g < NQ; ++g) {
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) _mm512_mask_storeu_ps(out[g] + p0 + 16 * j, m[j], _mm512_mul_ps(acc[g][j], scale));
+  }
+}
+
+template <class L, int NQ, int NV>
+inline void ScoresKtQueries16(const AttnArgs& a, const float* const* q, float* const* out, __m512 scale) {
+  for (int p0 = 0; p0 < a.n_pos; p0 += 16 * NV) {
+    ScoresKtTile16<L, NQ, NV>(a, q, out, p0, std::min(16 * NV, a.n_pos - p0), scale);
+  }
+}
+
+// Queries 8 at a time (2 registers of positions each: 16 accumulators), then 4, 2, 1
+// (4 registers: a whole 64-position block).
+template <class L>
+void AttnScoresKt512T(const AttnArgs& a, float* scores) {
+  const __m512 scale = _mm512_set1_ps(a.scale);
+  for (int g = 0; g < a.n_q;) {
+    const int left = a.n_q - g, nq = left >= 8 ? 8 : left >= 4 ? 4 : left >= 2 ? 2 : 1;
+    const float* q[8];
+    float* s[8];
+    for (int i = 0; i < nq; ++i) {
+      q[i] = a.q + (g + i) * a.q_stride;
+      s[i] = scores + (g + i) * a.scores_stride;
+    }
+    switch (nq) {
+      case 8:
+        ScoresKtQueries16<L, 8, 2>(a, q, s, scale);
+        break;
+      case 4:
+        ScoresKtQueries16<L, 4, 4>(a, q, s, scale);
+        break;
+      case 2:
+        ScoresKtQueries16<L, 2, 4>(a, q, s, scale);
+        break;
+      default:
+        ScoresKtQueries16<L, 1, 4>(a, q, s, scale);
+    }
+    g += nq;
+  }
+}
+
 struct TileView {
   const float* at;
   size_t stride;
@@ -219,6 +304,14 @@ void AttnScores512(const AttnArgs& a, float* scores) {
   }
 }
 
+void AttnScoresKt512(const AttnArgs& a, float* scores) {
+  if (a.kv_type == DType::kF16) {
+    AttnScoresKt512T<F16Load>(a, scores);
+  } else {
+    AttnScoresKt512T<F32Load>(a, scores);
+  }
+}
+
 void AttnValues512(const AttnArgs& a, const float* probs, float* out) {
   if (a.kv_type == DType::kF16) {
     AttnValues512T<F16Load>(a, probs, out);
@@ -231,6 +324,7 @@ void AttnValues512(const AttnArgs& a, const float* probs, float* out) {
 
 void FillAvx512Attention(KernelTable* t) {
   t->attn_scores = &AttnScores512;
+  t->attn_scores_kt = &AttnScoresKt512;
   t->attn_values = &AttnValues512;
 }
 

@@ -6,6 +6,7 @@
 #include "base/cpu_features.h"
 #include "kernels/kernel_table.h"
 #include "kernels/neon/neon_common.h"
+#include "kernels/ref/ref.h"
 
 namespace omnicoder {
 
@@ -157,6 +158,94 @@ void AttnScoresNeon(const AttnArgs& a, float* scores) {
   for (int g = 0; g < a.n_q; ++g) ScoresOne(a, a.q + g * a.q_stride, scores + g * a.scores_stride);
 }
 
+// Scores over dim-major K (attn_scores_kt): NQ queries x NV registers of 4 positions; each
+// lane one position's chain of fused multiply-adds in dim order, then the scale (the
+// reference's bits). Reads 4 * NV positions from k.
+// Dim-major K of a tile: dim d of its positions at k + d * dim_bytes.
+struct KtRows {
+  const uint8_t* k;
+  size_t dim_bytes;
+  int hd;
+};
+
+template <class L, int NQ, int NV>
+inline void ScoresKtTile(KtRows rows, const float* const* q, float* const* out, int np, float scale) {
+  float32x4_t acc[NQ][NV];
+  for (int g = 0; g < NQ; ++g) {
+    for (int j = 0; j < NV; ++j) acc[g][j] = vdupq_n_f32(0.0f);
+  }
+  const uint8_t* k = rows.k;
+  for (int d = 0; d < rows.hd; ++d, k += rows.dim_bytes) {
+    float32x4_t kv[NV];
+    for (int j = 0; j < NV; ++j) kv[j] = L::Load(k + 4 * j * L::kElem);
+    for (int g = 0; g < NQ; ++g) {
+      for (int j = 0; j < NV; ++j) acc[g][j] = vfmaq_n_f32(acc[g][j], kv[j], q[g][d]);
+    }
+  }
+  for (int g = 0; g < NQ; ++g) {
+    for (int j = 0; j < NV; ++j) {
+      float t[4];
+      vst1q_f32(t, vmulq_n_f32(acc[g][j], scale));
+      for (int i = 0; i < 4 && 4 * j + i < np; ++i) out[g][4 * j + i] = t[i];
+    }
+  }
+}
+
+constexpr int kKtTailDim = 576;  // widest head dim of the tail tile
+
+// Tiles of 16 positions, then of 4, then the last < 4 copied into a zero-padded tile.
+template <class L, int NQ>
+void ScoresKtQueries(const AttnArgs& a, const float* const* q, float* const* scores) {
+  const int hd = a.head_dim, n = a.n_pos;
+  float* out[NQ];
+  const auto at = [&](int p0) {
+    for (int g = 0; g < NQ; ++g) out[g] = scores[g] + p0;
+    return a.k + static_cast<size_t>(p0) * L::kElem;
+  };
+  int p = 0;
+  for (; p + 16 <= n; p += 16) ScoresKtTile<L, NQ, 4>({at(p), a.k_dim_bytes, hd}, q, out, 16, a.scale);
+  for (; p + 4 <= n; p += 4) ScoresKtTile<L, NQ, 1>({at(p), a.k_dim_bytes, hd}, q, out, 4, a.scale);
+  if (p == n) return;
+  alignas(16) uint8_t tail[4 * 4 * kKtTailDim];
+  std::memset(tail, 0, static_cast<size_t>(hd) * 4 * L::kElem);
+  const uint8_t* src = at(p);
+  for (int d = 0; d < hd; ++d) std::memcpy(tail + d * 4 * L::kElem, src + d * a.k_dim_bytes, (n - p) * L::kElem);
+  ScoresKtTile<L, NQ, 1>({tail, 4 * L::kElem, hd}, q, out, n - p, a.scale);
+}
+
+template <class L>
+void ScoresKtT(const AttnArgs& a, float* scores) {
+  if (a.head_dim > kKtTailDim) {  // wider than the tail tile: the reference's loop
+    ref::AttnScoresKt(a, scores);
+    return;
+  }
+  for (int g = 0; g < a.n_q;) {
+    const int nq = a.n_q - g >= 4 ? 4 : a.n_q - g >= 2 ? 2 : 1;
+    const float* q[4];
+    float* s[4];
+    for (int i = 0; i < nq; ++i) {
+      q[i] = a.q + (g + i) * a.q_stride;
+      s[i] = scores + (g + i) * a.scores_stride;
+    }
+    if (nq == 4) {
+      ScoresKtQueries<L, 4>(a, q, s);
+    } else if (nq == 2) {
+      ScoresKtQueries<L, 2>(a, q, s);
+    } else {
+      ScoresKtQueries<L, 1>(a, q, s);
+    }
+    g += nq;
+  }
+}
+
+void AttnScoresKtNeon(const AttnArgs& a, float* scores) {
+  if (a.kv_type == DType::kF16) {
+    ScoresKtT<F16L>(a, scores);
+  } else {
+    ScoresKtT<F32L>(a, scores);
+  }
+}
+
 void AttnValuesNeon(const AttnArgs& a, const float* probs, float* out) {
   for (int g = 0; g < a.n_q; ++g) {
     const float* pr = probs + g * a.scores_stride;
@@ -181,6 +270,7 @@ void FillNeonKernels(KernelTable* t) {
   t->axpy = &AxpyNeon;
   t->softmax = &SoftmaxNeon;
   t->attn_scores = &AttnScoresNeon;
+  t->attn_scores_kt = &AttnScoresKtNeon;
   t->attn_values = &AttnValuesNeon;
   if (GetCpuFeatures().neon_dotprod) {
     FillNeonDotprodKernels(t);

@@ -23,6 +23,7 @@ void SiluMul(float* gate, const float* up, int n);
 void SwigluOai(float* gate, const float* up, int n);
 void Axpy(float* y, const float* x, float s, int n);
 void AttnScores(const AttnArgs& a, float* scores);
+void AttnScoresKt(const AttnArgs& a, float* scores);
 void AttnValues(const AttnArgs& a, const float* probs, float* out);
 void Softmax(float* x, int n);
 void F32ToF16Row(const float* x, uint16_t* y, int n);

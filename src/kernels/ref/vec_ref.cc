@@ -44,6 +44,29 @@ void AttnScores(const AttnArgs& a, float* scores) {
   }
 }
 
+void AttnScoresKt(const AttnArgs& a, float* scores) {
+  const size_t elem = a.kv_type == DType::kF16 ? 2 : 4;
+  for (int g = 0; g < a.n_q; ++g) {
+    const float* q = a.q + g * a.q_stride;
+    for (int p = 0; p < a.n_pos; ++p) {
+      const uint8_t* k = a.k + static_cast<size_t>(p) * elem;
+      float s = 0.0f;
+      for (int d = 0; d < a.head_dim; ++d, k += a.k_dim_bytes) {
+        float kd;
+        if (a.kv_type == DType::kF16) {
+          uint16_t h;
+          std::memcpy(&h, k, 2);
+          kd = F16ToF32(h);
+        } else {
+          std::memcpy(&kd, k, 4);
+        }
+        s = std::fma(q[d], kd, s);
+      }
+      scores[g * a.scores_stride + p] = s * a.scale;
+    }
+  }
+}
+
 void AttnValues(const AttnArgs& a, const float* probs, float* out) {
   for (int g = 0; g < a.n_q; ++g) {
     float* o = out + g * a.out_stride;
@@ -137,6 +160,7 @@ void FillRefKernels(KernelTable* t) {
   t->swiglu_oai = &SwigluOai;
   t->axpy = &Axpy;
   t->attn_scores = &AttnScores;
+  t->attn_scores_kt = &AttnScoresKt;
   t->attn_values = &AttnValues;
   t->softmax = &Softmax;
   t->f32_to_f16 = &F32ToF16Row;

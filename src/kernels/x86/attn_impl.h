@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "kernels/kernel_table.h"
+#include "kernels/ref/ref.h"
 #include "kernels/x86/float_load.h"
 #include "kernels/x86/x86_common.h"
 
@@ -141,6 +142,101 @@ void AttnScoresT(const AttnArgs& a, float* scores) {
   }
 }
 
+// Scores over dim-major K (attn_scores_kt): NQ queries x NV registers of 8 positions; each
+// lane is one position's chain of fused multiply-adds in dim order, then the scale (the
+// reference's bits whatever the tile, lane or query count). Reads 8 * NV positions from k.
+// Dim-major K of a tile: dim d of its positions at k + d * dim_bytes.
+struct KtRows {
+  const uint8_t* k;
+  size_t dim_bytes;
+  int hd;
+};
+
+template <class L, int NQ, int NV>
+inline void ScoresKtTile(KtRows rows, const float* const* q, float* const* out, int np, __m256 scale) {
+  __m256 acc[NQ][NV];
+#pragma GCC unroll 4
+  for (int g = 0; g < NQ; ++g) {
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) acc[g][j] = _mm256_setzero_ps();
+  }
+  const uint8_t* k = rows.k;
+  for (int d = 0; d < rows.hd; ++d, k += rows.dim_bytes) {
+    __m256 kv[NV];
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) kv[j] = L::Load(k + 8 * j * L::kElem);
+#pragma GCC unroll 4
+    for (int g = 0; g < NQ; ++g) {
+      const __m256 qb = _mm256_broadcast_ss(q[g] + d);
+#pragma GCC unroll 4
+      for (int j = 0; j < NV; ++j) acc[g][j] = _mm256_fmadd_ps(qb, kv[j], acc[g][j]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int g = 0; g < NQ; ++g) {
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) {
+      const __m256 s = _mm256_mul_ps(acc[g][j], scale);
+      if (np >= 8 * (j + 1)) {
+        _mm256_storeu_ps(out[g] + 8 * j, s);
+      } else if (np > 8 * j) {
+        alignas(32) float t[8];
+        _mm256_store_ps(t, s);
+        std::memcpy(out[g] + 8 * j, t, sizeof(float) * (np - 8 * j));
+      }
+    }
+  }
+}
+
+// NQ queries over all positions: tiles of 8 * NV, then of 8, then the last < 8 positions
+// copied into a zero-padded tile (nothing past the call's positions is read).
+template <class L, int NQ, int NV>
+inline void ScoresKtQueries(const AttnArgs& a, const float* const* q, float* const* scores, __m256 scale) {
+  const int hd = a.head_dim, n = a.n_pos;
+  const size_t db = a.k_dim_bytes;
+  float* out[NQ];
+  int p = 0;
+  const auto at = [&](int p0) {
+    for (int g = 0; g < NQ; ++g) out[g] = scores[g] + p0;
+    return a.k + static_cast<size_t>(p0) * L::kElem;
+  };
+  for (; p + 8 * NV <= n; p += 8 * NV) ScoresKtTile<L, NQ, NV>({at(p), db, hd}, q, out, 8 * NV, scale);
+  for (; p + 8 <= n; p += 8) ScoresKtTile<L, NQ, 1>({at(p), db, hd}, q, out, 8, scale);
+  if (p == n) return;
+  alignas(32) uint8_t tail[8 * 4 * kAttnTileDim];
+  std::memset(tail, 0, static_cast<size_t>(hd) * 8 * L::kElem);
+  const uint8_t* src = at(p);
+  for (int d = 0; d < hd; ++d) std::memcpy(tail + d * 8 * L::kElem, src + d * db, (n - p) * L::kElem);
+  ScoresKtTile<L, NQ, 1>({tail, 8 * L::kElem, hd}, q, out, n - p, scale);
+}
+
+// Queries 4 at a time (2 registers of positions each), then 2 and 1 (4 registers).
+template <class L>
+void AttnScoresKtT(const AttnArgs& a, float* scores) {
+  if (a.head_dim > kAttnTileDim) {  // wider than the tail tile: the reference's loop
+    ref::AttnScoresKt(a, scores);
+    return;
+  }
+  const __m256 scale = _mm256_set1_ps(a.scale);
+  for (int g = 0; g < a.n_q;) {
+    const int nq = a.n_q - g >= 4 ? 4 : a.n_q - g >= 2 ? 2 : 1;
+    const float* q[4];
+    float* s[4];
+    for (int i = 0; i < nq; ++i) {
+      q[i] = a.q + (g + i) * a.q_stride;
+      s[i] = scores + (g + i) * a.scores_stride;
+    }
+    if (nq == 4) {
+      ScoresKtQueries<L, 4, 2>(a, q, s, scale);
+    } else if (nq == 2) {
+      ScoresKtQueries<L, 2, 4>(a, q, s, scale);
+    } else {
+      ScoresKtQueries<L, 1, 4>(a, q, s, scale);
+    }
+    g += nq;
+  }
+}
+
 template <class L>
 void ValuesOneByOne(const AttnArgs& a, const float* probs, float* out) {
   const int hd = a.head_dim, h8 = hd / 8 * 8;
@@ -216,6 +312,14 @@ inline void AttnScoresX86(const AttnArgs& a, float* scores) {
     AttnScoresT<F16Load>(a, scores);
   } else {
     AttnScoresT<F32Load>(a, scores);
+  }
+}
+
+inline void AttnScoresKtX86(const AttnArgs& a, float* scores) {
+  if (a.kv_type == DType::kF16) {
+    AttnScoresKtT<F16Load>(a, scores);
+  } else {
+    AttnScoresKtT<F32Load>(a, scores);
   }
 }
 

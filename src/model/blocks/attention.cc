@@ -13,6 +13,10 @@ namespace omnicoder {
 
 namespace {
 
+size_t KvElemBytes(DType t) {
+  return t == DType::kF16 ? 2 : 4;
+}
+
 void AddBias(const float* bias, int n_tokens, int n, float* y) {
   if (!bias) return;
   for (int t = 0; t < n_tokens; ++t) {
@@ -66,8 +70,9 @@ void ProjectQkv(const ForwardContext& ctx, const BlockArgs& b, const AttentionWe
   for (int t = 0; t < T; ++t) {
     const size_t row = kv.Row(layer, b.seq[t], b.pos[t]);
     for (int h = 0; h < l.n_kv_heads; ++h) {
-      StoreKvRow(ctx, kv.type, k + static_cast<size_t>(t) * kv_dim + h * hd, hd, layer.KAt(row, h));
-      StoreKvRow(ctx, kv.type, v + static_cast<size_t>(t) * v_dim + h * l.v_head_dim, l.v_head_dim, layer.VAt(row, h));
+      StoreKvRow(ctx, kv.type, k + static_cast<size_t>(t) * kv_dim + h * hd, hd, layer.KAt(row, h), layer.k_dim_bytes);
+      StoreKvRow(ctx, kv.type, v + static_cast<size_t>(t) * v_dim + h * l.v_head_dim, l.v_head_dim, layer.VAt(row, h),
+                 KvElemBytes(kv.type));
     }
   }
 }
@@ -112,12 +117,27 @@ void Attend(const ForwardContext& ctx, const BlockArgs& b, const AttentionWeight
 
 }  // namespace
 
-void StoreKvRow(const ForwardContext& ctx, DType kv_type, const float* src, int n, uint8_t* dst) {
+void StoreKvRow(const ForwardContext& ctx, DType kv_type, const float* src, int n, uint8_t* dst, size_t dim_bytes) {
   if (n == 0) return;
-  if (kv_type == DType::kF16) {
-    ctx.kernels->f32_to_f16(src, reinterpret_cast<uint16_t*>(dst), n);
-  } else {
-    std::memcpy(dst, src, sizeof(float) * n);
+  const size_t elem = KvElemBytes(kv_type);
+  if (dim_bytes == elem) {
+    if (kv_type == DType::kF16) {
+      ctx.kernels->f32_to_f16(src, reinterpret_cast<uint16_t*>(dst), n);
+    } else {
+      std::memcpy(dst, src, sizeof(float) * n);
+    }
+    return;
+  }
+  constexpr int kChunk = 64;  // converted together, then scattered one dim at a time
+  for (int d0 = 0; d0 < n; d0 += kChunk) {
+    const int m = std::min(kChunk, n - d0);
+    alignas(64) uint8_t buf[kChunk * sizeof(float)];
+    if (kv_type == DType::kF16) {
+      ctx.kernels->f32_to_f16(src + d0, reinterpret_cast<uint16_t*>(buf), m);
+    } else {
+      std::memcpy(buf, src + d0, sizeof(float) * m);
+    }
+    for (int i = 0; i < m; ++i) std::memcpy(dst + (d0 + i) * dim_bytes, buf + i * elem, elem);
   }
 }
 
@@ -162,14 +182,16 @@ void AttendGroup(const ForwardContext& ctx, const KvView& kv, const KvLayerView&
   a.n_q = q.n_q;
   a.scores_stride = scratch.stride;
   a.out_stride = q.out_stride;
-  a.kv_row_bytes = layer.k_head_bytes;
+  a.kv_row_bytes = layer.k_pos_bytes;
+  a.k_dim_bytes = layer.k_dim_bytes;
   a.kv_type = kv.type;
   a.head_dim = q.k_dim;
   a.scale = q.scale;
+  const auto scores_fn = layer.k_dim_major ? ctx.kernels->attn_scores_kt : ctx.kernels->attn_scores;
   ForEachRun(kv, layer, q.seq, lo, q.pos, [&](size_t row, int at, int count) {
     a.k = layer.KAt(row, q.kv_head);
     a.n_pos = count;
-    ctx.kernels->attn_scores(a, scratch.scores + at);
+    scores_fn(a, scratch.scores + at);
   });
   for (int g = 0; g < q.n_q; ++g) {
     float* scores = scratch.scores + g * scratch.stride;
@@ -179,7 +201,7 @@ void AttendGroup(const ForwardContext& ctx, const KvView& kv, const KvLayerView&
   }
   AttnArgs v = a;
   v.head_dim = q.v_dim;
-  v.kv_row_bytes = layer.v ? layer.v_head_bytes : layer.k_head_bytes;
+  v.kv_row_bytes = layer.v ? layer.v_head_bytes : layer.k_pos_bytes;  // MLA's K rows are row-major
   // Runs after the first continue the same sum (accumulate): any block layout gives the
   // bits of one pass over the positions in order.
   v.accumulate = false;

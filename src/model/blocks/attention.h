@@ -10,8 +10,9 @@ namespace omnicoder {
 void AttentionBlock(const ForwardContext& ctx, const BlockArgs& b, const AttentionWeights& w, const KvView& kv,
                     float* out);
 
-// Shared with the MLA block.
-void StoreKvRow(const ForwardContext& ctx, DType kv_type, const float* src, int n, uint8_t* dst);
+// One head's K or V of one position into the cache: n values, dim_bytes apart (the element
+// size, or kv_cache.h's dim-major stride). Shared with the MLA block.
+void StoreKvRow(const ForwardContext& ctx, DType kv_type, const float* src, int n, uint8_t* dst, size_t dim_bytes);
 
 // Queries that share one K/V head and one position range: one token's heads of a GQA
 // group (or of MLA, all over the latent). Each K/V row is read once for all of them.

@@ -122,7 +122,7 @@ void MlaBlock(const ForwardContext& ctx, const BlockArgs& b, const AttentionWeig
     RmsNormRows(ctx, {w.kv_a_norm, c.rms_eps}, row, 1, rank, row);
     ApplyRope(c.arch->rope, rope, rope, 1, cs, row + rank);
     ApplyRope(c.arch->rope, rope, hd, H, cs, q + static_cast<size_t>(t) * q_dim + nope);
-    StoreKvRow(ctx, kv.type, row, kv_width, layer.KAt(kv.Row(layer, b.seq[t], b.pos[t]), 0));
+    StoreKvRow(ctx, kv.type, row, kv_width, layer.KAt(kv.Row(layer, b.seq[t], b.pos[t]), 0), layer.k_dim_bytes);
   }
   // Absorb: q_abs[t][h] = W_kb[h] . q_nope[t][h], next to q_pe[t][h].
   float* qa = s.mla_q.as<float>();

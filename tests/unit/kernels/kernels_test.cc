@@ -595,6 +595,80 @@ TEST_P(IsaKernels, GroupedAttentionMatchesScalarAndEachQueryAlone) {
   }
 }
 
+// Scores over dim-major K (a KV-cache block: dim d of 64 positions contiguous): every ISA
+// gives the reference's bits (one fused multiply-add chain per position, no reduction
+// across lanes), whatever the query count, the first lane or the positions' count (runs
+// that start and end mid-tile); and the scores are those of the row-major kernel.
+TEST_P(IsaKernels, DimMajorScoresAreTheReferenceBits) {
+  const Isa level = GetParam();
+  OC_SKIP_IF_ABSENT(level);
+  const KernelTable& r = GetKernelTable(Isa::kRef);
+  const KernelTable& k = GetKernelTable(level);
+  std::mt19937 rng(21);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  constexpr int kLanes = 64;
+  for (DType kv : {DType::kF16, DType::kF32}) {
+    const size_t es = kv == DType::kF16 ? 2 : 4;
+    for (int hd : {40, 64, 128, 256}) {
+      // K dim-major in a block of kLanes positions; the same values row-major.
+      std::vector<uint8_t> kt(static_cast<size_t>(hd) * kLanes * es), rows(kt.size());
+      for (int p = 0; p < kLanes; ++p) {
+        for (int d = 0; d < hd; ++d) {
+          const float f = nd(rng);
+          uint8_t* t = kt.data() + (static_cast<size_t>(d) * kLanes + p) * es;
+          uint8_t* w = rows.data() + (static_cast<size_t>(p) * hd + d) * es;
+          if (kv == DType::kF16) {
+            const uint16_t h = F32ToF16(f);
+            std::memcpy(t, &h, 2), std::memcpy(w, &h, 2);
+          } else {
+            std::memcpy(t, &f, 4), std::memcpy(w, &f, 4);
+          }
+        }
+      }
+      for (int n_q : {1, 2, 3, 5, 8}) {
+        for (auto [first, n_pos] : {std::pair{0, 64}, {0, 1}, {0, 13}, {0, 31}, {16, 48}, {37, 27}, {5, 50}}) {
+          const size_t qs = hd + 3, ss = n_pos + 5;
+          std::vector<float> q(n_q * qs);
+          for (float& v : q) v = nd(rng);
+          AttnArgs a;
+          a.q = q.data();
+          a.q_stride = qs;
+          a.n_q = n_q;
+          a.scores_stride = ss;
+          a.k = kt.data() + first * es;
+          a.k_dim_bytes = kLanes * es;
+          a.kv_type = kv;
+          a.head_dim = hd;
+          a.n_pos = n_pos;
+          a.scale = 0.09f;
+          std::vector<float> sr(n_q * ss, -1.0f), sk(sr), srow(sr);
+          r.attn_scores_kt(a, sr.data());
+          k.attn_scores_kt(a, sk.data());
+          AttnArgs row = a;
+          row.k = rows.data() + first * hd * es;
+          row.kv_row_bytes = hd * es;
+          r.attn_scores(row, srow.data());
+          const std::string at =
+              k.isa + " hd " + std::to_string(hd) + " n_q " + std::to_string(n_q) + " first " + std::to_string(first);
+          EXPECT_EQ(sr, sk) << at;  // includes the untouched padding after each query's scores
+          for (int g = 0; g < n_q; ++g) {
+            for (int p = 0; p < n_pos; ++p) {
+              const float want = srow[g * ss + p];
+              ASSERT_NEAR(sk[g * ss + p], want, 1e-4 * (1 + std::fabs(want))) << at << " q " << g << " p " << p;
+            }
+            AttnArgs one = a;
+            one.q = q.data() + g * qs;
+            one.n_q = 1;
+            std::vector<float> s1(n_pos);
+            k.attn_scores_kt(one, s1.data());
+            EXPECT_EQ(0, std::memcmp(s1.data(), sk.data() + g * ss, sizeof(float) * n_pos)) << at << " q " << g;
+          }
+        }
+      }
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Levels, IsaKernels, ::testing::ValuesIn(kSimdLevels),
                          [](const auto& tp) { return std::string(IsaName(tp.param)); });
 
