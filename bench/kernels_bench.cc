@@ -114,8 +114,8 @@ void BM_MatMul(benchmark::State& state, DType type, Isa level, int tokens, bool 
 
 // Decode attention of one KV head's query group (n_q = 8, as TinyLlama / Llama 3) over
 // n_pos F16 positions of head dim 64 or 128: scores (row-major K, one call), scores over
-// dim-major K (kv_cache.h's layout: one call per block of 64 positions, as the engine
-// makes them), values. `heads` copies rotate: 1 keeps K/V in L2 (the kernels' compute),
+// dim-major K (kv_cache.h's layout) and values, these two in one call per block of 64
+// positions as the engine makes them. `heads` copies rotate: 1 keeps K/V in L2 (the kernels' compute),
 // 16 (8-16 MiB) reads them from L3 / memory like a group's share of a real decode step.
 enum class AttnKind { kScores, kScoresKt, kValues };
 void BM_Attention(benchmark::State& state, Isa level, int head_dim, int n_pos, AttnKind kind, int heads) {
@@ -149,7 +149,14 @@ void BM_Attention(benchmark::State& state, Isa level, int head_dim, int n_pos, A
     a.scores_stride = stride;
     a.out_stride = head_dim;
     if (kind == AttnKind::kValues) {
-      k.attn_values(a, scores.data(), out.data());
+      constexpr int kBlock = 64;  // as the engine's calls: one per block, accumulating
+      const uint8_t* head = a.v;
+      a.n_pos = kBlock;
+      for (int p0 = 0; p0 + kBlock <= n_pos; p0 += kBlock) {
+        a.v = head + static_cast<size_t>(p0) * head_dim * 2;
+        a.accumulate = p0 > 0;
+        k.attn_values(a, scores.data() + p0, out.data());
+      }
     } else if (kind == AttnKind::kScores) {
       k.attn_scores(a, scores.data());
     } else {

@@ -1,8 +1,9 @@
-// AVX-512 attention kernels (scores, values): K/V rows converted to f32 once per tile of
-// 16 positions (values of MLA's wide rows: 8) and shared by every query of the call.
-// The rows 64 positions ahead are prefetched while a tile is computed. Scores over
-// dim-major K (the cache's layout for GQA heads) need no tile: one head dim of 16
-// positions is one register, multiplied by the query's broadcast element.
+// AVX-512 attention kernels. Scores over row-major K (MLA's latent rows): the rows
+// converted to f32 once per tile of 16 positions, shared by every query of the call.
+// Scores over dim-major K (the cache's layout for GQA heads) need no tile: one head dim
+// of 16 positions is one register, multiplied by the query's broadcast element. Values:
+// each V row converted in registers once per 4 queries. Rows 64 positions ahead are
+// prefetched.
 //
 // Bit rules (kernel_table.h): a query's score at a position is the same sequence of
 // fused multiply-adds and one fixed reduction tree whatever the tile or lane; a query's
@@ -20,38 +21,6 @@ namespace {
 
 inline __m512 LoadF32x16(const float* p, __mmask16 m) {
   return _mm512_maskz_loadu_ps(m, p);
-}
-
-// Rows [p0, p0 + kRows) of a head as f32 rows `stride` floats apart: F32 rows of a full tile
-// in place, otherwise converted (F16) or copied into `tile` (rows past n_pos zero). A
-// head's rows are contiguous in the cache (kv_cache.h).
-template <class L, int kRows>
-inline const float* TileRows16(const uint8_t* base, const AttnArgs& a, int p0, float* tile, size_t* stride) {
-  const int hd = a.head_dim, np = std::min(kRows, a.n_pos - p0);
-  const size_t row_bytes = a.kv_row_bytes;
-  if (L::kElem == 4 && np == kRows) {
-    *stride = row_bytes / 4;
-    return reinterpret_cast<const float*>(base + static_cast<size_t>(p0) * row_bytes);
-  }
-  *stride = static_cast<size_t>(hd);
-  for (int i = 0; i < kRows; ++i) {
-    float* dst = tile + static_cast<size_t>(i) * hd;
-    if (i >= np) {
-      std::memset(dst, 0, sizeof(float) * hd);
-      continue;
-    }
-    const uint8_t* src = base + static_cast<size_t>(p0 + i) * row_bytes;
-    int d = 0;
-    for (; d + 16 <= hd; d += 16) {
-      if constexpr (L::kElem == 4) {
-        _mm512_storeu_ps(dst + d, _mm512_loadu_ps(reinterpret_cast<const float*>(src) + d));
-      } else {
-        _mm512_storeu_ps(dst + d, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + 2 * d))));
-      }
-    }
-    if (d < hd) _mm256_storeu_ps(dst + d, L::Load(src + d * L::kElem));
-  }
-  return tile;
 }
 
 // Rows [p0, p0 + 16) of a head as f32 in chunk-major order: chunk c (head dims 16c ..
@@ -138,9 +107,9 @@ void AttnScores512T(const AttnArgs& a, float* scores) {
   }
 }
 
-// 16 positions of one head dim of dim-major K as f32; positions outside `m` are not read.
+// 16 consecutive F16 / F32 values as f32; lanes outside `m` are not read (and are 0).
 template <class L>
-inline __m512 LoadKt16(const uint8_t* p, __mmask16 m) {
+inline __m512 Load16AsF32(const uint8_t* p, __mmask16 m) {
   if constexpr (L::kElem == 4) {
     return _mm512_maskz_loadu_ps(m, p);
   } else {
@@ -169,7 +138,7 @@ inline void ScoresKtTile16(const AttnArgs& a, const float* const* q, float* cons
   for (int d = 0; d < a.head_dim; ++d, k += a.k_dim_bytes) {
     __m512 kv[NV];
 #pragma GCC unroll 4
-    for (int j = 0; j < NV; ++j) kv[j] = LoadKt16<L>(k + 16 * j * L::kElem, m[j]);
+    for (int j = 0; j < NV; ++j) kv[j] = Load16AsF32<L>(k + 16 * j * L::kElem, m[j]);
 #pragma GCC unroll 8
     for (int g = 0; g < NQ; ++g) {
       const __m512 qb = _mm512_set1_ps(q[g][d]);
@@ -221,15 +190,12 @@ void AttnScoresKt512T(const AttnArgs& a, float* scores) {
   }
 }
 
-struct TileView {
-  const float* at;
-  size_t stride;
-};
-
-// NQ queries x NV registers of 16 outputs: NQ * NV = 8 independent FMA chains (enough to
-// cover the FMA latency), each still one position after another.
-template <int NQ, int NV>
-inline void ValuesBlock(TileView rows, int np, const float* const* probs, float* const* out, int d0, int hd) {
+// Values straight from the cache rows (no f32 tile): NQ queries x NV registers of 16
+// outputs over all the call's positions, each output one fused multiply-add per position
+// in position order; a row is converted once per NQ queries, in registers.
+template <class L, int NQ, int NV>
+inline void ValuesRows(const AttnArgs& a, const float* const* probs, float* const* out, int d0) {
+  const int hd = a.head_dim;
   __m512 acc[NQ][NV];
   __mmask16 m[NV];
 #pragma GCC unroll 8
@@ -242,14 +208,19 @@ inline void ValuesBlock(TileView rows, int np, const float* const* probs, float*
 #pragma GCC unroll 8
     for (int j = 0; j < NV; ++j) acc[g][j] = _mm512_maskz_loadu_ps(m[j], out[g] + d0 + 16 * j);
   }
-  for (int i = 0; i < np; ++i) {
+  const uint8_t* row = a.v + static_cast<size_t>(d0) * L::kElem;
+  for (int i0 = 0; i0 < a.n_pos; i0 += 16) {
+    PrefetchRows(a.v, a, i0 + kPrefetchRows, i0 + kPrefetchRows + 16);
+    const int i1 = std::min(a.n_pos, i0 + 16);
+    for (int i = i0; i < i1; ++i, row += a.kv_row_bytes) {
+      __m512 v[NV];
 #pragma GCC unroll 8
-    for (int g = 0; g < NQ; ++g) {
-      const __m512 pv = _mm512_set1_ps(probs[g][i]);
+      for (int j = 0; j < NV; ++j) v[j] = Load16AsF32<L>(row + 16 * j * L::kElem, m[j]);
 #pragma GCC unroll 8
-      for (int j = 0; j < NV; ++j) {
-        acc[g][j] =
-            _mm512_fmadd_ps(pv, _mm512_maskz_loadu_ps(m[j], rows.at + i * rows.stride + d0 + 16 * j), acc[g][j]);
+      for (int g = 0; g < NQ; ++g) {
+        const __m512 pv = _mm512_set1_ps(probs[g][i]);
+#pragma GCC unroll 8
+        for (int j = 0; j < NV; ++j) acc[g][j] = _mm512_fmadd_ps(pv, v[j], acc[g][j]);
       }
     }
   }
@@ -260,40 +231,36 @@ inline void ValuesBlock(TileView rows, int np, const float* const* probs, float*
   }
 }
 
-// Values over tiles of kRows positions: 16 rows (8 KiB of f32 at head dim 128) spread
-// each output register's load and store over more positions than 8; MLA's 512-wide rows
-// take 8 (a 16 KiB tile). kMaxDim: the widest head dim the caller passes.
-template <class L, int kRows, int kMaxDim>
-void ValuesTiles(const AttnArgs& a, const float* probs, float* out) {
-  const int hd = a.head_dim;
-  alignas(64) float tile[kRows * kMaxDim];
-  for (int p0 = 0; p0 < a.n_pos; p0 += kRows) {
-    const int np = std::min(kRows, a.n_pos - p0);
-    size_t stride = 0;
-    const float* rows = TileRows16<L, kRows>(a.v, a, p0, tile, &stride);
-    PrefetchRows(a.v, a, p0 + kPrefetchRows, p0 + kPrefetchRows + kRows);
-    int g = 0;
-    for (; g + 2 <= a.n_q; g += 2) {
-      const float* pr[2] = {probs + g * a.scores_stride + p0, probs + (g + 1) * a.scores_stride + p0};
-      float* o[2] = {out + g * a.out_stride, out + (g + 1) * a.out_stride};
-      for (int d0 = 0; d0 < hd; d0 += 64) ValuesBlock<2, 4>({rows, stride}, np, pr, o, d0, hd);
+// Queries 4 at a time (16 accumulators of 64 head dims), then 2, then 1.
+template <class L>
+void ValuesDirect(const AttnArgs& a, const float* probs, float* out) {
+  for (int g = 0; g < a.n_q;) {
+    const int left = a.n_q - g, nq = left >= 4 ? 4 : left >= 2 ? 2 : 1;
+    const float* pr[4];
+    float* o[4];
+    for (int i = 0; i < nq; ++i) {
+      pr[i] = probs + (g + i) * a.scores_stride;
+      o[i] = out + (g + i) * a.out_stride;
     }
-    if (g < a.n_q) {
-      const float* pr[1] = {probs + g * a.scores_stride + p0};
-      float* o[1] = {out + g * a.out_stride};
-      for (int d0 = 0; d0 < hd; d0 += 128) ValuesBlock<1, 8>({rows, stride}, np, pr, o, d0, hd);
+    for (int d0 = 0; d0 < a.head_dim; d0 += 64) {
+      if (nq == 4) {
+        ValuesRows<L, 4, 4>(a, pr, o, d0);
+      } else if (nq == 2) {
+        ValuesRows<L, 2, 4>(a, pr, o, d0);
+      } else {
+        ValuesRows<L, 1, 4>(a, pr, o, d0);
+      }
     }
+    g += nq;
   }
 }
 
 template <class L>
 void AttnValues512T(const AttnArgs& a, const float* probs, float* out) {
-  if (ValuesUntiled<L>(a, probs, out)) return;
-  if (a.head_dim <= 128) {
-    ValuesTiles<L, 16, 128>(a, probs, out);
-  } else {
-    ValuesTiles<L, 8, kAttnTileDim>(a, probs, out);
+  if (!a.accumulate) {
+    for (int g = 0; g < a.n_q; ++g) std::memset(out + g * a.out_stride, 0, sizeof(float) * a.head_dim);
   }
+  ValuesDirect<L>(a, probs, out);
 }
 
 void AttnScores512(const AttnArgs& a, float* scores) {

@@ -14,9 +14,10 @@
 namespace omnicoder {
 namespace {
 
-// Positions go 8 at a time: their K (or V) rows are converted to f32 once into a tile
-// that every query of the call then reads from L1. Head dims that are not a multiple of 8
-// (or wider than the tile) take the one-position-at-a-time path.
+// Scores over row-major K (MLA) go 8 positions at a time: their K rows are converted to
+// f32 once into a tile that every query of the call then reads from L1. Scores over
+// dim-major K and values read the cache rows into registers directly. Head dims that are
+// not a multiple of 8 (row-major scores: or wider than the tile) go one position at a time.
 constexpr int kAttnTileDim = 576;  // MLA's latent + rope row
 
 // Positions ahead whose rows are prefetched while a tile is computed: with the hardware
@@ -45,27 +46,6 @@ inline __m256 Hsum8x8(const __m256* acc) {
   const __m256 y1 = _mm256_add_ps(_mm256_shuffle_ps(x[2], x[3], 0x44), _mm256_shuffle_ps(x[2], x[3], 0xEE));
   const __m256 z = _mm256_add_ps(_mm256_shuffle_ps(y0, y1, 0x88), _mm256_shuffle_ps(y0, y1, 0xDD));
   return _mm256_permutevar8x32_ps(z, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
-}
-
-// Row pointers for positions [p0, p0 + np) as f32: F32 rows in place, F16 rows converted
-// into `tile`; missing rows (np < kRows) repeat the last one.
-template <class L, int kRows>
-inline int TileRows(const uint8_t* base, const AttnArgs& a, int p0, float* tile, const float** rows) {
-  const int hd = a.head_dim, np = std::min(kRows, a.n_pos - p0);
-  const size_t row_bytes = a.kv_row_bytes;
-  for (int i = 0; i < kRows; ++i) {
-    const uint8_t* src = base + static_cast<size_t>(p0 + std::min(i, np - 1)) * row_bytes;
-    if constexpr (L::kElem == 4) {
-      rows[i] = reinterpret_cast<const float*>(src);
-    } else {
-      float* dst = tile + static_cast<size_t>(i) * hd;
-      if (i < np) {
-        for (int d = 0; d < hd; d += 8) _mm256_storeu_ps(dst + d, L::Load(src + d * L::kElem));
-      }
-      rows[i] = i < np ? dst : rows[np - 1];
-    }
-  }
-  return np;
 }
 
 template <class L>
@@ -250,60 +230,80 @@ void ValuesOneByOne(const AttnArgs& a, const float* probs, float* out) {
   }
 }
 
-// Zeroes the outputs unless accumulating; then as ScoresUntiled.
+// Zeroes the outputs unless accumulating; head dims not a multiple of 8 then go one
+// position at a time (true when done that way).
 template <class L>
 inline bool ValuesUntiled(const AttnArgs& a, const float* probs, float* out) {
   if (!a.accumulate) {
     for (int g = 0; g < a.n_q; ++g) std::memset(out + g * a.out_stride, 0, sizeof(float) * a.head_dim);
   }
-  if (a.head_dim % 8 == 0 && a.head_dim <= kAttnTileDim) return false;
+  if (a.head_dim % 8 == 0) return false;
   for (int g = 0; g < a.n_q; ++g) ValuesOneByOne<L>(a, probs + g * a.scores_stride, out + g * a.out_stride);
   return true;
 }
 
-// Each output element: one fused multiply-add per position, in position order, into a
-// register kept across the tile (the same bits as adding into memory one at a time).
-// Tiles of kRows positions: 16 spread each register's load and store over more positions
-// (head dims up to kMaxDim = 128); MLA's 512-wide rows take 8.
-template <class L, int kRows, int kMaxDim>
-void ValuesTilesT(const AttnArgs& a, const float* probs, float* out) {
-  const int hd = a.head_dim;
-  alignas(32) float tile[kRows * kMaxDim];
-  const float* rows[kRows];
-  for (int p0 = 0; p0 < a.n_pos; p0 += kRows) {
-    const int np = TileRows<L, kRows>(a.v, a, p0, tile, rows);
-    PrefetchRows(a.v, a, p0 + kPrefetchRows, p0 + kPrefetchRows + kRows);
-    for (int g = 0; g < a.n_q; ++g) {
-      const float* pr = probs + g * a.scores_stride + p0;
-      float* o = out + g * a.out_stride;
-      for (int d0 = 0; d0 < hd; d0 += 64) {
-        const int nv = std::min(64, hd - d0) / 8;
-        __m256 acc[8];
-#pragma GCC unroll 8
-        for (int j = 0; j < 8; ++j) acc[j] = j < nv ? _mm256_loadu_ps(o + d0 + 8 * j) : _mm256_setzero_ps();
-        for (int i = 0; i < np; ++i) {
-          const __m256 pv = _mm256_set1_ps(pr[i]);
-#pragma GCC unroll 8
-          for (int j = 0; j < 8; ++j) {
-            if (j < nv) acc[j] = _mm256_fmadd_ps(pv, _mm256_loadu_ps(rows[i] + d0 + 8 * j), acc[j]);
-          }
-        }
-#pragma GCC unroll 8
-        for (int j = 0; j < 8; ++j) {
-          if (j < nv) _mm256_storeu_ps(o + d0 + 8 * j, acc[j]);
-        }
+// Values straight from the cache rows: NQ queries x NV registers of 8 outputs (head dims
+// d0 .. d0 + 8 NV) over all the call's positions, each output element one fused
+// multiply-add per position in position order; a row is converted once per NQ queries.
+template <class L, int NQ, int NV>
+inline void ValuesRowsT(const AttnArgs& a, const float* const* probs, float* const* out, int d0) {
+  __m256 acc[NQ][NV];
+#pragma GCC unroll 4
+  for (int g = 0; g < NQ; ++g) {
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) acc[g][j] = _mm256_loadu_ps(out[g] + d0 + 8 * j);
+  }
+  const uint8_t* row = a.v + static_cast<size_t>(d0) * L::kElem;
+  for (int i0 = 0; i0 < a.n_pos; i0 += 16) {
+    PrefetchRows(a.v, a, i0 + kPrefetchRows, i0 + kPrefetchRows + 16);
+    const int i1 = std::min(a.n_pos, i0 + 16);
+    for (int i = i0; i < i1; ++i, row += a.kv_row_bytes) {
+      __m256 v[NV];
+#pragma GCC unroll 4
+      for (int j = 0; j < NV; ++j) v[j] = L::Load(row + 8 * j * L::kElem);
+#pragma GCC unroll 4
+      for (int g = 0; g < NQ; ++g) {
+        const __m256 pv = _mm256_broadcast_ss(probs[g] + i);
+#pragma GCC unroll 4
+        for (int j = 0; j < NV; ++j) acc[g][j] = _mm256_fmadd_ps(pv, v[j], acc[g][j]);
       }
     }
   }
+#pragma GCC unroll 4
+  for (int g = 0; g < NQ; ++g) {
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) _mm256_storeu_ps(out[g] + d0 + 8 * j, acc[g][j]);
+  }
 }
 
+// NQ queries over every head dim: chunks of 8 NV, the rest 8 at a time.
+template <class L, int NQ, int NV>
+inline void ValuesQueriesT(const AttnArgs& a, const float* const* probs, float* const* out) {
+  int d0 = 0;
+  for (; d0 + 8 * NV <= a.head_dim; d0 += 8 * NV) ValuesRowsT<L, NQ, NV>(a, probs, out, d0);
+  for (; d0 < a.head_dim; d0 += 8) ValuesRowsT<L, NQ, 1>(a, probs, out, d0);
+}
+
+// Queries 4 at a time over 24 head dims (12 accumulators), then 2 and 1 over 32.
 template <class L>
 void AttnValuesT(const AttnArgs& a, const float* probs, float* out) {
   if (ValuesUntiled<L>(a, probs, out)) return;
-  if (a.head_dim <= 128) {
-    ValuesTilesT<L, 16, 128>(a, probs, out);
-  } else {
-    ValuesTilesT<L, 8, kAttnTileDim>(a, probs, out);
+  for (int g = 0; g < a.n_q;) {
+    const int nq = a.n_q - g >= 4 ? 4 : a.n_q - g >= 2 ? 2 : 1;
+    const float* pr[4];
+    float* o[4];
+    for (int i = 0; i < nq; ++i) {
+      pr[i] = probs + (g + i) * a.scores_stride;
+      o[i] = out + (g + i) * a.out_stride;
+    }
+    if (nq == 4) {
+      ValuesQueriesT<L, 4, 3>(a, pr, o);
+    } else if (nq == 2) {
+      ValuesQueriesT<L, 2, 4>(a, pr, o);
+    } else {
+      ValuesQueriesT<L, 1, 4>(a, pr, o);
+    }
+    g += nq;
   }
 }
 
