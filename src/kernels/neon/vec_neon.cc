@@ -14,11 +14,9 @@ void FillNeonDotprodKernels(KernelTable* t);  // neon/matmul_dotprod.cc
 
 namespace {
 
+// 4 halves widened by the FP16 conversion of baseline ARMv8 (exact, as F16ToF32).
 inline float32x4_t LoadF16x4(const uint8_t* p) {
-  uint16_t h[4];
-  std::memcpy(h, p, 8);
-  float f[4] = {F16ToF32(h[0]), F16ToF32(h[1]), F16ToF32(h[2]), F16ToF32(h[3])};
-  return vld1q_f32(f);
+  return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(reinterpret_cast<const uint16_t*>(p))));
 }
 
 struct F32L {
@@ -124,17 +122,65 @@ void SoftmaxNeon(float* x, int n) {
   for (; i < n; ++i) x[i] *= inv;
 }
 
+// Values: NQ queries x NV registers of 4 outputs (head dims d0 .. d0 + 4 NV) kept in
+// registers over the call's positions; each output element one fused multiply-add per
+// position in position order (the bits of adding into memory one position at a time).
+template <class L, int NQ, int NV>
+void ValuesRows(const AttnArgs& a, const float* const* probs, float* const* out, int d0) {
+  float32x4_t acc[NQ][NV];
+  for (int g = 0; g < NQ; ++g) {
+    for (int j = 0; j < NV; ++j) acc[g][j] = vld1q_f32(out[g] + d0 + 4 * j);
+  }
+  const uint8_t* row = a.v + static_cast<size_t>(d0) * L::kElem;
+  for (int i = 0; i < a.n_pos; ++i, row += a.kv_row_bytes) {
+    float32x4_t v[NV];
+    for (int j = 0; j < NV; ++j) v[j] = L::Load(row + 4 * j * L::kElem);
+    for (int g = 0; g < NQ; ++g) {
+      for (int j = 0; j < NV; ++j) acc[g][j] = vfmaq_n_f32(acc[g][j], v[j], probs[g][i]);
+    }
+  }
+  for (int g = 0; g < NQ; ++g) {
+    for (int j = 0; j < NV; ++j) vst1q_f32(out[g] + d0 + 4 * j, acc[g][j]);
+  }
+}
+
+// NQ queries: head dims 16 at a time, then 4, then one by one.
+template <class L, int NQ>
+void ValuesQueries(const AttnArgs& a, const float* const* probs, float* const* out) {
+  const int hd = a.head_dim;
+  int d0 = 0;
+  for (; d0 + 16 <= hd; d0 += 16) ValuesRows<L, NQ, 4>(a, probs, out, d0);
+  for (; d0 + 4 <= hd; d0 += 4) ValuesRows<L, NQ, 1>(a, probs, out, d0);
+  for (; d0 < hd; ++d0) {
+    for (int g = 0; g < NQ; ++g) {
+      float o = out[g][d0];
+      for (int i = 0; i < a.n_pos; ++i) o = std::fma(probs[g][i], L::One(a.v + i * a.kv_row_bytes + d0 * L::kElem), o);
+      out[g][d0] = o;
+    }
+  }
+}
+
 template <class L>
 void ValuesT(const AttnArgs& a, const float* probs, float* out) {
-  const int hd = a.head_dim, h4 = hd / 4 * 4;
   if (!a.accumulate) {
-    for (int d = 0; d < hd; ++d) out[d] = 0.0f;
+    for (int g = 0; g < a.n_q; ++g) std::memset(out + g * a.out_stride, 0, sizeof(float) * a.head_dim);
   }
-  for (int p = 0; p < a.n_pos; ++p) {
-    const uint8_t* v = a.v + static_cast<size_t>(p) * a.kv_row_bytes;
-    for (int d = 0; d < h4; d += 4)
-      vst1q_f32(out + d, vfmaq_n_f32(vld1q_f32(out + d), L::Load(v + d * L::kElem), probs[p]));
-    for (int d = h4; d < hd; ++d) out[d] += probs[p] * L::One(v + d * L::kElem);
+  for (int g = 0; g < a.n_q;) {
+    const int nq = a.n_q - g >= 4 ? 4 : a.n_q - g >= 2 ? 2 : 1;
+    const float* pr[4];
+    float* o[4];
+    for (int i = 0; i < nq; ++i) {
+      pr[i] = probs + (g + i) * a.scores_stride;
+      o[i] = out + (g + i) * a.out_stride;
+    }
+    if (nq == 4) {
+      ValuesQueries<L, 4>(a, pr, o);
+    } else if (nq == 2) {
+      ValuesQueries<L, 2>(a, pr, o);
+    } else {
+      ValuesQueries<L, 1>(a, pr, o);
+    }
+    g += nq;
   }
 }
 
@@ -247,14 +293,10 @@ void AttnScoresKtNeon(const AttnArgs& a, float* scores) {
 }
 
 void AttnValuesNeon(const AttnArgs& a, const float* probs, float* out) {
-  for (int g = 0; g < a.n_q; ++g) {
-    const float* pr = probs + g * a.scores_stride;
-    float* o = out + g * a.out_stride;
-    if (a.kv_type == DType::kF16) {
-      ValuesT<F16L>(a, pr, o);
-    } else {
-      ValuesT<F32L>(a, pr, o);
-    }
+  if (a.kv_type == DType::kF16) {
+    ValuesT<F16L>(a, probs, out);
+  } else {
+    ValuesT<F32L>(a, probs, out);
   }
 }
 
