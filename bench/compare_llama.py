@@ -14,8 +14,9 @@ Each row: llama.cpp and OmniCoder, ratios, and tg as a fraction of the bandwidth
 
   bench/compare_llama.py [--threads 2] [--reps 3] [--rounds 3] [--models dense,moe,q4km]
                          [--depths 0,8192,16384] [--peer prebuilt|prebuilt-haswell|prebuilt-icelake]
-                         [--isa auto|avx2] [--pp 128] [--tg 32]
-Depth rows measure tg only (-p 0), as the depth targets are about generation. The engines
+                         [--isa auto|avx2] [--pp 128] [--tg 32] [--pp-at-depth]
+Depth rows measure tg only (-p 0), as the depth targets are about generation, unless
+--pp-at-depth (then pp too: a prompt of --pp tokens after `depth` tokens). The engines
 take turns, `rounds` times (each run `reps` repetitions), and each figure is the median of
 its rounds: on a shared machine the speed drifts by tens of percent within minutes, and
 back-to-back blocks would charge that drift to one engine.
@@ -75,14 +76,14 @@ def ensure_model(preset, name, peer):
 
 
 def ours(path, o, depth):
-    pp = 0 if depth else o.pp
+    pp = 0 if depth and not o.pp_at_depth else o.pp
     out = run([os.path.join(BIN, "omnicoder"), "bench", "-m", path, "-p", str(pp), "-n", str(o.tg), "-d", str(depth),
                "-t", str(o.threads), "-r", str(o.reps), "--isa", o.isa, "--json"])
     return json.loads(out)
 
 
 def llama(path, o, depth, peer):
-    pp = 0 if depth else o.pp
+    pp = 0 if depth and not o.pp_at_depth else o.pp
     out = run([os.path.join(peer, "llama-bench"), "-m", path, "-p", str(pp), "-n", str(o.tg), "-d", str(depth), "-t",
                str(o.threads), "-r", str(o.reps), "-o", "json"])
     res = {"pp": 0.0, "tg": 0.0}
@@ -123,6 +124,7 @@ def main():
     p.add_argument("--isa", default="auto", help="our kernels (avx2 to compare with prebuilt-haswell)")
     p.add_argument("--pp", type=int, default=128)
     p.add_argument("--tg", type=int, default=32)
+    p.add_argument("--pp-at-depth", action="store_true", help="depth rows measure pp too")
     o = p.parse_args()
     peer = os.path.join(PEERS, o.peer)
     first = True
