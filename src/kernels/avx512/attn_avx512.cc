@@ -165,29 +165,22 @@ inline void ScoresKtQueries16(const AttnArgs& a, const float* const* q, float* c
 template <class L>
 void AttnScoresKt512T(const AttnArgs& a, float* scores) {
   const __m512 scale = _mm512_set1_ps(a.scale);
-  for (int g = 0; g < a.n_q;) {
-    const int left = a.n_q - g, nq = left >= 8 ? 8 : left >= 4 ? 4 : left >= 2 ? 2 : 1;
-    const float* q[8];
-    float* s[8];
-    for (int i = 0; i < nq; ++i) {
-      q[i] = a.q + (g + i) * a.q_stride;
-      s[i] = scores + (g + i) * a.scores_stride;
-    }
-    switch (nq) {
-      case 8:
-        ScoresKtQueries16<L, 8, 2>(a, q, s, scale);
-        break;
-      case 4:
-        ScoresKtQueries16<L, 4, 4>(a, q, s, scale);
-        break;
-      case 2:
-        ScoresKtQueries16<L, 2, 4>(a, q, s, scale);
-        break;
-      default:
-        ScoresKtQueries16<L, 1, 4>(a, q, s, scale);
-    }
-    g += nq;
-  }
+  ForQueryGroups<8>(a.n_q, a.q, a.q_stride, scores, a.scores_stride,
+                    [&](int nq, const float* const* q, float* const* s) {
+                      switch (nq) {
+                        case 8:
+                          ScoresKtQueries16<L, 8, 2>(a, q, s, scale);
+                          break;
+                        case 4:
+                          ScoresKtQueries16<L, 4, 4>(a, q, s, scale);
+                          break;
+                        case 2:
+                          ScoresKtQueries16<L, 2, 4>(a, q, s, scale);
+                          break;
+                        default:
+                          ScoresKtQueries16<L, 1, 4>(a, q, s, scale);
+                      }
+                    });
 }
 
 // Values straight from the cache rows (no f32 tile): NQ queries x NV registers of 16
@@ -234,25 +227,18 @@ inline void ValuesRows(const AttnArgs& a, const float* const* probs, float* cons
 // Queries 4 at a time (16 accumulators of 64 head dims), then 2, then 1.
 template <class L>
 void ValuesDirect(const AttnArgs& a, const float* probs, float* out) {
-  for (int g = 0; g < a.n_q;) {
-    const int left = a.n_q - g, nq = left >= 4 ? 4 : left >= 2 ? 2 : 1;
-    const float* pr[4];
-    float* o[4];
-    for (int i = 0; i < nq; ++i) {
-      pr[i] = probs + (g + i) * a.scores_stride;
-      o[i] = out + (g + i) * a.out_stride;
-    }
-    for (int d0 = 0; d0 < a.head_dim; d0 += 64) {
-      if (nq == 4) {
-        ValuesRows<L, 4, 4>(a, pr, o, d0);
-      } else if (nq == 2) {
-        ValuesRows<L, 2, 4>(a, pr, o, d0);
-      } else {
-        ValuesRows<L, 1, 4>(a, pr, o, d0);
-      }
-    }
-    g += nq;
-  }
+  ForQueryGroups<4>(a.n_q, probs, a.scores_stride, out, a.out_stride,
+                    [&](int nq, const float* const* pr, float* const* o) {
+                      for (int d0 = 0; d0 < a.head_dim; d0 += 64) {
+                        if (nq == 4) {
+                          ValuesRows<L, 4, 4>(a, pr, o, d0);
+                        } else if (nq == 2) {
+                          ValuesRows<L, 2, 4>(a, pr, o, d0);
+                        } else {
+                          ValuesRows<L, 1, 4>(a, pr, o, d0);
+                        }
+                      }
+                    });
 }
 
 template <class L>

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "base/cpu_features.h"
+#include "kernels/attn_groups.h"
 #include "kernels/kernel_table.h"
 #include "kernels/neon/neon_common.h"
 #include "kernels/ref/ref.h"
@@ -165,23 +166,16 @@ void ValuesT(const AttnArgs& a, const float* probs, float* out) {
   if (!a.accumulate) {
     for (int g = 0; g < a.n_q; ++g) std::memset(out + g * a.out_stride, 0, sizeof(float) * a.head_dim);
   }
-  for (int g = 0; g < a.n_q;) {
-    const int nq = a.n_q - g >= 4 ? 4 : a.n_q - g >= 2 ? 2 : 1;
-    const float* pr[4];
-    float* o[4];
-    for (int i = 0; i < nq; ++i) {
-      pr[i] = probs + (g + i) * a.scores_stride;
-      o[i] = out + (g + i) * a.out_stride;
-    }
-    if (nq == 4) {
-      ValuesQueries<L, 4>(a, pr, o);
-    } else if (nq == 2) {
-      ValuesQueries<L, 2>(a, pr, o);
-    } else {
-      ValuesQueries<L, 1>(a, pr, o);
-    }
-    g += nq;
-  }
+  ForQueryGroups<4>(a.n_q, probs, a.scores_stride, out, a.out_stride,
+                    [&](int nq, const float* const* pr, float* const* o) {
+                      if (nq == 4) {
+                        ValuesQueries<L, 4>(a, pr, o);
+                      } else if (nq == 2) {
+                        ValuesQueries<L, 2>(a, pr, o);
+                      } else {
+                        ValuesQueries<L, 1>(a, pr, o);
+                      }
+                    });
 }
 
 void ScoresOne(const AttnArgs& a, const float* q, float* scores) {
@@ -265,23 +259,16 @@ void ScoresKtT(const AttnArgs& a, float* scores) {
     ref::AttnScoresKt(a, scores);
     return;
   }
-  for (int g = 0; g < a.n_q;) {
-    const int nq = a.n_q - g >= 4 ? 4 : a.n_q - g >= 2 ? 2 : 1;
-    const float* q[4];
-    float* s[4];
-    for (int i = 0; i < nq; ++i) {
-      q[i] = a.q + (g + i) * a.q_stride;
-      s[i] = scores + (g + i) * a.scores_stride;
-    }
-    if (nq == 4) {
-      ScoresKtQueries<L, 4>(a, q, s);
-    } else if (nq == 2) {
-      ScoresKtQueries<L, 2>(a, q, s);
-    } else {
-      ScoresKtQueries<L, 1>(a, q, s);
-    }
-    g += nq;
-  }
+  ForQueryGroups<4>(a.n_q, a.q, a.q_stride, scores, a.scores_stride,
+                    [&](int nq, const float* const* q, float* const* s) {
+                      if (nq == 4) {
+                        ScoresKtQueries<L, 4>(a, q, s);
+                      } else if (nq == 2) {
+                        ScoresKtQueries<L, 2>(a, q, s);
+                      } else {
+                        ScoresKtQueries<L, 1>(a, q, s);
+                      }
+                    });
 }
 
 void AttnScoresKtNeon(const AttnArgs& a, float* scores) {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "kernels/attn_groups.h"
 #include "kernels/kernel_table.h"
 #include "kernels/ref/ref.h"
 #include "kernels/x86/float_load.h"
@@ -198,23 +199,16 @@ void AttnScoresKtT(const AttnArgs& a, float* scores) {
     return;
   }
   const __m256 scale = _mm256_set1_ps(a.scale);
-  for (int g = 0; g < a.n_q;) {
-    const int nq = a.n_q - g >= 4 ? 4 : a.n_q - g >= 2 ? 2 : 1;
-    const float* q[4];
-    float* s[4];
-    for (int i = 0; i < nq; ++i) {
-      q[i] = a.q + (g + i) * a.q_stride;
-      s[i] = scores + (g + i) * a.scores_stride;
-    }
-    if (nq == 4) {
-      ScoresKtQueries<L, 4, 2>(a, q, s, scale);
-    } else if (nq == 2) {
-      ScoresKtQueries<L, 2, 4>(a, q, s, scale);
-    } else {
-      ScoresKtQueries<L, 1, 4>(a, q, s, scale);
-    }
-    g += nq;
-  }
+  ForQueryGroups<4>(a.n_q, a.q, a.q_stride, scores, a.scores_stride,
+                    [&](int nq, const float* const* q, float* const* s) {
+                      if (nq == 4) {
+                        ScoresKtQueries<L, 4, 2>(a, q, s, scale);
+                      } else if (nq == 2) {
+                        ScoresKtQueries<L, 2, 4>(a, q, s, scale);
+                      } else {
+                        ScoresKtQueries<L, 1, 4>(a, q, s, scale);
+                      }
+                    });
 }
 
 template <class L>
@@ -288,23 +282,16 @@ inline void ValuesQueriesT(const AttnArgs& a, const float* const* probs, float* 
 template <class L>
 void AttnValuesT(const AttnArgs& a, const float* probs, float* out) {
   if (ValuesUntiled<L>(a, probs, out)) return;
-  for (int g = 0; g < a.n_q;) {
-    const int nq = a.n_q - g >= 4 ? 4 : a.n_q - g >= 2 ? 2 : 1;
-    const float* pr[4];
-    float* o[4];
-    for (int i = 0; i < nq; ++i) {
-      pr[i] = probs + (g + i) * a.scores_stride;
-      o[i] = out + (g + i) * a.out_stride;
-    }
-    if (nq == 4) {
-      ValuesQueriesT<L, 4, 3>(a, pr, o);
-    } else if (nq == 2) {
-      ValuesQueriesT<L, 2, 4>(a, pr, o);
-    } else {
-      ValuesQueriesT<L, 1, 4>(a, pr, o);
-    }
-    g += nq;
-  }
+  ForQueryGroups<4>(a.n_q, probs, a.scores_stride, out, a.out_stride,
+                    [&](int nq, const float* const* pr, float* const* o) {
+                      if (nq == 4) {
+                        ValuesQueriesT<L, 4, 3>(a, pr, o);
+                      } else if (nq == 2) {
+                        ValuesQueriesT<L, 2, 4>(a, pr, o);
+                      } else {
+                        ValuesQueriesT<L, 1, 4>(a, pr, o);
+                      }
+                    });
 }
 
 inline void AttnScoresX86(const AttnArgs& a, float* scores) {
