@@ -405,8 +405,9 @@ void AddGlobals(Scope* scope) {
       },
       "range");
   auto make_dict = [](bool ns) {
-    return [ns](Interp&, Args& a) -> Result<Value> {
+    return [ns](Interp& in, Args& a) -> Result<Value> {
       auto d = std::make_shared<Dict>();
+      if (ns) in.namespaces.push_back(d);
       if (!a.positional.empty() && a.positional[0].is_dict()) *d = a.positional[0].dict();
       for (const auto& [k, v] : a.keyword) d->Set(k, v);
       return Value(d, ns);

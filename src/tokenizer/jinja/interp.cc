@@ -167,6 +167,12 @@ Status Interp::ExecFor(const Stmt& s, const std::shared_ptr<Scope>& scope, std::
   return Status::Ok();
 }
 
+Interp::~Interp() {
+  for (const std::weak_ptr<Dict>& w : namespaces) {
+    if (std::shared_ptr<Dict> d = w.lock()) d->items.clear();
+  }
+}
+
 Status Interp::ExecSet(const Stmt& s, const std::shared_ptr<Scope>& scope) {
   OC_ASSIGN_OR_RETURN(Value v, Eval(*s.expr, scope));
   if (s.attr_target) {

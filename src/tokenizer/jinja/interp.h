@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "tokenizer/jinja/ast.h"
 
@@ -33,6 +34,15 @@ struct Interp {
   uint64_t steps = 0;
   int call_depth = 0;
   std::string raised;  // raise_exception's message, when that ended the render
+  // Every namespace() of the render. A namespace can come to hold itself (`set ns.me = ns`,
+  // or through a list): the destructor empties them all, so such a cycle of shared
+  // pointers does not outlive the render.
+  std::vector<std::weak_ptr<Dict>> namespaces;
+
+  Interp() = default;
+  Interp(const Interp&) = delete;
+  Interp& operator=(const Interp&) = delete;
+  ~Interp();
 
   Status Exec(const Body& body, const std::shared_ptr<Scope>& scope, std::string* out, Flow* flow);
   Result<Value> Eval(const Expr& e, const std::shared_ptr<Scope>& scope);
