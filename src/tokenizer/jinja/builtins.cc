@@ -397,9 +397,10 @@ void AddGlobals(Scope* scope) {
         }
         if (step == 0) return InvalidArgument("range() arg 3 must not be zero");
         List out;
-        for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
+        for (int64_t i = start; step > 0 ? i < stop : i > stop;) {
           if (out.size() >= 100000) return InvalidArgument("range too big (at most 100000 items)");
           out.emplace_back(i);
+          if (__builtin_add_overflow(i, step, &i)) break;  // the next item would be past stop anyway
         }
         return Value(std::move(out));
       },

@@ -423,8 +423,14 @@ F Sum(Interp&, const Value& v, const Args& a) {
   for (const Value& item : items) {
     OC_ASSIGN_OR_RETURN(Value x, AttrOf(item, attr));
     if (!x.is_number() || !total.is_number()) return InvalidArgument("sum: not a number");
-    total = (x.kind() == Kind::kFloat || total.kind() == Kind::kFloat) ? Value(total.as_float() + x.as_float())
-                                                                       : Value(total.as_int() + x.as_int());
+    if (x.kind() == Kind::kFloat || total.kind() == Kind::kFloat) {
+      total = Value(total.as_float() + x.as_float());
+    } else {
+      int64_t s = 0;
+      if (__builtin_add_overflow(total.as_int(), x.as_int(), &s))
+        return InvalidArgument("sum: too large (beyond 64 bits)");
+      total = Value(s);
+    }
   }
   return total;
 }

@@ -1,6 +1,7 @@
 // Operators, slices, filters and tests in expressions, with Python's semantics.
 #include <cmath>
 
+#include "base/checked_math.h"
 #include "tokenizer/jinja/interp.h"
 #include "tokenizer/jinja/utf8.h"
 
@@ -23,15 +24,54 @@ int64_t FloorDiv(int64_t a, int64_t b) {
   return q;
 }
 
+// Python's int arithmetic where it fits in int64; Python would go to a big integer, we
+// stop with an error (never a wrapped value or undefined behaviour).
+Result<Value> IntArith(const std::string& op, int64_t a, int64_t b) {
+  int64_t r = 0;
+  bool overflow = false;
+  if (op == "+") {
+    overflow = __builtin_add_overflow(a, b, &r);
+  } else if (op == "-") {
+    overflow = __builtin_sub_overflow(a, b, &r);
+  } else if (op == "*") {
+    overflow = __builtin_mul_overflow(a, b, &r);
+  } else if (op == "//" || op == "%") {
+    if (b == -1) {  // INT64_MIN // -1 does not fit; x % -1 is 0
+      overflow = op == "//" && __builtin_sub_overflow(int64_t{0}, a, &r);
+      if (op == "%") r = 0;
+    } else if (op == "//") {
+      r = FloorDiv(a, b);
+    } else {  // the remainder takes the divisor's sign
+      r = a % b;
+      if (r != 0 && (r < 0) != (b < 0)) r += b;
+    }
+  } else {  // "**", b >= 0: by squaring, every product checked
+    r = 1;
+    int64_t base = a;
+    for (int64_t e = b; e > 0 && !overflow; e >>= 1) {
+      if (e & 1) overflow = __builtin_mul_overflow(r, base, &r);
+      if (e > 1 && !overflow) overflow = __builtin_mul_overflow(base, base, &base);
+    }
+  }
+  if (overflow) return InvalidArgument("integer result of '" + op + "' too large (beyond 64 bits)");
+  return Value(r);
+}
+
 Result<Value> Repeat(const Value& seq, int64_t n) {
   if (n < 0) n = 0;
+  const uint64_t count = static_cast<uint64_t>(n);
+  uint64_t total = 0;
   if (seq.is_string()) {
-    if (seq.str().size() * static_cast<size_t>(n) > (64u << 20)) return InvalidArgument("repeated string too large");
+    if (!CheckedMul(seq.str().size(), count, &total) || total > (64u << 20)) {
+      return InvalidArgument("repeated string too large");
+    }
     std::string out;
     for (int64_t i = 0; i < n; ++i) out += seq.str();
     return Value(std::move(out));
   }
-  if (seq.list().size() * static_cast<size_t>(n) > (1u << 20)) return InvalidArgument("repeated list too large");
+  if (!CheckedMul(seq.list().size(), count, &total) || total > (1u << 20)) {
+    return InvalidArgument("repeated list too large");
+  }
   List out;
   for (int64_t i = 0; i < n; ++i) out.insert(out.end(), seq.list().begin(), seq.list().end());
   return Value(std::move(out));
@@ -62,28 +102,22 @@ Result<Value> Arith(const std::string& op, const Value& a, const Value& b) {
   if (!a.is_number() || !b.is_number()) return TypeError(op.c_str(), a, b);
   const bool ints = IsIntLike(a) && IsIntLike(b);
   const double x = a.as_float(), y = b.as_float();
-  if (op == "+") return ints ? Value(a.as_int() + b.as_int()) : Value(x + y);
-  if (op == "-") return ints ? Value(a.as_int() - b.as_int()) : Value(x - y);
-  if (op == "*") return ints ? Value(a.as_int() * b.as_int()) : Value(x * y);
+  if (ints && (op == "+" || op == "-" || op == "*")) return IntArith(op, a.as_int(), b.as_int());
+  if (op == "+") return Value(x + y);
+  if (op == "-") return Value(x - y);
+  if (op == "*") return Value(x * y);
   if (op == "/") {
     if (y == 0) return InvalidArgument("division by zero");
     return Value(x / y);
   }
   if (op == "//" || op == "%") {
     if (y == 0) return InvalidArgument("integer division or modulo by zero");
-    if (ints) {
-      const int64_t q = FloorDiv(a.as_int(), b.as_int());
-      return op == "//" ? Value(q) : Value(a.as_int() - q * b.as_int());
-    }
+    if (ints) return IntArith(op, a.as_int(), b.as_int());
     const double q = std::floor(x / y);
     return op == "//" ? Value(q) : Value(x - q * y);
   }
   if (op == "**") {
-    if (ints && b.as_int() >= 0) {
-      int64_t r = 1;
-      for (int64_t i = 0; i < b.as_int() && i < 64; ++i) r *= a.as_int();
-      return Value(r);
-    }
+    if (ints && b.as_int() >= 0) return IntArith(op, a.as_int(), b.as_int());
     return Value(std::pow(x, y));
   }
   return InvalidArgument("unknown operator " + op);
@@ -168,7 +202,9 @@ Result<Value> Interp::EvalFilterTestUnary(const Expr& e, const std::shared_ptr<S
     if (!a.is_number())
       return TemplateError(e.line, std::string("bad operand type for unary ") + e.name + ": '" + a.TypeName() + "'");
     if (e.name == "+") return a.kind() == Kind::kBool ? Value(a.as_int()) : a;
-    return a.kind() == Kind::kFloat ? Value(-a.as_float()) : Value(-a.as_int());
+    if (a.kind() == Kind::kFloat) return Value(-a.as_float());
+    OC_ASSIGN_OR_RETURN(Value neg, IntArith("-", 0, a.as_int()));
+    return neg;
   }
   return TemplateError(e.line, "unknown expression");
 }

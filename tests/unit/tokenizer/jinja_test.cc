@@ -51,6 +51,20 @@ TEST(Jinja, HugeNumbersAreErrorsOrPythonsValues) {
   EXPECT_EQ(R("{{ '1e3' | int }}").value(), "1000");
   EXPECT_EQ(R("{{ [1, 2][1e300] is undefined }}").value(), "True");
   EXPECT_FALSE(R("{{ (-9223372036854775807 - 1) | abs }}").ok());
+  // Integer results beyond 64 bits are errors (Python goes to big integers), never a
+  // wrapped value or undefined behaviour (UBSan: the fuzzer's 2 ** 74); exact ones stay.
+  for (const char* big :
+       {"{{ 2 ** 74 }}", "{{ 3 ** 40 }}", "{{ 9223372036854775807 + 1 }}", "{{ -9223372036854775807 - 2 }}",
+        "{{ 4611686018427387904 * 2 }}", "{{ -(-9223372036854775807 - 1) }}", "{{ (-9223372036854775807 - 1) // -1 }}",
+        "{{ 'abcd' * 4611686018427387904 }}", "{{ [9223372036854775807, 1] | sum }}"}) {
+    EXPECT_FALSE(R(big).ok()) << big;
+  }
+  EXPECT_EQ(R("{{ 2 ** 62 }}").value(), "4611686018427387904");
+  EXPECT_EQ(R("{{ (-2) ** 63 }}").value(), "-9223372036854775808");
+  EXPECT_EQ(R("{{ (-1) ** 65 }} {{ 1 ** 1000 }} {{ 0 ** 0 }}").value(), "-1 1 1");
+  EXPECT_EQ(R("{{ (-9223372036854775807 - 1) % -1 }} {{ 9223372036854775807 % -2 }}").value(), "0 -1");
+  EXPECT_EQ(R("{{ -7 // 2 }} {{ -7 % 3 }} {{ 7 % -3 }} {{ 7 // -3 }}").value(), "-4 2 -2 -3");
+  EXPECT_EQ(R("{{ range(9223372036854775800, 9223372036854775807, 100) | list }}").value(), "[9223372036854775800]");
 }
 
 TEST(Jinja, HostileTemplatesHitLimits) {
