@@ -68,13 +68,32 @@ Fixture& Get(DType type, const MatMulKernel& k, int tokens, bool x8) {
   return f;
 }
 
-void BM_MatMul(benchmark::State& state, DType type, Isa level, int tokens, bool x8) {
+// The avx512 level's decode forms (DecodeForm), whichever this CPU is given: `avx512w`
+// (1-3 token tiles in 512-bit registers), `avx512n` (in 256-bit ones), `avx512h` (and Q6_K
+// through the AVX2 kernel).
+enum class Form { kAsDetected, kWide, kNarrow, kHalves };
+
+const KernelTable& Table(Isa level, Form form) {
+  if (form == Form::kAsDetected) return GetKernelTable(level);
+  static const auto build = [](DecodeForm decode) {
+    KernelTable t;
+    FillRefKernels(&t);
+    FillAvx2Kernels(&t);
+    FillAvx512Kernels(&t, decode);
+    return t;
+  };
+  static const KernelTable wide = build(DecodeForm::kWide), narrow = build(DecodeForm::kNarrow),
+                           halves = build(DecodeForm::kHalves);
+  return form == Form::kWide ? wide : form == Form::kNarrow ? narrow : halves;
+}
+
+void BM_MatMul(benchmark::State& state, DType type, Isa level, Form form, int tokens, bool x8) {
   if (!IsaAvailable(level)) {
     state.SkipWithError("ISA not available");
     return;
   }
   static std::mutex setup;  // the fixture cache, when threads share a run
-  MatMulKernel k = GetKernelTable(level).matmul[static_cast<uint32_t>(type)];
+  MatMulKernel k = Table(level, form).matmul[static_cast<uint32_t>(type)];
   if (x8) {
     if (!k.matmul_x8) {
       state.SkipWithError("no x8 layout");
@@ -194,30 +213,31 @@ void Register() {
       {DType::kQ4_0, "Q4_0"}, {DType::kQ8_0, "Q8_0"},  {DType::kQ4_K, "Q4_K"}, {DType::kQ5_K, "Q5_K"},
       {DType::kQ6_K, "Q6_K"}, {DType::kF16, "F16"},    {DType::kQ4_1, "Q4_1"}, {DType::kQ5_0, "Q5_0"},
       {DType::kQ5_1, "Q5_1"}, {DType::kMXFP4, "MXFP4"}};
-  const std::pair<Isa, const char*> levels[] = {
-      {Isa::kRef, "ref"}, {Isa::kAvx2, "avx2"}, {Isa::kAvx512, "avx512"}, {Isa::kAmx, "amx"}};
+  struct Level {
+    Isa isa;
+    Form form;
+    const char* name;
+  };
+  const Level levels[] = {{Isa::kRef, Form::kAsDetected, "ref"},       {Isa::kAvx2, Form::kAsDetected, "avx2"},
+                          {Isa::kAvx512, Form::kAsDetected, "avx512"}, {Isa::kAvx512, Form::kWide, "avx512w"},
+                          {Isa::kAvx512, Form::kNarrow, "avx512n"},    {Isa::kAvx512, Form::kHalves, "avx512h"},
+                          {Isa::kAmx, Form::kAsDetected, "amx"}};
   for (auto [type, tn] : types) {
-    for (auto [level, ln] : levels) {
+    for (const Level& level : levels) {
       for (int tokens : {1, 8, 32, 256}) {
-        if (level == Isa::kRef && tokens > 1) continue;
-        std::string name = std::string("MatMul/") + tn + "/" + ln + "/t" + std::to_string(tokens);
-        benchmark::RegisterBenchmark(name.c_str(), BM_MatMul, type, level, tokens, false)
-            ->Unit(benchmark::kMicrosecond);
-        if (tokens == 1) {
-          benchmark::RegisterBenchmark(name.c_str(), BM_MatMul, type, level, tokens, false)
-              ->Unit(benchmark::kMicrosecond)
-              ->Threads(2)
-              ->UseRealTime();
-        }
+        if (level.isa == Isa::kRef && tokens > 1) continue;
+        if (level.form != Form::kAsDetected && tokens > 3) continue;  // the forms differ only there
+        std::string name = std::string("MatMul/") + tn + "/" + level.name + "/t" + std::to_string(tokens);
+        auto add = [&](const std::string& n, bool x8, int threads) {
+          auto* b = benchmark::RegisterBenchmark(n.c_str(), BM_MatMul, type, level.isa, level.form, tokens, x8)
+                        ->Unit(benchmark::kMicrosecond);
+          if (threads > 1) b->Threads(threads)->UseRealTime();
+        };
+        add(name, false, 1);
+        if (tokens == 1) add(name, false, 2);
         if (CanInterleave8(type, kRows, kCols)) {
-          benchmark::RegisterBenchmark((name + "/x8").c_str(), BM_MatMul, type, level, tokens, true)
-              ->Unit(benchmark::kMicrosecond);
-          if (tokens == 1) {
-            benchmark::RegisterBenchmark((name + "/x8").c_str(), BM_MatMul, type, level, tokens, true)
-                ->Unit(benchmark::kMicrosecond)
-                ->Threads(2)
-                ->UseRealTime();
-          }
+          add(name + "/x8", true, 1);
+          if (tokens == 1) add(name + "/x8", true, 2);
         }
       }
     }

@@ -14,6 +14,9 @@ struct CpuFeatures {
   // 512-bit instructions issue as two 256-bit halves (AMD Zen 4): where a kernel does
   // little work per byte loaded (decode), its 256-bit form is the faster one.
   bool zmm_halves = false;
+  // Decode (1-3 token) tiles stream faster in 256-bit registers, row group by row group,
+  // than in pairs of groups through 512-bit ones (AMD Zen 4 and Zen 5, measured).
+  bool narrow_decode = false;
   bool amx_bf16 = false;  // AMX tiles with BF16, and the kernel granted this process the tile state
   bool amx_int8 = false;
   bool neon = false;

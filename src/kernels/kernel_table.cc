@@ -7,8 +7,8 @@ namespace omnicoder {
 
 #if !defined(OC_KERNELS_X86)
 void FillAvx2Kernels(KernelTable*) {}
-void FillAvx512Kernels(KernelTable*, bool) {}
-void FillAvx512FloatMatMul(KernelTable*, bool) {}
+void FillAvx512Kernels(KernelTable*, DecodeForm) {}
+void FillAvx512FloatMatMul(KernelTable*, DecodeForm) {}
 #endif
 #if !defined(OC_KERNELS_ARM64)
 void FillNeonKernels(KernelTable*) {}
@@ -38,6 +38,11 @@ bool IsaAvailable(Isa level) {
   }
 }
 
+DecodeForm DecodeFormFor(const CpuFeatures& f) {
+  if (f.zmm_halves) return DecodeForm::kHalves;
+  return f.narrow_decode ? DecodeForm::kNarrow : DecodeForm::kWide;
+}
+
 namespace {
 
 KernelTable Build(Isa level) {
@@ -46,7 +51,7 @@ KernelTable Build(Isa level) {
   if (level == Isa::kRef) return t;
   if (IsaAvailable(Isa::kAvx2)) FillAvx2Kernels(&t);
   if (level == Isa::kAvx2) return t;
-  if (IsaAvailable(Isa::kAvx512)) FillAvx512Kernels(&t, GetCpuFeatures().zmm_halves);
+  if (IsaAvailable(Isa::kAvx512)) FillAvx512Kernels(&t, DecodeFormFor(GetCpuFeatures()));
 #if defined(OC_KERNELS_X86)
   if (GetCpuFeatures().amx_bf16) FillAmxSgemm(&t);
   if (level == Isa::kAvx512) return t;

@@ -17,6 +17,8 @@
 
 namespace omnicoder {
 
+struct CpuFeatures;
+
 // y[t * y_stride + r] = dot(W[r, :], x_t) for r in [row_begin, row_end), t < n_tokens.
 struct MatMulArgs {
   const uint8_t* w = nullptr;  // weight rows in their stored format
@@ -129,14 +131,21 @@ bool IsaAvailable(Isa level);
 // Filled by each ISA's files (declared here, defined under ref/, avx2/, avx512/, neon/).
 void FillRefKernels(KernelTable* t);
 void FillAvx2Kernels(KernelTable* t);
-// zmm_halves: CpuFeatures::zmm_halves (tests fill both forms; the results are the same bits)
-void FillAvx512Kernels(KernelTable* t, bool zmm_halves);
+// The avx512 level's forms of decode (1-3 token) tiles, chosen per CPU by measurement
+// (kernels_bench's avx512w / avx512h rows); every form gives the same bits.
+enum class DecodeForm {
+  kWide,    // pairs of 8-row groups in 512-bit registers; float rows in sixes (Intel)
+  kNarrow,  // one group at a time in 256-bit registers; float rows one at a time (Zen 5)
+  kHalves,  // kNarrow, and Q6_K through the AVX2 level's kernel (Zen 4: zmm_halves)
+};
+DecodeForm DecodeFormFor(const CpuFeatures& f);
+void FillAvx512Kernels(KernelTable* t, DecodeForm form);
 void FillNeonKernels(KernelTable* t);
 void FillAvx2Sgemm(KernelTable* t);
 void FillAvx512Sgemm(KernelTable* t);
 void FillAvx512Attention(KernelTable* t);
 void FillAvx512Vector(KernelTable* t);
-void FillAvx512FloatMatMul(KernelTable* t, bool zmm_halves);
+void FillAvx512FloatMatMul(KernelTable* t, DecodeForm form);
 void FillAmxSgemm(KernelTable* t);
 void FillAmxInt8Kernels(KernelTable* t);
 void FillAmxInt8KMatMul(KernelTable* t);

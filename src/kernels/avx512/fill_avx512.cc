@@ -12,10 +12,11 @@ namespace omnicoder {
 
 namespace {
 
-// CPUs with zmm_halves: Q6_K decode (1-3 tokens) through the AVX2 level's interleaved
+// DecodeForm::kHalves: Q6_K decode (1-3 tokens) through the AVX2 level's interleaved
 // kernel, 2.5x the VNNI one's speed there (Zen 4, kernels_bench t1: 28-31 vs 11 GMAC/s;
 // the AVX2 form's code compiled in this file also ran at 10-12, for reasons not found, so
-// the AVX2 file's function is called). The sums are exact integers both ways: same bits.
+// the AVX2 file's function is called; on Zen 5 the VNNI kernel is the faster, 52-61 vs
+// 44-48 GB/s at 2 threads). The sums are exact integers both ways: same bits.
 MatMulFn g_q6k_x8_avx2 = nullptr;
 
 void Q6KX8HalvesMatMul(const MatMulArgs& a, int row_begin, int row_end) {
@@ -28,12 +29,12 @@ void Q6KX8HalvesMatMul(const MatMulArgs& a, int row_begin, int row_end) {
 
 }  // namespace
 
-void FillAvx512Kernels(KernelTable* t, bool zmm_halves) {
+void FillAvx512Kernels(KernelTable* t, DecodeForm form) {
   t->isa = "avx512";
   FillAvx512Sgemm(t);
   FillAvx512Attention(t);
   FillAvx512Vector(t);
-  FillAvx512FloatMatMul(t, zmm_halves);
+  FillAvx512FloatMatMul(t, form);
   auto set = [t](DType type, MatMulFn fn) { t->matmul[static_cast<uint32_t>(type)].matmul = fn; };
   set(DType::kQ4_0, &Q8MatMul<Q4_0Reader>);
   set(DType::kQ4_1, &Q8MatMul<Q4_1Reader>);
@@ -43,9 +44,9 @@ void FillAvx512Kernels(KernelTable* t, bool zmm_halves) {
   set(DType::kMXFP4, &Q8MatMul<Mxfp4Reader>);
   MatMulKernel& q6k = t->matmul[static_cast<uint32_t>(DType::kQ6_K)];
   const MatMulFn q6k_avx2 = q6k.matmul_x8;  // FillAvx2Kernels ran first
-  if (zmm_halves) {
+  if (form != DecodeForm::kWide) {
     SetX86InterleavedKernels<false>(t);
-    if (q6k_avx2) {
+    if (form == DecodeForm::kHalves && q6k_avx2) {
       g_q6k_x8_avx2 = q6k_avx2;
       q6k.matmul_x8 = &Q6KX8HalvesMatMul;
     }

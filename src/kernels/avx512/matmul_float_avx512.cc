@@ -82,10 +82,10 @@ inline void RowsAllTokens(const MatMulArgs& a, int r) {
 }
 
 // Rows in sixes (then fours, ones) outermost: their weights stay in cache for every
-// token; tokens in fours. kRowByRowDecode (CpuFeatures::zmm_halves): 1-3 tokens take the
-// rows one at a time, one weight stream instead of six (Zen 4, F16 decode from L3: 26 vs
-// 20 GB/s a core, though each row's sum is then one chain of dependent FMAs). The same
-// bits either way (FloatTile).
+// token; tokens in fours. kRowByRowDecode (DecodeForm kNarrow, kHalves): 1-3 tokens take
+// the rows one at a time, one weight stream instead of six (F16 decode, a core: Zen 4 from
+// L3 26 vs 20 GB/s, Zen 5 from memory 24-28 vs 20-23), though each row's sum is then one
+// chain of dependent FMAs. The same bits either way (FloatTile).
 template <class L, bool kRowByRowDecode>
 void FloatMatMul512(const MatMulArgs& a, int row_begin, int row_end) {
   int r = row_begin;
@@ -111,8 +111,8 @@ void SetFloatMatMul(KernelTable* t) {
 
 }  // namespace
 
-void FillAvx512FloatMatMul(KernelTable* t, bool zmm_halves) {
-  if (zmm_halves) {
+void FillAvx512FloatMatMul(KernelTable* t, DecodeForm form) {
+  if (form != DecodeForm::kWide) {
     SetFloatMatMul<true>(t);
   } else {
     SetFloatMatMul<false>(t);

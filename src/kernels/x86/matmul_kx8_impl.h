@@ -307,7 +307,8 @@ void KX8MatMul(const MatMulArgs& a, int row_begin, int row_end) {
 }
 
 // Installs the interleaved kernels of this translation unit's ISA (avx2/ or avx512/);
-// kWideDecode: a pair of groups' 1-3 token tile in 512-bit registers (X8Groups).
+// kWideDecode: a pair of groups' 1-3 token tile in 512-bit registers (X8Groups;
+// DecodeForm::kWide).
 template <bool kWideDecode = true>
 inline void SetX86InterleavedKernels(KernelTable* t) {
   auto x8 = [t](DType type, MatMulFn fn, bool prefer) {

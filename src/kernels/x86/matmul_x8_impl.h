@@ -307,8 +307,9 @@ inline void X8RestTile(const MatMulArgs& a, int t, int g) {
 // few sequences, an expert chosen by 2 tokens). Each output element gets the same
 // instructions whatever the tile, so results do not depend on the token count. With
 // VNNI (AVX-512) groups go in pairs through 512-bit registers; with kWideDecode false
-// (CpuFeatures::zmm_halves) the 1-3 token tile does not: there a pair's 512-bit loads
-// and unpacking cost more than they save (Zen 4, decode: 14 vs 26 GB/s of Q4_0).
+// (DecodeForm kNarrow, kHalves) the 1-3 token tile does not: there a pair's 512-bit loads
+// and unpacking cost more than they save (decode of Q4_0 x8, a core: Zen 4 14 vs 26 GB/s,
+// Zen 5 14-17 vs 22-24).
 template <X8Kind K, bool kPair, bool kWideDecode>
 void X8Groups(const MatMulArgs& a, int g) {
   constexpr int kT = 4;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/aligned_buffer.h"
+#include "base/cpu_features.h"
 #include "base/half.h"
 #include "kernels/kernel_table.h"
 #include "kernels/ref/ref.h"
@@ -154,19 +155,21 @@ TEST_P(Interleaved8, MatchesRowMajorReference) {
   EXPECT_FALSE(CanInterleave8(DType::kF16, 16, 256));
 }
 
-// The avx512 level's two decode forms (CpuFeatures::zmm_halves: 1-3 token tiles group by
-// group in 256-bit registers, Q6_K through the AVX2 kernel; otherwise pairs of groups in
-// 512-bit registers and VNNI) give the same bits as each other and as the AVX2 level, for
-// decode and every prefill remainder, on 40 rows (two pairs and an odd group).
+// The avx512 level's three decode forms (DecodeForm: kWide pairs groups in 512-bit
+// registers; kNarrow takes 1-3 token tiles group by group in 256-bit registers; kHalves
+// also sends Q6_K through the AVX2 kernel) give the same bits as each other and as the
+// AVX2 level, for decode and every prefill remainder, on 40 rows (two pairs and an odd
+// group).
 TEST(Interleaved8, Avx512DecodeFormsGiveTheAvx2Bits) {
   OC_SKIP_IF_ABSENT(Isa::kAvx512);
-  KernelTable wide, halves;
-  for (KernelTable* t : {&wide, &halves}) {
+  KernelTable wide, narrow, halves;
+  for (KernelTable* t : {&wide, &narrow, &halves}) {
     FillRefKernels(t);
     FillAvx2Kernels(t);
   }
-  FillAvx512Kernels(&wide, false);
-  FillAvx512Kernels(&halves, true);
+  FillAvx512Kernels(&wide, DecodeForm::kWide);
+  FillAvx512Kernels(&narrow, DecodeForm::kNarrow);
+  FillAvx512Kernels(&halves, DecodeForm::kHalves);
   const KernelTable& avx2 = GetKernelTable(Isa::kAvx2);
   for (DType type : {DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1, DType::kQ8_0, DType::kMXFP4, DType::kQ4_K,
                      DType::kQ5_K, DType::kQ6_K}) {
@@ -174,42 +177,61 @@ TEST(Interleaved8, Avx512DecodeFormsGiveTheAvx2Bits) {
     if (type != DType::kQ4_K && type != DType::kQ5_K) {  // one form for these two
       ASSERT_NE(wide.matmul[id].matmul_x8, halves.matmul[id].matmul_x8) << GetDTypeTraits(type).name;
     }
+    // Q6_K: kNarrow keeps the VNNI kernel (faster on Zen 5); the 32-block formats narrow.
+    if (type == DType::kQ6_K) {
+      EXPECT_EQ(wide.matmul[id].matmul_x8, narrow.matmul[id].matmul_x8);
+    } else if (type == DType::kQ4_0) {
+      EXPECT_EQ(halves.matmul[id].matmul_x8, narrow.matmul[id].matmul_x8);
+    }
     for (int tokens : {1, 2, 3, 5, 6, 7}) {
       Problem p = Make(type, GetKernelTable(Isa::kRef).matmul[id], 40, 512, tokens, 5 + tokens);
       Interleave8(type, p.w.data(), p.rows, RowBytes(type, p.cols));
       std::vector<std::vector<float>> got;
       for (const KernelTable* t :
-           {&avx2, static_cast<const KernelTable*>(&wide), static_cast<const KernelTable*>(&halves)}) {
+           {&avx2, static_cast<const KernelTable*>(&wide), static_cast<const KernelTable*>(&narrow),
+            static_cast<const KernelTable*>(&halves)}) {
         MatMulKernel k = t->matmul[id];
         k.matmul = k.matmul_x8;
         got.push_back(RunMatMul(k, type, p, 0, p.rows));
       }
       SCOPED_TRACE(std::string(GetDTypeTraits(type).name) + " tokens " + std::to_string(tokens));
-      EXPECT_EQ(0, std::memcmp(got[0].data(), got[1].data(), got[0].size() * 4));
-      EXPECT_EQ(0, std::memcmp(got[0].data(), got[2].data(), got[0].size() * 4));
+      for (size_t i = 1; i < got.size(); ++i) {
+        EXPECT_EQ(0, std::memcmp(got[0].data(), got[i].data(), got[0].size() * 4)) << "form " << i - 1;
+      }
     }
   }
 }
 
-// The float kernels' two decode forms (zmm_halves: rows one at a time) give the same bits.
+// The float kernels' decode forms (kNarrow and kHalves: rows one at a time) give the same
+// bits as kWide's rows in sixes.
 TEST(FloatMatMul, Avx512DecodeFormsGiveTheSameBits) {
   OC_SKIP_IF_ABSENT(Isa::kAvx512);
-  KernelTable wide, halves;
+  KernelTable wide, narrow;
   FillRefKernels(&wide);
-  FillRefKernels(&halves);
-  FillAvx512FloatMatMul(&wide, false);
-  FillAvx512FloatMatMul(&halves, true);
+  FillRefKernels(&narrow);
+  FillAvx512FloatMatMul(&wide, DecodeForm::kWide);
+  FillAvx512FloatMatMul(&narrow, DecodeForm::kNarrow);
   for (DType type : {DType::kF32, DType::kF16, DType::kBF16}) {
     const uint32_t id = static_cast<uint32_t>(type);
-    ASSERT_NE(wide.matmul[id].matmul, halves.matmul[id].matmul);
+    ASSERT_NE(wide.matmul[id].matmul, narrow.matmul[id].matmul);
     for (int tokens : {1, 2, 3, 5}) {
       Problem p = Make(type, wide.matmul[id], 23, 520, tokens, 17 + tokens);
       SCOPED_TRACE(std::string(GetDTypeTraits(type).name) + " tokens " + std::to_string(tokens));
       const std::vector<float> a = RunMatMul(wide.matmul[id], type, p, 0, p.rows);
-      const std::vector<float> b = RunMatMul(halves.matmul[id], type, p, 0, p.rows);
+      const std::vector<float> b = RunMatMul(narrow.matmul[id], type, p, 0, p.rows);
       EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * 4));
     }
   }
+}
+
+// Which form each CPU gets: Zen 4 (zmm_halves) kHalves, Zen 5 kNarrow, others kWide.
+TEST(CpuFeatures, DecodeFormFollowsTheCpu) {
+  CpuFeatures f;
+  EXPECT_EQ(DecodeFormFor(f), DecodeForm::kWide);
+  f.narrow_decode = true;
+  EXPECT_EQ(DecodeFormFor(f), DecodeForm::kNarrow);
+  f.zmm_halves = true;
+  EXPECT_EQ(DecodeFormFor(f), DecodeForm::kHalves);
 }
 
 // Every E8M0 scale byte (0 and 1 give subnormal half scales, the largest overflow to inf
