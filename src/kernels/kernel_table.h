@@ -132,7 +132,7 @@ bool IsaAvailable(Isa level);
 void FillRefKernels(KernelTable* t);
 void FillAvx2Kernels(KernelTable* t);
 // The avx512 level's forms of decode (1-3 token) tiles, chosen per CPU by measurement
-// (kernels_bench's avx512w / avx512h rows); every form gives the same bits.
+// (kernels_bench's avx512w / avx512n / avx512h rows); every form gives the same bits.
 enum class DecodeForm {
   kWide,    // pairs of 8-row groups in 512-bit registers; float rows in sixes (Intel)
   kNarrow,  // one group at a time in 256-bit registers; float rows one at a time (Zen 5)
