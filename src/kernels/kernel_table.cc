@@ -53,9 +53,9 @@ KernelTable Build(Isa level) {
   if (level == Isa::kAvx2) return t;
   if (IsaAvailable(Isa::kAvx512)) FillAvx512Kernels(&t, DecodeFormFor(GetCpuFeatures()));
 #if defined(OC_KERNELS_X86)
-  if (GetCpuFeatures().amx_bf16) FillAmxSgemm(&t);
+  if (GetCpuFeatures().amx_bf16) amx_native::FillAmxSgemm(&t);
   if (level == Isa::kAvx512) return t;
-  if (IsaAvailable(Isa::kAmx)) FillAmxInt8Kernels(&t);
+  if (IsaAvailable(Isa::kAmx)) amx_native::FillAmxInt8Kernels(&t);
 #endif
   if (IsaAvailable(Isa::kNeon)) FillNeonKernels(&t);
   return t;

@@ -146,9 +146,13 @@ void FillAvx512Sgemm(KernelTable* t);
 void FillAvx512Attention(KernelTable* t);
 void FillAvx512Vector(KernelTable* t);
 void FillAvx512FloatMatMul(KernelTable* t, DecodeForm form);
+// The amx level (kernels/amx). The same code compiled with the tile instructions
+// emulated is amx_emulated:: (kernels/amx_emulated, for tests).
+namespace amx_native {
 void FillAmxSgemm(KernelTable* t);
-void FillAmxInt8Kernels(KernelTable* t);
+void FillAmxInt8Kernels(KernelTable* t);  // with the two below
 void FillAmxInt8KMatMul(KernelTable* t);
 void FillAmxInt8Q6KMatMul(KernelTable* t);
+}  // namespace amx_native
 
 }  // namespace omnicoder

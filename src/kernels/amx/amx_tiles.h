@@ -1,7 +1,40 @@
-// The AMX tile configuration block (LDTILECFG's 64-byte operand), shared by the amx/ files.
+// What the amx/ files share: the tile configuration block (LDTILECFG's 64-byte operand)
+// and the tile instructions, as macros so that the same code compiles two ways:
+// - natively (kernels/amx/*.cc): the AMX intrinsics, in namespace amx_native;
+// - emulated (kernels/amx_emulated/*.cc define OC_AMX_EMULATED): each tile instruction
+//   done by the scalar tile emulator, in namespace amx_emulated -- the kernels' code
+//   tested on CPUs without AMX.
 #pragma once
 
+#include <immintrin.h>
+
 #include <cstdint>
+
+#include "kernels/kernel_table.h"
+
+#if defined(OC_AMX_EMULATED)
+#include "kernels/amx_emulated/emulated_table.h"  // the amx_emulated fills
+#include "kernels/amx_emulated/tile_emulator.h"
+#define OC_AMX_NS amx_emulated
+#define OC_TILE_LOADCONFIG(config) tile_emulator::LoadConfig(config)
+#define OC_TILE_RELEASE() tile_emulator::Release()
+#define OC_TILE_LOADD(t, base, stride) tile_emulator::Load(t, base, stride)
+#define OC_TILE_STORED(t, base, stride) tile_emulator::Store(t, base, stride)
+#define OC_TILE_ZERO(t) tile_emulator::Zero(t)
+#define OC_TILE_DPBSSD(c, a, b) tile_emulator::DotS8S8(c, a, b)
+#define OC_TILE_DPBSUD(c, a, b) tile_emulator::DotS8U8(c, a, b)
+#define OC_TILE_DPBF16PS(c, a, b) tile_emulator::DotBf16(c, a, b)
+#else
+#define OC_AMX_NS amx_native  // fills declared in kernel_table.h
+#define OC_TILE_LOADCONFIG(config) _tile_loadconfig(config)
+#define OC_TILE_RELEASE() _tile_release()
+#define OC_TILE_LOADD(t, base, stride) _tile_loadd(t, base, stride)
+#define OC_TILE_STORED(t, base, stride) _tile_stored(t, base, stride)
+#define OC_TILE_ZERO(t) _tile_zero(t)
+#define OC_TILE_DPBSSD(c, a, b) _tile_dpbssd(c, a, b)
+#define OC_TILE_DPBSUD(c, a, b) _tile_dpbsud(c, a, b)
+#define OC_TILE_DPBF16PS(c, a, b) _tile_dpbf16ps(c, a, b)
+#endif
 
 namespace omnicoder {
 

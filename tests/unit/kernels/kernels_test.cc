@@ -15,6 +15,10 @@
 #include "base/half.h"
 #include "kernels/kernel_table.h"
 #include "kernels/ref/ref.h"
+#if defined(OC_TEST_AMX_EMULATED)
+#include "kernels/amx_emulated/emulated_table.h"
+#include "kernels/amx_emulated/tile_emulator.h"
+#endif
 #include "kernels/repack.h"
 #include "tensor/blocks.h"
 #include "tensor/dtype.h"
@@ -329,13 +333,60 @@ std::vector<float> ExpectAmxMatches(const MatMulKernel& amx, DType type, Problem
   return got;
 }
 
-class AmxPrefill : public ::testing::TestWithParam<DType> {};
+// The amx level's code runs twice: on the CPU's tiles where it has AMX, and with every
+// tile instruction emulated (amx_emulated/tile_emulator.h) wherever AVX-512 VNNI and BF16
+// are, so that the AMX kernels are tested on CPUs without AMX too.
+enum class AmxRun { kNative, kEmulated };
+
+std::string AmxRunName(AmxRun run) {
+  return run == AmxRun::kNative ? "native" : "emulated";
+}
+
+// The run's table, or null (the test skips) where it cannot run.
+const KernelTable* AmxTable(AmxRun run) {
+  if (run == AmxRun::kNative) return IsaAvailable(Isa::kAmx) ? &GetKernelTable(Isa::kAmx) : nullptr;
+#if defined(OC_TEST_AMX_EMULATED)
+  return GetAmxEmulatedKernelTable();
+#else
+  return nullptr;
+#endif
+}
+
+// Tile instructions the CPU would have faulted on (emulated runs count them), the last
+// one's reason.
+uint64_t TileFaults() {
+#if defined(OC_TEST_AMX_EMULATED)
+  return tile_emulator::Faults();
+#else
+  return 0;
+#endif
+}
+
+std::string LastTileFault() {
+#if defined(OC_TEST_AMX_EMULATED)
+  return tile_emulator::LastFault();
+#else
+  return "";
+#endif
+}
+
+// Declares amx_table (the run's table) and the fault count before the test, or skips.
+#define OC_AMX_TABLE_OR_SKIP(run)                                                                              \
+  const KernelTable* amx_table = AmxTable(run);                                                                \
+  if (!amx_table) {                                                                                            \
+    GTEST_SKIP() << (run == AmxRun::kNative ? "amx is not available on this CPU"                               \
+                                            : "the emulated amx level needs AVX-512 VNNI and BF16 on x86-64"); \
+  }                                                                                                            \
+  const uint64_t tile_faults_before = TileFaults()
+#define OC_EXPECT_NO_TILE_FAULTS() EXPECT_EQ(TileFaults(), tile_faults_before) << LastTileFault()
+
+class AmxPrefill : public ::testing::TestWithParam<std::tuple<AmxRun, DType>> {};
 
 TEST_P(AmxPrefill, BitwiseEqualsAvx512) {
-  const DType type = GetParam();
-  OC_SKIP_IF_ABSENT(Isa::kAmx);
+  const auto [run, type] = GetParam();
+  OC_AMX_TABLE_OR_SKIP(run);
   const MatMulKernel& ref = GetKernelTable(Isa::kRef).matmul[static_cast<uint32_t>(type)];
-  MatMulKernel amx = GetKernelTable(Isa::kAmx).matmul[static_cast<uint32_t>(type)];
+  MatMulKernel amx = amx_table->matmul[static_cast<uint32_t>(type)];
   MatMulKernel vnni = GetKernelTable(Isa::kAvx512).matmul[static_cast<uint32_t>(type)];
   ASSERT_NE(amx.matmul_x8, vnni.matmul_x8);
   amx.matmul = amx.matmul_x8;
@@ -353,21 +404,27 @@ TEST_P(AmxPrefill, BitwiseEqualsAvx512) {
       const std::vector<float> got = ExpectAmxMatches(amx, type, p, base, want);
     }
   }
+  OC_EXPECT_NO_TILE_FAULTS();
 }
 
 INSTANTIATE_TEST_SUITE_P(Types, AmxPrefill,
-                         ::testing::Values(DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1, DType::kQ8_0,
-                                           DType::kMXFP4, DType::kQ4_K, DType::kQ5_K),
-                         [](const ::testing::TestParamInfo<DType>& tp) { return GetDTypeTraits(tp.param).name; });
+                         ::testing::Combine(::testing::Values(AmxRun::kNative, AmxRun::kEmulated),
+                                            ::testing::Values(DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1,
+                                                              DType::kQ8_0, DType::kMXFP4, DType::kQ4_K, DType::kQ5_K)),
+                         [](const ::testing::TestParamInfo<std::tuple<AmxRun, DType>>& tp) {
+                           return AmxRunName(std::get<0>(tp.param)) + "_" + GetDTypeTraits(std::get<1>(tp.param)).name;
+                         });
 
 // Q6_K stays row-major (its row kernel decodes faster): the amx level's row-major kernel
 // takes runs of 16 rows on tiles and equals, bit for bit, the avx512 row kernel and the
 // avx512 interleaved kernel, for every token count and row split.
-TEST(AmxPrefillQ6K, RowMajorBitwiseEqualsAvx512RowAndInterleaved) {
-  OC_SKIP_IF_ABSENT(Isa::kAmx);
+class AmxPrefillQ6K : public ::testing::TestWithParam<AmxRun> {};
+
+TEST_P(AmxPrefillQ6K, RowMajorBitwiseEqualsAvx512RowAndInterleaved) {
+  OC_AMX_TABLE_OR_SKIP(GetParam());
   const DType type = DType::kQ6_K;
   const MatMulKernel& ref = GetKernelTable(Isa::kRef).matmul[static_cast<uint32_t>(type)];
-  const MatMulKernel& amx = GetKernelTable(Isa::kAmx).matmul[static_cast<uint32_t>(type)];
+  const MatMulKernel& amx = amx_table->matmul[static_cast<uint32_t>(type)];
   const MatMulKernel& vnni = GetKernelTable(Isa::kAvx512).matmul[static_cast<uint32_t>(type)];
   ASSERT_NE(amx.matmul, vnni.matmul);
   MatMulKernel x8 = vnni;
@@ -384,7 +441,11 @@ TEST(AmxPrefillQ6K, RowMajorBitwiseEqualsAvx512RowAndInterleaved) {
       EXPECT_EQ(0, std::memcmp(inter.data(), got.data(), got.size() * 4));
     }
   }
+  OC_EXPECT_NO_TILE_FAULTS();
 }
+
+INSTANTIATE_TEST_SUITE_P(Runs, AmxPrefillQ6K, ::testing::Values(AmxRun::kNative, AmxRun::kEmulated),
+                         [](const ::testing::TestParamInfo<AmxRun>& tp) { return AmxRunName(tp.param); });
 
 class IsaKernels : public ::testing::TestWithParam<Isa> {};
 

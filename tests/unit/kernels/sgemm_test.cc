@@ -10,6 +10,10 @@
 
 #include "base/cpu_features.h"
 #include "kernels/kernel_table.h"
+#if defined(OC_TEST_AMX_EMULATED)
+#include "kernels/amx_emulated/emulated_table.h"
+#include "kernels/amx_emulated/tile_emulator.h"
+#endif
 
 namespace omnicoder {
 namespace {
@@ -98,9 +102,8 @@ TEST_P(SgemmIsa, MatchesScalarOnEveryLayout) {
 INSTANTIATE_TEST_SUITE_P(Levels, SgemmIsa, ::testing::Values(Isa::kAvx2, Isa::kAvx512, Isa::kNeon),
                          [](const auto& tp) { return std::string(IsaName(tp.param)); });
 
-TEST(Sgemm, AmxBf16MatchesRoundedProduct) {
-  const KernelTable& t = GetKernelTable(Isa::kAuto);
-  if (!t.sgemm_bf16) GTEST_SKIP() << "no AMX-BF16 here (" << GetCpuFeatures().ToString() << ")";
+// The AMX-BF16 kernel of table t against the double-precision product.
+void ExpectBf16MatchesRoundedProduct(const KernelTable& t) {
   for (const Shape& s : kShapes) {
     Operands o = Make(s, 5);
     for (bool acc : {false, true}) {
@@ -119,6 +122,27 @@ TEST(Sgemm, AmxBf16MatchesRoundedProduct) {
       }
     }
   }
+}
+
+TEST(Sgemm, AmxBf16MatchesRoundedProduct) {
+  const KernelTable& t = GetKernelTable(Isa::kAuto);
+  if (!t.sgemm_bf16) GTEST_SKIP() << "no AMX-BF16 here (" << GetCpuFeatures().ToString() << ")";
+  ExpectBf16MatchesRoundedProduct(t);
+}
+
+// The same code with the tile instructions emulated (amx_emulated/tile_emulator.h), on
+// any CPU with AVX-512 BF16.
+TEST(Sgemm, EmulatedAmxBf16MatchesRoundedProduct) {
+#if defined(OC_TEST_AMX_EMULATED)
+  const KernelTable* t = GetAmxEmulatedKernelTable();
+  if (!t) GTEST_SKIP() << "the emulated amx level needs AVX-512 VNNI and BF16 (" << GetCpuFeatures().ToString() << ")";
+  ASSERT_NE(t->sgemm_bf16, nullptr);
+  const uint64_t faults = tile_emulator::Faults();
+  ExpectBf16MatchesRoundedProduct(*t);
+  EXPECT_EQ(tile_emulator::Faults(), faults) << tile_emulator::LastFault();
+#else
+  GTEST_SKIP() << "the emulated amx level is built for x86-64 only";
+#endif
 }
 
 }  // namespace
