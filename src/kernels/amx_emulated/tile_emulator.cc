@@ -47,7 +47,13 @@ bool DotUsable(int c, int a, int b) {
   return true;
 }
 
-template <typename A, typename B>
+// A byte's value as a signed or an unsigned integer.
+template <bool kSigned>
+int32_t ByteValue(uint8_t v) {
+  return kSigned && v >= 128 ? static_cast<int32_t>(v) - 256 : static_cast<int32_t>(v);
+}
+
+template <bool kASigned, bool kBSigned>
 void DotInt(int c, int a, int b) {
   if (!DotUsable(c, a, b)) return;
   State& s = g_state;
@@ -58,8 +64,8 @@ void DotInt(int c, int a, int b) {
       std::memcpy(&acc, &s.data[c][m][4 * n], 4);
       for (int k = 0; k < groups; ++k) {
         for (int i = 0; i < 4; ++i) {
-          const int32_t x = static_cast<A>(s.data[a][m][4 * k + i]);
-          const int32_t y = static_cast<B>(s.data[b][k][4 * n + i]);
+          const int32_t x = ByteValue<kASigned>(s.data[a][m][4 * k + i]);
+          const int32_t y = ByteValue<kBSigned>(s.data[b][k][4 * n + i]);
           acc += static_cast<uint32_t>(x * y);
         }
       }
@@ -139,16 +145,16 @@ void Zero(int tile) {
 }
 
 void DotS8S8(int c, int a, int b) {
-  DotInt<int8_t, int8_t>(c, a, b);
+  DotInt<true, true>(c, a, b);
 }
 void DotS8U8(int c, int a, int b) {
-  DotInt<int8_t, uint8_t>(c, a, b);
+  DotInt<true, false>(c, a, b);
 }
 void DotU8S8(int c, int a, int b) {
-  DotInt<uint8_t, int8_t>(c, a, b);
+  DotInt<false, true>(c, a, b);
 }
 void DotU8U8(int c, int a, int b) {
-  DotInt<uint8_t, uint8_t>(c, a, b);
+  DotInt<false, false>(c, a, b);
 }
 
 void DotBf16(int c, int a, int b) {
