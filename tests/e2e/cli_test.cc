@@ -2,6 +2,7 @@
 // quantize), the hostile-file set, and the real tiny model's greedy text.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -90,13 +91,18 @@ TEST(Cli, BenchTellsTheMachineAndTakesADepth) {
   const std::string m = testing::TinyModelPath("mixtral", DType::kQ4_0);
   Output o = Sh(kBin + " bench -m " + m + " -p 8 -n 4 -r 1 -t 1 -d 300 --json 2>/dev/null");
   ASSERT_EQ(o.code, 0) << o.out;
-  for (const char* key : {"\"depth\": 300", "\"cpu\": \"", "\"cpu_features\": \"",
-                          "\"read_bw_gbs\": ", "\"tg_roofline_tps\": ", "\"tg_roofline_fraction\": "}) {
+  for (const char* key :
+       {"\"depth\": 300", "\"cpu\": \"", "\"cpu_features\": \"", "\"read_bw_gbs\": ", "\"read_bw_gbs_before\": ",
+        "\"read_bw_gbs_after\": ", "\"tg_roofline_tps\": ", "\"tg_roofline_fraction\": "}) {
     EXPECT_NE(o.out.find(key), std::string::npos) << key << " in " << o.out;
   }
   const size_t bw = o.out.find("\"read_bw_gbs\": ");
   ASSERT_NE(bw, std::string::npos);
   EXPECT_GT(std::stod(o.out.substr(bw + 15)), 0.1) << "a measured bandwidth";
+  // The roofline takes the higher of the two measurements.
+  const double before = std::stod(o.out.substr(o.out.find("\"read_bw_gbs_before\": ") + 22));
+  const double after = std::stod(o.out.substr(o.out.find("\"read_bw_gbs_after\": ") + 21));
+  EXPECT_NEAR(std::stod(o.out.substr(bw + 15)), std::max(before, after), 0.006) << o.out;
   o = Sh(kBin + " bench -m " + m + " -p 8 -n 4 -r 1 -t 1 -d 64 2>/dev/null");
   ASSERT_EQ(o.code, 0) << o.out;
   EXPECT_NE(o.out.find("cpu: "), std::string::npos) << o.out;
