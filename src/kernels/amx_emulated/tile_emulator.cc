@@ -53,25 +53,29 @@ int32_t ByteValue(uint8_t v) {
   return kSigned && v >= 128 ? static_cast<int32_t>(v) - 256 : static_cast<int32_t>(v);
 }
 
-template <bool kASigned, bool kBSigned>
-void DotInt(int c, int a, int b) {
+// The loop of every TDP* instruction: element (m, n) of C (4 bytes, type Acc) takes the
+// 4-byte groups k of A's row m and of B's row k at column n, in k order.
+template <typename Acc, typename Step>
+void DotTiles(int c, int a, int b, Step step) {
   if (!DotUsable(c, a, b)) return;
   State& s = g_state;
   const int groups = s.colsb[a] / 4, cols = s.colsb[c] / 4;
   for (int m = 0; m < s.rows[c]; ++m) {
     for (int n = 0; n < cols; ++n) {
-      uint32_t acc;  // wrapping 32-bit sums
+      Acc acc;
       std::memcpy(&acc, &s.data[c][m][4 * n], 4);
-      for (int k = 0; k < groups; ++k) {
-        for (int i = 0; i < 4; ++i) {
-          const int32_t x = ByteValue<kASigned>(s.data[a][m][4 * k + i]);
-          const int32_t y = ByteValue<kBSigned>(s.data[b][k][4 * n + i]);
-          acc += static_cast<uint32_t>(x * y);
-        }
-      }
+      for (int k = 0; k < groups; ++k) acc = step(acc, &s.data[a][m][4 * k], &s.data[b][k][4 * n]);
       std::memcpy(&s.data[c][m][4 * n], &acc, 4);
     }
   }
+}
+
+template <bool kASigned, bool kBSigned>
+void DotInt(int c, int a, int b) {
+  DotTiles<uint32_t>(c, a, b, [](uint32_t acc, const uint8_t* x, const uint8_t* y) {  // wrapping 32-bit sums
+    for (int i = 0; i < 4; ++i) acc += static_cast<uint32_t>(ByteValue<kASigned>(x[i]) * ByteValue<kBSigned>(y[i]));
+    return acc;
+  });
 }
 
 // bf16 -> f32 with denormals read as zero.
@@ -158,20 +162,10 @@ void DotU8U8(int c, int a, int b) {
 }
 
 void DotBf16(int c, int a, int b) {
-  if (!DotUsable(c, a, b)) return;
-  State& s = g_state;
-  const int pairs = s.colsb[a] / 4, cols = s.colsb[c] / 4;
-  for (int m = 0; m < s.rows[c]; ++m) {
-    for (int n = 0; n < cols; ++n) {
-      float acc;
-      std::memcpy(&acc, &s.data[c][m][4 * n], 4);
-      for (int k = 0; k < pairs; ++k) {
-        acc = AddProduct(acc, Bf16(&s.data[a][m][4 * k]), Bf16(&s.data[b][k][4 * n]));
-        acc = AddProduct(acc, Bf16(&s.data[a][m][4 * k + 2]), Bf16(&s.data[b][k][4 * n + 2]));
-      }
-      std::memcpy(&s.data[c][m][4 * n], &acc, 4);
-    }
-  }
+  DotTiles<float>(c, a, b, [](float acc, const uint8_t* x, const uint8_t* y) {  // a pair of bf16 each
+    acc = AddProduct(acc, Bf16(x), Bf16(y));
+    return AddProduct(acc, Bf16(x + 2), Bf16(y + 2));
+  });
 }
 
 uint64_t Faults() {

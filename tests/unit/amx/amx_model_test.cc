@@ -45,7 +45,8 @@ std::vector<float> PromptLogits(const std::string& path, const KernelTable& kern
   auto scratch = CreateForwardScratch(model.config, kTokens, 128, 2);
   EXPECT_TRUE(kv.ok() && scratch.ok());
   if (!kv.ok() || !scratch.ok()) return {};
-  EXPECT_TRUE(kv.value()->Reserve(0, kTokens, 0).ok());
+  EXPECT_TRUE(kv.value()->Reserve(0, kTokens, /*pool=*/0).ok());
+  EXPECT_TRUE(kv.value()->Reserve(0, kTokens, /*pool=*/1).ok());  // sliding-window layers (gpt-oss)
   const std::vector<int32_t> tokens = testing::TestTokens(kTokens, 5);
   std::vector<int32_t> pos(kTokens), rows(kTokens);
   for (int i = 0; i < kTokens; ++i) pos[i] = rows[i] = i;
