@@ -162,8 +162,8 @@ TEST_P(Interleaved8, MatchesRowMajorReference) {
 // The avx512 level's three decode forms (DecodeForm: kWide pairs groups in 512-bit
 // registers; kNarrow takes 1-3 token tiles group by group in 256-bit registers; kHalves
 // also sends Q6_K through the AVX2 kernel) give the same bits as each other and as the
-// AVX2 level, for decode and every prefill remainder, on 40 rows (two pairs and an odd
-// group).
+// AVX2 level, for decode, prefill tiles of other sizes and every remainder, on 40 rows
+// (two pairs and an odd group).
 TEST(Interleaved8, Avx512DecodeFormsGiveTheAvx2Bits) {
   OC_SKIP_IF_ABSENT(Isa::kAvx512);
   KernelTable wide, narrow, halves;
@@ -187,7 +187,8 @@ TEST(Interleaved8, Avx512DecodeFormsGiveTheAvx2Bits) {
     } else if (type == DType::kQ4_0) {
       EXPECT_EQ(halves.matmul[id].matmul_x8, narrow.matmul[id].matmul_x8);
     }
-    for (int tokens : {1, 2, 3, 5, 6, 7}) {
+    // 8-19: the avx512 level's prefill tiles of 8, then one of 4, then 1-3 (AVX2: tiles of 4).
+    for (int tokens : {1, 2, 3, 5, 6, 7, 8, 12, 15, 19}) {
       Problem p = Make(type, GetKernelTable(Isa::kRef).matmul[id], 40, 512, tokens, 5 + tokens);
       Interleave8(type, p.w.data(), p.rows, RowBytes(type, p.cols));
       std::vector<std::vector<float>> got;
