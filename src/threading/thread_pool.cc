@@ -1,6 +1,8 @@
 // ThreadPool implementation: spin-then-wait workers on a generation counter.
 #include "threading/thread_pool.h"
 
+#include <algorithm>
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define OC_CPU_RELAX() _mm_pause()
@@ -14,7 +16,22 @@ namespace omnicoder {
 
 namespace {
 constexpr int kSpinIterations = 1 << 16;  // ~100-300 us before sleeping
+// A thread claims this fraction of its unclaimed grains at a time: big pieces first, small
+// ones at the end, where a thread that runs out can still take the other's back half;
+// but no piece below 1/kMinPieceDivisor of a share (a region stays a few dozen calls).
+constexpr uint64_t kClaimDivisor = 4;
+constexpr uint64_t kMinPieceDivisor = 16;
+
+constexpr uint64_t Pack(uint64_t lo, uint64_t hi) {
+  return lo << 32 | hi;
 }
+constexpr uint64_t Lo(uint64_t r) {
+  return r >> 32;
+}
+constexpr uint64_t Hi(uint64_t r) {
+  return r & 0xFFFFFFFFu;
+}
+}  // namespace
 
 void SplitRange(int64_t n, int64_t grain, int n_threads, int idx, int64_t* begin, int64_t* end) {
   if (grain < 1) grain = 1;
@@ -26,7 +43,9 @@ void SplitRange(int64_t n, int64_t grain, int n_threads, int idx, int64_t* begin
   *end = g1 * grain < n ? g1 * grain : n;
 }
 
-ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads < 1 ? 1 : n_threads) {
+ThreadPool::ThreadPool(int n_threads)
+    : n_threads_(n_threads < 1 ? 1 : n_threads),
+      slots_(std::make_unique<RangeSlot[]>(static_cast<size_t>(n_threads_))) {
   for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { WorkerLoop(i); });
 }
 
@@ -94,6 +113,65 @@ void ThreadPool::ForEachDynamic(int64_t n, FunctionRef<void(int64_t, int)> fn) {
     return;
   }
   Run(body);
+}
+
+void ThreadPool::ParallelForBalanced(int64_t n, int64_t grain, FunctionRef<void(int64_t, int64_t, int)> fn) {
+  if (n <= 0) return;
+  if (grain < 1) grain = 1;
+  const int64_t n_grains = (n + grain - 1) / grain;
+  if (n_threads_ == 1 || n_grains >= (int64_t{1} << 32)) {
+    ParallelFor(n, grain, fn);
+    return;
+  }
+  for (int t = 0; t < n_threads_; ++t) {
+    int64_t b, e;
+    SplitRange(n_grains, 1, n_threads_, t, &b, &e);
+    slots_[static_cast<size_t>(t)].range.store(Pack(static_cast<uint64_t>(b), static_cast<uint64_t>(e)),
+                                               std::memory_order_relaxed);
+  }
+  // Run's generation bump (release) publishes the slots to the workers.
+  Run([&](int idx) { DrainBalanced(idx, n, grain, fn); });
+}
+
+void ThreadPool::DrainBalanced(int idx, int64_t n, int64_t grain, FunctionRef<void(int64_t, int64_t, int)> fn) {
+  std::atomic<uint64_t>& mine = slots_[static_cast<size_t>(idx)].range;
+  const uint64_t n_grains = static_cast<uint64_t>((n + grain - 1) / grain);
+  const uint64_t min_take = std::max<uint64_t>(1, n_grains / static_cast<uint64_t>(n_threads_) / kMinPieceDivisor);
+  for (;;) {
+    // Own range, front to back.
+    uint64_t cur = mine.load(std::memory_order_acquire);
+    while (Lo(cur) < Hi(cur)) {
+      const uint64_t left = Hi(cur) - Lo(cur);
+      const uint64_t take = std::min(left, std::max(min_take, left / kClaimDivisor));
+      if (!mine.compare_exchange_weak(cur, Pack(Lo(cur) + take, Hi(cur)), std::memory_order_acq_rel)) continue;
+      const int64_t b = static_cast<int64_t>(Lo(cur)) * grain;
+      const int64_t e = static_cast<int64_t>(Lo(cur) + take) * grain;
+      fn(b, e < n ? e : n, idx);
+      cur = mine.load(std::memory_order_acquire);
+    }
+    // Out of work: the back half of the largest remainder becomes this thread's range.
+    bool stole = false;
+    while (!stole) {
+      int victim = -1;
+      uint64_t best = 0, seen = 0;
+      for (int t = 0; t < n_threads_; ++t) {
+        if (t == idx) continue;
+        const uint64_t r = slots_[static_cast<size_t>(t)].range.load(std::memory_order_acquire);
+        if (Lo(r) < Hi(r) && Hi(r) - Lo(r) > best) {
+          best = Hi(r) - Lo(r);
+          victim = t;
+          seen = r;
+        }
+      }
+      if (victim < 0) return;
+      const uint64_t half = (best + 1) / 2;
+      if (slots_[static_cast<size_t>(victim)].range.compare_exchange_strong(seen, Pack(Lo(seen), Hi(seen) - half),
+                                                                            std::memory_order_acq_rel)) {
+        mine.store(Pack(Hi(seen) - half, Hi(seen)), std::memory_order_release);
+        stole = true;
+      }
+    }
+  }
 }
 
 }  // namespace omnicoder

@@ -42,9 +42,9 @@ void RunLinear(const ForwardContext& ctx, const LinearJob* jobs, int n_jobs) {
   for (int j = 0; j < n_jobs; ++j) total += int64_t{jobs[j].w->rows} * jobs[j].n_tokens;
   if (total == 0) return;
   const int n_threads = ctx.pool->size();
-  auto body = [&](int idx) {
-    int64_t a, b;
-    SplitRange(total, 1, n_threads, idx, &a, &b);
+  // Runs the rows of work range [a, b); row bounds round up to kRowGrain, the same function
+  // for both ends, so the pieces partition every job's rows.
+  auto run_range = [&](int64_t a, int64_t b) {
     int64_t start = 0;
     for (int j = 0; j < n_jobs && start < b; ++j) {
       const LinearJob& job = jobs[j];
@@ -76,10 +76,18 @@ void RunLinear(const ForwardContext& ctx, const LinearJob* jobs, int n_jobs) {
     }
   };
   if (n_threads == 1) {
-    body(0);
-  } else {
-    ctx.pool->Run(body);
+    run_range(0, total);
+    return;
   }
+  // Pieces of at least a row grain of the job with the fewest tokens, each thread's share
+  // claimed front to back (one stream of weights per thread), the unclaimed back of a
+  // slower thread's share taken by a faster one: on a 2-vCPU Zen 5 VM, Q4_0 decode +6 %
+  // and Mixtral-shaped MoE decode +9 % over one static half per thread (medians of 10 and
+  // 5 alternating runs); 16 pieces handed round in turn instead made decode 8 % slower.
+  int min_tokens = jobs[0].n_tokens;
+  for (int j = 1; j < n_jobs; ++j) min_tokens = jobs[j].n_tokens < min_tokens ? jobs[j].n_tokens : min_tokens;
+  ctx.pool->ParallelForBalanced(total, kRowGrain * (min_tokens > 0 ? min_tokens : 1),
+                                [&](int64_t a, int64_t b, int) { run_range(a, b); });
 }
 
 }  // namespace omnicoder

@@ -56,6 +56,58 @@ TEST(ThreadPool, ForEachDynamicRunsEveryItemOnce) {
   });
 }
 
+TEST(ThreadPool, ParallelForBalancedCoversRangeOnce) {
+  for (int threads : {1, 2, 3, 8}) {
+    ThreadPool pool(threads);
+    for (int64_t n : {0, 1, 5, 16, 17, 1000, 100003}) {
+      for (int64_t grain : {1, 4, 16, 4096}) {
+        std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+        std::atomic<bool> bad_piece{false};
+        pool.ParallelForBalanced(n, grain, [&](int64_t b, int64_t e, int t) {
+          if (t < 0 || t >= threads || b % grain != 0 || (e != n && e % grain != 0) || b >= e) bad_piece = true;
+          for (int64_t i = b; i < e; ++i) hits[static_cast<size_t>(i)]++;
+        });
+        EXPECT_FALSE(bad_piece.load()) << "threads=" << threads << " n=" << n << " grain=" << grain;
+        int64_t wrong = 0;
+        for (int64_t i = 0; i < n; ++i) wrong += hits[static_cast<size_t>(i)].load() != 1;
+        EXPECT_EQ(wrong, 0) << "threads=" << threads << " n=" << n << " grain=" << grain;
+      }
+    }
+  }
+}
+
+// A thread stuck in its first piece does not hold up the rest of its share: the free
+// threads take it from the back.
+TEST(ThreadPool, ParallelForBalancedTakesASlowThreadsWork) {
+  for (int threads : {2, 3}) {
+    ThreadPool pool(threads);
+    const int64_t n = 4096;
+    std::atomic<int64_t> done{0};
+    std::atomic<bool> first{true};
+    pool.ParallelForBalanced(n, 1, [&](int64_t b, int64_t e, int) {
+      if (first.exchange(false)) {
+        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        while (done.load() < n - (e - b) && std::chrono::steady_clock::now() < until) std::this_thread::yield();
+        EXPECT_EQ(done.load(), n - (e - b)) << "the free threads did not take the stuck thread's share";
+        EXPECT_LE(e - b, n / threads / 2) << "a first piece should be a part of a share";
+      } else {
+        done += e - b;
+      }
+    });
+  }
+}
+
+// A region has few pieces: a 2048-row decode matmul (128 grains) must not become dozens
+// of kernel calls (each starts a new stream of weights).
+TEST(ThreadPool, ParallelForBalancedPiecesAreFew) {
+  for (int threads : {1, 2}) {
+    ThreadPool pool(threads);
+    std::atomic<int> calls{0};
+    pool.ParallelForBalanced(128, 1, [&](int64_t, int64_t, int) { calls++; });
+    EXPECT_LE(calls.load(), threads == 1 ? 1 : 40) << threads << " threads";
+  }
+}
+
 TEST(ThreadPool, ManyShortRegions) {
   ThreadPool pool(2);
   std::atomic<int64_t> sum{0};
