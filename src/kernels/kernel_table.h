@@ -150,9 +150,7 @@ void FillAvx512FloatMatMul(KernelTable* t, DecodeForm form);
 // emulated is amx_emulated:: (kernels/amx_emulated, for tests).
 namespace amx_native {
 void FillAmxSgemm(KernelTable* t);
-void FillAmxInt8Kernels(KernelTable* t);  // with the two below
-void FillAmxInt8KMatMul(KernelTable* t);
-void FillAmxInt8Q6KMatMul(KernelTable* t);
+void FillAmxInt8Kernels(KernelTable* t);
 }  // namespace amx_native
 
 }  // namespace omnicoder

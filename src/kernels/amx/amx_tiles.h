@@ -49,4 +49,12 @@ struct alignas(64) TileConfig {
   uint8_t rows[16];
 };
 
+// FillAmxInt8Kernels' K-quant and Q6_K parts (matmul_amx_k.cc, matmul_amx_q6k.cc), in the
+// namespace of the build (the fills users call are declared in kernel_table.h and
+// amx_emulated/emulated_table.h).
+namespace OC_AMX_NS {
+void FillAmxInt8KMatMul(KernelTable* t);
+void FillAmxInt8Q6KMatMul(KernelTable* t);
+}  // namespace OC_AMX_NS
+
 }  // namespace omnicoder

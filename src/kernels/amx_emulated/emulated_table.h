@@ -14,9 +14,7 @@ const KernelTable* GetAmxEmulatedKernelTable();
 // kernel_table.h's amx_native fills, built from the same code with emulated tiles.
 namespace amx_emulated {
 void FillAmxSgemm(KernelTable* t);
-void FillAmxInt8Kernels(KernelTable* t);  // with the two below
-void FillAmxInt8KMatMul(KernelTable* t);
-void FillAmxInt8Q6KMatMul(KernelTable* t);
+void FillAmxInt8Kernels(KernelTable* t);
 }  // namespace amx_emulated
 
 }  // namespace omnicoder
