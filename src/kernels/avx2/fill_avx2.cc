@@ -33,6 +33,7 @@ void FillAvx2Kernels(KernelTable* t) {
   SetX86InterleavedKernels(t);
   t->rms_norm = &RmsNormX86;
   t->silu_mul = &SiluMulT<Exp8>;
+  t->swiglu_oai = &SwigluOaiT<Exp8>;
   t->axpy = &AxpyX86;
   t->softmax = &SoftmaxT<Exp8>;
   t->attn_scores = &AttnScoresX86;

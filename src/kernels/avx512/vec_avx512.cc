@@ -32,6 +32,7 @@ inline __m256 Exp8W(__m256 x) {
 void FillAvx512Vector(KernelTable* t) {
   t->softmax = &SoftmaxT<Exp8W>;
   t->silu_mul = &SiluMulT<Exp8W>;
+  t->swiglu_oai = &SwigluOaiT<Exp8W>;
 }
 
 }  // namespace omnicoder

@@ -99,6 +99,25 @@ void SiluMulNeon(float* gate, const float* up, int n) {
   }
 }
 
+// gpt-oss's clamped SwiGLU (kernel_table.h), 4 at a time through Exp4.
+void SwigluOaiNeon(float* gate, const float* up, int n) {
+  auto four = [](float32x4_t g, float32x4_t u) {
+    const float32x4_t x = vminq_f32(g, vdupq_n_f32(7.0f));
+    const float32x4_t y = vminq_f32(vmaxq_f32(u, vdupq_n_f32(-7.0f)), vdupq_n_f32(7.0f));
+    const float32x4_t e = Exp4(vmulq_f32(vdupq_n_f32(-1.702f), x));
+    return vmulq_f32(vdivq_f32(x, vaddq_f32(vdupq_n_f32(1.0f), e)), vaddq_f32(y, vdupq_n_f32(1.0f)));
+  };
+  int i = 0;
+  for (; i + 4 <= n; i += 4) vst1q_f32(gate + i, four(vld1q_f32(gate + i), vld1q_f32(up + i)));
+  if (i < n) {
+    float g[4] = {}, u[4] = {};
+    std::memcpy(g, gate + i, sizeof(float) * (n - i));
+    std::memcpy(u, up + i, sizeof(float) * (n - i));
+    vst1q_f32(g, four(vld1q_f32(g), vld1q_f32(u)));
+    std::memcpy(gate + i, g, sizeof(float) * (n - i));
+  }
+}
+
 void AxpyNeon(float* y, const float* x, float s, int n) {
   int i = 0;
   for (; i + 4 <= n; i += 4) vst1q_f32(y + i, vfmaq_n_f32(vld1q_f32(y + i), vld1q_f32(x + i), s));
@@ -296,6 +315,7 @@ void FillNeonKernels(KernelTable* t) {
   t->matmul[static_cast<uint32_t>(DType::kBF16)].matmul = &FloatMatMulNeon<Bf16L>;
   t->rms_norm = &RmsNormNeon;
   t->silu_mul = &SiluMulNeon;
+  t->swiglu_oai = &SwigluOaiNeon;
   t->axpy = &AxpyNeon;
   t->softmax = &SoftmaxNeon;
   t->attn_scores = &AttnScoresNeon;

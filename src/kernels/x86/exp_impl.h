@@ -31,6 +31,31 @@ void SiluMulT(float* gate, const float* up, int n) {
   }
 }
 
+// gpt-oss's clamped SwiGLU (kernel_table.h), 8 at a time through the same vector exp:
+// x = min(gate, 7), y = clamp(up, -7, 7), gate = x / (1 + exp(-1.702 x)) * (y + 1).
+template <__m256 (*Exp)(__m256)>
+void SwigluOaiT(float* gate, const float* up, int n) {
+  const __m256 one = _mm256_set1_ps(1.0f), limit = _mm256_set1_ps(7.0f), neg_limit = _mm256_set1_ps(-7.0f);
+  const __m256 neg_alpha = _mm256_set1_ps(-1.702f);
+  auto eight = [&](__m256 g, __m256 u) {
+    // min/max return their second operand when one is NaN: a NaN input stays NaN, as in
+    // the reference's std::min / std::clamp.
+    const __m256 x = _mm256_min_ps(limit, g);
+    const __m256 y = _mm256_min_ps(limit, _mm256_max_ps(neg_limit, u));
+    const __m256 e = Exp(_mm256_mul_ps(neg_alpha, x));
+    return _mm256_mul_ps(_mm256_div_ps(x, _mm256_add_ps(one, e)), _mm256_add_ps(y, one));
+  };
+  int i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(gate + i, eight(_mm256_loadu_ps(gate + i), _mm256_loadu_ps(up + i)));
+  if (i < n) {
+    alignas(32) float g[8] = {}, u[8] = {};
+    std::memcpy(g, gate + i, sizeof(float) * (n - i));
+    std::memcpy(u, up + i, sizeof(float) * (n - i));
+    _mm256_store_ps(g, eight(_mm256_load_ps(g), _mm256_load_ps(u)));
+    std::memcpy(gate + i, g, sizeof(float) * (n - i));
+  }
+}
+
 // Exponentials 8 at a time; the normalizing sum runs in double over 8 lanes (two
 // registers of 4), then lane by lane in a fixed order: no serial chain of n additions.
 template <__m256 (*Exp)(__m256)>

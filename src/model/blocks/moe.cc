@@ -176,14 +176,15 @@ struct ExpertRange {
 };
 
 // rows[r] += bias[e] (n values) for every expert-ordered row r of the wave's experts.
-void AddExpertBias(const Routing& r, ExpertRange wave, const float* bias, int n, float* rows) {
+void AddExpertBias(const ForwardContext& ctx, const Routing& r, ExpertRange wave, const float* bias, int n,
+                   float* rows) {
   if (!bias) return;
   for (int e = wave.begin; e < wave.end; ++e) {
     const float* be = bias + static_cast<size_t>(e) * n;
-    for (int row = r.offsets[e]; row < r.offsets[e + 1]; ++row) {
-      float* y = rows + static_cast<size_t>(row) * n;
-      for (int i = 0; i < n; ++i) y[i] += be[i];
-    }
+    // y + 1 * b: the same bits as y + b, in the kernels' vector code (gpt-oss decode spent
+    // 1.2 % of its samples in the plain loop, which GCC's -O2 did not vectorize).
+    for (int row = r.offsets[e]; row < r.offsets[e + 1]; ++row)
+      ctx.kernels->axpy(rows + static_cast<size_t>(row) * n, be, 1.0f, n);
   }
 }
 
@@ -226,8 +227,8 @@ void RunExperts(const ForwardContext& ctx, const BlockArgs& b, const MoeWeights&
   }
   if (n_jobs == 0) return;
   RunLinear(ctx, m.jobs.data(), n_jobs);
-  AddExpertBias(r, wave, mw.gate_bias, eff, m.hidden_gate.as<float>());
-  AddExpertBias(r, wave, mw.up_bias, eff, m.hidden_up.as<float>());
+  AddExpertBias(ctx, r, wave, mw.gate_bias, eff, m.hidden_gate.as<float>());
+  AddExpertBias(ctx, r, wave, mw.up_bias, eff, m.hidden_up.as<float>());
   const int rows_begin = r.offsets[wave.begin], rows_end = r.offsets[wave.end];
   float* g = m.hidden_gate.as<float>() + static_cast<size_t>(rows_begin) * eff;
   const float* u = m.hidden_up.as<float>() + static_cast<size_t>(rows_begin) * eff;
@@ -252,7 +253,7 @@ void RunExperts(const ForwardContext& ctx, const BlockArgs& b, const MoeWeights&
     d.y_stride = b.config->dim;
   }
   RunLinear(ctx, m.jobs.data(), n_jobs);
-  AddExpertBias(r, wave, mw.down_bias, b.config->dim, m.expert_out.as<float>());
+  AddExpertBias(ctx, r, wave, mw.down_bias, b.config->dim, m.expert_out.as<float>());
 }
 
 // Acquires the routed experts of one wave (index order); all must share one tensor type.

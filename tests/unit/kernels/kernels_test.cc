@@ -469,6 +469,15 @@ TEST_P(IsaKernels, VectorKernelsMatchScalar) {
       k.silu_mul(b.data(), w.data(), n);
       for (int i = 0; i < n; ++i) EXPECT_NEAR(a[i], b[i], 1e-5 * (1 + std::fabs(a[i])));
       a = x, b = x;
+      r.swiglu_oai(a.data(), w.data(), n);  // spread 2: some of the 8195 values pass the clamps at +-7
+      k.swiglu_oai(b.data(), w.data(), n);
+      for (int i = 0; i < n; ++i) EXPECT_NEAR(a[i], b[i], 1e-5 * (1 + std::fabs(a[i])));
+      a = x, b = x;
+      a[0] = b[0] = std::nanf("");  // a NaN stays NaN (no clamp hides it)
+      r.swiglu_oai(a.data(), w.data(), n);
+      k.swiglu_oai(b.data(), w.data(), n);
+      EXPECT_TRUE(std::isnan(a[0]) && std::isnan(b[0]));
+      a = x, b = x;
       r.softmax(a.data(), n);
       k.softmax(b.data(), n);
       for (int i = 0; i < n; ++i) EXPECT_NEAR(a[i], b[i], 1e-6);
@@ -492,6 +501,7 @@ TEST(Avx512Vector, ExpKernelsAreBitwiseTheAvx2Ones) {
   const KernelTable& k5 = GetKernelTable(Isa::kAvx512);
   ASSERT_NE(k2.softmax, k5.softmax);
   ASSERT_NE(k2.silu_mul, k5.silu_mul);
+  ASSERT_NE(k2.swiglu_oai, k5.swiglu_oai);
   std::mt19937 rng(21);
   for (float spread : {0.5f, 4.0f, 60.0f, 200.0f}) {
     std::normal_distribution<float> nd(0.0f, spread);
@@ -506,6 +516,10 @@ TEST(Avx512Vector, ExpKernelsAreBitwiseTheAvx2Ones) {
       a = x, b = x;
       k2.silu_mul(a.data(), u.data(), n);
       k5.silu_mul(b.data(), u.data(), n);
+      EXPECT_EQ(0, std::memcmp(a.data(), b.data(), 4 * n));
+      a = x, b = x;
+      k2.swiglu_oai(a.data(), u.data(), n);
+      k5.swiglu_oai(b.data(), u.data(), n);
       EXPECT_EQ(0, std::memcmp(a.data(), b.data(), 4 * n));
     }
   }
