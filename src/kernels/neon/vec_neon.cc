@@ -82,12 +82,11 @@ void RmsNormNeon(const float* x, const float* w, float eps, float* y, int n) {
   for (; i < n; ++i) y[i] = x[i] * scale * (w ? w[i] : 1.0f);
 }
 
-// The tail goes through the same vector exp as the rest (padded copy): an element's
-// result never depends on where a range starts or ends.
-void SiluMulNeon(float* gate, const float* up, int n) {
-  auto four = [](float32x4_t g, float32x4_t u) {
-    return vmulq_f32(vdivq_f32(g, vaddq_f32(vdupq_n_f32(1.0f), Exp4(vnegq_f32(g)))), u);
-  };
+// gate[i] = f(gate[i], up[i]) 4 at a time for every element: the tail goes through the
+// same vector code as the rest (padded copy), so an element's result never depends on
+// where a range starts or ends.
+template <typename F>
+void GateUpFours(float* gate, const float* up, int n, F four) {
   int i = 0;
   for (; i + 4 <= n; i += 4) vst1q_f32(gate + i, four(vld1q_f32(gate + i), vld1q_f32(up + i)));
   if (i < n) {
@@ -99,6 +98,13 @@ void SiluMulNeon(float* gate, const float* up, int n) {
   }
 }
 
+void SiluMulNeon(float* gate, const float* up, int n) {
+  auto four = [](float32x4_t g, float32x4_t u) {
+    return vmulq_f32(vdivq_f32(g, vaddq_f32(vdupq_n_f32(1.0f), Exp4(vnegq_f32(g)))), u);
+  };
+  GateUpFours(gate, up, n, four);
+}
+
 // gpt-oss's clamped SwiGLU (kernel_table.h), 4 at a time through Exp4.
 void SwigluOaiNeon(float* gate, const float* up, int n) {
   auto four = [](float32x4_t g, float32x4_t u) {
@@ -107,15 +113,7 @@ void SwigluOaiNeon(float* gate, const float* up, int n) {
     const float32x4_t e = Exp4(vmulq_f32(vdupq_n_f32(-1.702f), x));
     return vmulq_f32(vdivq_f32(x, vaddq_f32(vdupq_n_f32(1.0f), e)), vaddq_f32(y, vdupq_n_f32(1.0f)));
   };
-  int i = 0;
-  for (; i + 4 <= n; i += 4) vst1q_f32(gate + i, four(vld1q_f32(gate + i), vld1q_f32(up + i)));
-  if (i < n) {
-    float g[4] = {}, u[4] = {};
-    std::memcpy(g, gate + i, sizeof(float) * (n - i));
-    std::memcpy(u, up + i, sizeof(float) * (n - i));
-    vst1q_f32(g, four(vld1q_f32(g), vld1q_f32(u)));
-    std::memcpy(gate + i, g, sizeof(float) * (n - i));
-  }
+  GateUpFours(gate, up, n, four);
 }
 
 void AxpyNeon(float* y, const float* x, float s, int n) {

@@ -11,15 +11,10 @@
 namespace omnicoder {
 namespace {
 
-// Every element goes through the same vector exp (the tail via a padded copy), so an
-// element's result never depends on where a range starts or ends.
-template <__m256 (*Exp)(__m256)>
-void SiluMulT(float* gate, const float* up, int n) {
-  const __m256 one = _mm256_set1_ps(1.0f);
-  auto eight = [&](__m256 g, __m256 u) {
-    const __m256 e = Exp(_mm256_sub_ps(_mm256_setzero_ps(), g));
-    return _mm256_mul_ps(_mm256_div_ps(g, _mm256_add_ps(one, e)), u);
-  };
+// gate[i] = f(gate[i], up[i]) 8 at a time for every element (the tail via a padded
+// copy), so an element's result never depends on where a range starts or ends.
+template <typename F>
+inline void GateUpEights(float* gate, const float* up, int n, F eight) {
   int i = 0;
   for (; i + 8 <= n; i += 8) _mm256_storeu_ps(gate + i, eight(_mm256_loadu_ps(gate + i), _mm256_loadu_ps(up + i)));
   if (i < n) {
@@ -29,6 +24,16 @@ void SiluMulT(float* gate, const float* up, int n) {
     _mm256_store_ps(g, eight(_mm256_load_ps(g), _mm256_load_ps(u)));
     std::memcpy(gate + i, g, sizeof(float) * (n - i));
   }
+}
+
+template <__m256 (*Exp)(__m256)>
+void SiluMulT(float* gate, const float* up, int n) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  auto eight = [&](__m256 g, __m256 u) {
+    const __m256 e = Exp(_mm256_sub_ps(_mm256_setzero_ps(), g));
+    return _mm256_mul_ps(_mm256_div_ps(g, _mm256_add_ps(one, e)), u);
+  };
+  GateUpEights(gate, up, n, eight);
 }
 
 // gpt-oss's clamped SwiGLU (kernel_table.h), 8 at a time through the same vector exp:
@@ -45,15 +50,7 @@ void SwigluOaiT(float* gate, const float* up, int n) {
     const __m256 e = Exp(_mm256_mul_ps(neg_alpha, x));
     return _mm256_mul_ps(_mm256_div_ps(x, _mm256_add_ps(one, e)), _mm256_add_ps(y, one));
   };
-  int i = 0;
-  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(gate + i, eight(_mm256_loadu_ps(gate + i), _mm256_loadu_ps(up + i)));
-  if (i < n) {
-    alignas(32) float g[8] = {}, u[8] = {};
-    std::memcpy(g, gate + i, sizeof(float) * (n - i));
-    std::memcpy(u, up + i, sizeof(float) * (n - i));
-    _mm256_store_ps(g, eight(_mm256_load_ps(g), _mm256_load_ps(u)));
-    std::memcpy(gate + i, g, sizeof(float) * (n - i));
-  }
+  GateUpEights(gate, up, n, eight);
 }
 
 // Exponentials 8 at a time; the normalizing sum runs in double over 8 lanes (two
