@@ -81,9 +81,10 @@ void RunLinear(const ForwardContext& ctx, const LinearJob* jobs, int n_jobs) {
   }
   // Pieces of at least a row grain of the job with the fewest tokens, each thread's share
   // claimed front to back (one stream of weights per thread), the unclaimed back of a
-  // slower thread's share taken by a faster one: on a 2-vCPU Zen 5 VM, Q4_0 decode +6 %
-  // and Mixtral-shaped MoE decode +9 % over one static half per thread (medians of 10 and
-  // 5 alternating runs); 16 pieces handed round in turn instead made decode 8 % slower.
+  // slower thread's share taken by a faster one. On a 2-vCPU Zen 5 VM, against one static
+  // half per thread: the pool's waits 16 -> 7 % of a Q4_0 decode's samples (MoE 10 -> 5 %),
+  // Q4_0 decode +5-6 % (medians of alternating runs); 16 pieces handed round in turn
+  // instead made decode 8 % slower (docs/BENCHMARKS.md, tenth sitting).
   int min_tokens = jobs[0].n_tokens;
   for (int j = 1; j < n_jobs; ++j) min_tokens = jobs[j].n_tokens < min_tokens ? jobs[j].n_tokens : min_tokens;
   ctx.pool->ParallelForBalanced(total, kRowGrain * (min_tokens > 0 ? min_tokens : 1),

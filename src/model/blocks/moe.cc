@@ -181,8 +181,8 @@ void AddExpertBias(const ForwardContext& ctx, const Routing& r, ExpertRange wave
   if (!bias) return;
   for (int e = wave.begin; e < wave.end; ++e) {
     const float* be = bias + static_cast<size_t>(e) * n;
-    // y + 1 * b: the same bits as y + b, in the kernels' vector code (gpt-oss decode spent
-    // 1.2 % of its samples in the plain loop, which GCC's -O2 did not vectorize).
+    // y + 1 * b: the same bits as y + b, in the kernels' vector code (the plain loop, which
+    // GCC's -O2 did not vectorize, took 1.2 % of gpt-oss decode's calling-thread samples).
     for (int row = r.offsets[e]; row < r.offsets[e + 1]; ++row)
       ctx.kernels->axpy(rows + static_cast<size_t>(row) * n, be, 1.0f, n);
   }
