@@ -135,6 +135,11 @@ Result<std::unique_ptr<ForwardScratch>> CreateForwardScratch(const ModelConfig& 
     s->moe.jobs.resize(2 * c.MaxExperts());
   }
   s->head_jobs.resize(c.MaxHeads());
+  // Calls per layer: q/k/v, o, gate/up, down; MoE adds its router, the next layer's
+  // router (expert prediction), experts' gate/up and down, a shared expert; MLA a few.
+  const size_t trace_calls = static_cast<size_t>(c.n_layers) * 12 + 4;
+  s->trace.calls.resize(trace_calls);
+  s->trace.shares.resize(trace_calls * static_cast<size_t>(std::max(n_threads, 1)));
   return s;
 }
 
@@ -230,8 +235,15 @@ Status OutputLogits(const ForwardContext& ctx, const ModelRef& m, ForwardScratch
 
 }  // namespace
 
-Status Forward(const ForwardContext& ctx, const ModelRef& m, KvView& kv, ForwardScratch& s, const ForwardRequest& r) {
+Status Forward(const ForwardContext& base_ctx, const ModelRef& m, KvView& kv, ForwardScratch& s,
+               const ForwardRequest& r) {
   OC_RETURN_IF_ERROR(CheckRequest(m, kv, s, r));
+  ForwardContext ctx = base_ctx;
+  if (r.n_tokens <= LinearTrace::kMaxTokens) {
+    ctx.trace = &s.trace;
+    s.trace.prev_n = s.trace.n;
+    s.trace.n = 0;
+  }
   const ModelConfig& c = *m.config;
   const int T = r.n_tokens, dim = c.dim;
   float* x = s.x.as<float>();

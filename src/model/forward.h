@@ -21,10 +21,12 @@
 namespace omnicoder {
 
 class ThreadPool;
+struct LinearTrace;
 
 struct ForwardContext {
   const KernelTable* kernels = nullptr;
   ThreadPool* pool = nullptr;
+  LinearTrace* trace = nullptr;  // set by Forward: the step's record of its matmuls
 };
 
 // The KV cache as the forward pass sees it: per layer, a pool of blocks of kKvBlock
@@ -79,6 +81,28 @@ struct LinearJob {
   size_t y_stride = 0;
 };
 
+// The matmuls of the last two decode steps (RunLinear calls with few tokens), so that
+// the pool's idle workers can prefetch their share of the next one (blocks/linear.cc).
+// Call k of a step reads the same matrices as call k of the step before in dense layers;
+// a MoE layer's experts change, and a call whose matrices changed is not predicted.
+struct LinearTrace {
+  // Steps of at most this many tokens are memory-bound and traced (decode, a few
+  // sequences, draft verification); longer ones leave the trace as it was.
+  static constexpr int kMaxTokens = 16;
+  struct Call {
+    uint64_t key = 0;     // the call's matrices (their addresses, mixed)
+    bool stable = false;  // the same key as call k of the step before
+  };
+  struct Share {
+    const uint8_t* p = nullptr;  // the start of a worker's share of the call's weights
+    size_t bytes = 0;
+  };
+  std::vector<Call> calls;    // [capacity], fixed when the scratch is made
+  std::vector<Share> shares;  // [capacity * n_threads]
+  int n = 0;                  // calls recorded in this step
+  int prev_n = 0;             // ... in the step before
+};
+
 struct MoeScratch {
   AlignedBuffer router_logits;       // [T, n_experts] f32
   AlignedBuffer probs;               // [n_experts] f32
@@ -124,6 +148,7 @@ struct ForwardScratch {
   AlignedBuffer rope;                // [T, rope_dims] cos/sin pairs
   AlignedBuffer seq_ids;             // [T] int32 sequence of each token
   MoeScratch moe;
+  LinearTrace trace;
 };
 
 Result<std::unique_ptr<ForwardScratch>> CreateForwardScratch(const ModelConfig& config, int max_tokens, int capacity,

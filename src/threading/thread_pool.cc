@@ -21,6 +21,10 @@ constexpr int kSpinIterations = 1 << 16;  // ~100-300 us before sleeping
 // but no piece below 1/kMinPieceDivisor of a share (a region stays a few dozen calls).
 constexpr uint64_t kClaimDivisor = 4;
 constexpr uint64_t kMinPieceDivisor = 16;
+// Cache lines an idle worker prefetches between two looks at the generation counter: a
+// new region waits at most this many line fills.
+constexpr uint64_t kPrefetchLinesPerLook = 16;
+constexpr uint64_t kHintLineBits = 12;
 
 constexpr uint64_t Pack(uint64_t lo, uint64_t hi) {
   return lo << 32 | hi;
@@ -45,7 +49,8 @@ void SplitRange(int64_t n, int64_t grain, int n_threads, int idx, int64_t* begin
 
 ThreadPool::ThreadPool(int n_threads)
     : n_threads_(n_threads < 1 ? 1 : n_threads),
-      slots_(std::make_unique<RangeSlot[]>(static_cast<size_t>(n_threads_))) {
+      slots_(std::make_unique<RangeSlot[]>(static_cast<size_t>(n_threads_))),
+      hints_(std::make_unique<HintSlot[]>(static_cast<size_t>(n_threads_))) {
   for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { WorkerLoop(i); });
 }
 
@@ -72,6 +77,35 @@ void ThreadPool::WorkerLoop(int idx) {
     if (stop_.load(std::memory_order_acquire)) return;
     (*current_)(idx);
     pending_.fetch_sub(1, std::memory_order_acq_rel);
+    IdlePrefetch(idx, seen);
+  }
+}
+
+void ThreadPool::SetIdlePrefetch(int idx, const void* p, size_t bytes) {
+  if (idx < 1 || idx >= n_threads_) return;
+  const uint64_t first = reinterpret_cast<uintptr_t>(p) / 64;
+  const uint64_t last = (reinterpret_cast<uintptr_t>(p) + std::min(bytes, kIdlePrefetchMaxBytes) + 63) / 64;
+  const uint64_t lines = p == nullptr ? 0 : std::min<uint64_t>(last - first, (uint64_t{1} << kHintLineBits) - 1);
+  hints_[static_cast<size_t>(idx)].hint.store(lines == 0 ? 0 : first << kHintLineBits | lines,
+                                              std::memory_order_relaxed);
+}
+
+ThreadPool::PrefetchRange ThreadPool::IdlePrefetchHint(int idx) const {
+  if (idx < 1 || idx >= n_threads_) return {nullptr, 0};
+  const uint64_t h = hints_[static_cast<size_t>(idx)].hint.load(std::memory_order_relaxed);
+  if (h == 0) return {nullptr, 0};
+  return {reinterpret_cast<const void*>(static_cast<uintptr_t>((h >> kHintLineBits) * 64)),
+          static_cast<size_t>(h & ((uint64_t{1} << kHintLineBits) - 1)) * 64};
+}
+
+void ThreadPool::IdlePrefetch(int idx, uint64_t seen) {
+  const uint64_t h = hints_[static_cast<size_t>(idx)].hint.load(std::memory_order_relaxed);
+  const uint64_t lines = h & ((uint64_t{1} << kHintLineBits) - 1);
+  const char* line = reinterpret_cast<const char*>(static_cast<uintptr_t>((h >> kHintLineBits) * 64));
+  for (uint64_t done = 0; done < lines; done += kPrefetchLinesPerLook) {
+    if (generation_.load(std::memory_order_relaxed) != seen) return;
+    const uint64_t end = std::min(lines, done + kPrefetchLinesPerLook);
+    for (uint64_t i = done; i < end; ++i) __builtin_prefetch(line + i * 64, 0, 2);
   }
 }
 

@@ -47,6 +47,21 @@ class ThreadPool {
   // barrier they save: a Q4_0 decode lost 8 % at 16 pieces a matmul on Zen 5.
   void ParallelForBalanced(int64_t n, int64_t grain, FunctionRef<void(int64_t, int64_t, int)> fn);
 
+  // Worker idx (1 <= idx < size()) pulls [p, p + bytes) into its cache (up to
+  // kIdlePrefetchMaxBytes) each time it finishes a region, until the next region starts:
+  // memory the caller predicts it will read next (its share of the next matmul), fetched
+  // while the caller works alone. A hint stays until replaced; nullptr or 0 bytes clears
+  // it. Prefetches never fault, so a stale hint costs bandwidth, not correctness.
+  // Call between regions, from the thread that calls Run.
+  void SetIdlePrefetch(int idx, const void* p, size_t bytes);
+  static constexpr size_t kIdlePrefetchMaxBytes = size_t{4095} * 64;
+  // Worker idx's hint as it will be fetched: whole cache lines, capped; {nullptr, 0} if none.
+  struct PrefetchRange {
+    const void* p;
+    size_t bytes;
+  };
+  PrefetchRange IdlePrefetchHint(int idx) const;
+
  private:
   void WorkerLoop(int idx);
   // Claims and runs pieces of thread idx's range until it and every other range is empty.
@@ -56,6 +71,12 @@ class ThreadPool {
   struct alignas(64) RangeSlot {
     std::atomic<uint64_t> range{0};
   };
+  // One worker's prefetch hint as (address / 64) << 12 | cache lines (< 4096).
+  struct alignas(64) HintSlot {
+    std::atomic<uint64_t> hint{0};
+  };
+  // Prefetches the hint's lines until done or generation_ moves past seen.
+  void IdlePrefetch(int idx, uint64_t seen);
 
   int n_threads_;
   std::vector<std::thread> workers_;
@@ -64,6 +85,7 @@ class ThreadPool {
   std::atomic<bool> stop_{false};
   FunctionRef<void(int)>* current_ = nullptr;
   std::unique_ptr<RangeSlot[]> slots_;
+  std::unique_ptr<HintSlot[]> hints_;
 };
 
 // Splits [0, n) for thread `idx` of `n_threads` in multiples of grain.

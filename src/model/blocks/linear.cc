@@ -8,6 +8,71 @@ namespace omnicoder {
 
 namespace {
 constexpr int64_t kRowGrain = 16;
+
+// Row of `job` at which work offset w of the combined axis falls, rounded up to kRowGrain:
+// the same function for both ends of a range, so ranges partition every job's rows.
+int64_t RowAt(const LinearJob& job, int64_t job_start, int64_t w) {
+  const int64_t rel = w - job_start;
+  if (rel <= 0) return 0;
+  int64_t r = (rel + job.n_tokens - 1) / job.n_tokens;
+  r = (r + kRowGrain - 1) / kRowGrain * kRowGrain;
+  return r < job.w->rows ? r : job.w->rows;
+}
+
+uint64_t JobsKey(const LinearJob* jobs, int n_jobs) {
+  uint64_t h = static_cast<uint64_t>(n_jobs);
+  for (int j = 0; j < n_jobs; ++j) {
+    h = (h ^ reinterpret_cast<uintptr_t>(jobs[j].w->data)) * 0x9E3779B97F4A7C15ull;
+    h ^= h >> 29;
+  }
+  return h;
+}
+
+// Records this call in the step's trace (where each worker's share of its weights starts)
+// and hands the workers their share of the call that followed this one in the step
+// before, when that call's matrices were the same two steps running.
+void TraceAndHint(const ForwardContext& ctx, const LinearJob* jobs, int n_jobs, int64_t total, int64_t grain) {
+  LinearTrace& tr = *ctx.trace;
+  ThreadPool& pool = *ctx.pool;
+  const int n_threads = pool.size();
+  const size_t stride = tr.calls.empty() ? 0 : tr.shares.size() / tr.calls.size();
+  const int k = tr.n;
+  if (static_cast<size_t>(k) >= tr.calls.size() || static_cast<size_t>(n_threads) > stride) {
+    for (int t = 1; t < n_threads; ++t) pool.SetIdlePrefetch(t, nullptr, 0);
+    return;
+  }
+  // The call after k in the step before (after its last call: the step's first).
+  const int next = k + 1 < tr.prev_n ? k + 1 : 0;
+  const bool predict = tr.prev_n > 0 && tr.calls[static_cast<size_t>(next)].stable;
+  for (int t = 1; t < n_threads; ++t) {
+    const LinearTrace::Share& sh = tr.shares[static_cast<size_t>(next) * stride + static_cast<size_t>(t)];
+    pool.SetIdlePrefetch(t, predict ? sh.p : nullptr, predict ? sh.bytes : 0);
+  }
+  LinearTrace::Call& call = tr.calls[static_cast<size_t>(k)];
+  const uint64_t key = JobsKey(jobs, n_jobs);
+  call.stable = k < tr.prev_n && call.key == key;
+  call.key = key;
+  const int64_t n_grains = (total + grain - 1) / grain;
+  for (int t = 1; t < n_threads; ++t) {
+    int64_t g0, g1;
+    SplitRange(n_grains, 1, n_threads, t, &g0, &g1);
+    const int64_t a = g0 * grain, b = g1 * grain < total ? g1 * grain : total;
+    LinearTrace::Share& sh = tr.shares[static_cast<size_t>(k) * stride + static_cast<size_t>(t)];
+    sh = {};
+    int64_t start = 0;
+    for (int j = 0; j < n_jobs && a < b; ++j) {
+      const LinearJob& job = jobs[j];
+      const int64_t job_start = start;
+      start += int64_t{job.w->rows} * job.n_tokens;
+      if (start <= a) continue;
+      const int64_t r0 = RowAt(job, job_start, a), r1 = RowAt(job, job_start, b);
+      sh.p = job.w->data + static_cast<size_t>(r0) * job.w->row_bytes;
+      sh.bytes = static_cast<size_t>(r1 - r0) * job.w->row_bytes;
+      break;
+    }
+  }
+  tr.n = k + 1;
+}
 }  // namespace
 
 const MatMulKernel& KernelFor(const ForwardContext& ctx, DType weight_type) {
@@ -42,8 +107,7 @@ void RunLinear(const ForwardContext& ctx, const LinearJob* jobs, int n_jobs) {
   for (int j = 0; j < n_jobs; ++j) total += int64_t{jobs[j].w->rows} * jobs[j].n_tokens;
   if (total == 0) return;
   const int n_threads = ctx.pool->size();
-  // Runs the rows of work range [a, b); row bounds round up to kRowGrain, the same function
-  // for both ends, so the pieces partition every job's rows.
+  // Runs the rows of work range [a, b) (bounds through RowAt: the pieces partition rows).
   auto run_range = [&](int64_t a, int64_t b) {
     int64_t start = 0;
     for (int j = 0; j < n_jobs && start < b; ++j) {
@@ -51,15 +115,7 @@ void RunLinear(const ForwardContext& ctx, const LinearJob* jobs, int n_jobs) {
       const int64_t job_start = start;
       start += int64_t{job.w->rows} * job.n_tokens;
       if (start <= a) continue;
-      // Row boundary for a work offset: the same function for both ends keeps a partition.
-      auto row_at = [&](int64_t w) -> int64_t {
-        int64_t rel = w - job_start;
-        if (rel <= 0) return 0;
-        int64_t r = (rel + job.n_tokens - 1) / job.n_tokens;
-        r = (r + kRowGrain - 1) / kRowGrain * kRowGrain;
-        return r < job.w->rows ? r : job.w->rows;
-      };
-      const int64_t r0 = row_at(a), r1 = row_at(b);
+      const int64_t r0 = RowAt(job, job_start, a), r1 = RowAt(job, job_start, b);
       if (r0 >= r1) continue;
       MatMulArgs args;
       args.w = job.w->data;
@@ -87,8 +143,9 @@ void RunLinear(const ForwardContext& ctx, const LinearJob* jobs, int n_jobs) {
   // instead made decode 8 % slower (docs/BENCHMARKS.md, tenth sitting).
   int min_tokens = jobs[0].n_tokens;
   for (int j = 1; j < n_jobs; ++j) min_tokens = jobs[j].n_tokens < min_tokens ? jobs[j].n_tokens : min_tokens;
-  ctx.pool->ParallelForBalanced(total, kRowGrain * (min_tokens > 0 ? min_tokens : 1),
-                                [&](int64_t a, int64_t b, int) { run_range(a, b); });
+  const int64_t grain = kRowGrain * (min_tokens > 0 ? min_tokens : 1);
+  if (ctx.trace) TraceAndHint(ctx, jobs, n_jobs, total, grain);
+  ctx.pool->ParallelForBalanced(total, grain, [&](int64_t a, int64_t b, int) { run_range(a, b); });
 }
 
 }  // namespace omnicoder
