@@ -87,7 +87,9 @@ const KernelTable& Table(Isa level, Form form) {
   return form == Form::kWide ? wide : form == Form::kNarrow ? narrow : halves;
 }
 
-void BM_MatMul(benchmark::State& state, DType type, Isa level, Form form, int tokens, bool x8) {
+// nta: the decode tiles' prefetch hint (MatMulArgs::prefetch_nta); the detected forms use
+// what the engine uses on this CPU (KernelTable::decode_prefetch_nta).
+void BM_MatMul(benchmark::State& state, DType type, Isa level, Form form, int tokens, bool x8, bool nta) {
   if (!IsaAvailable(level)) {
     state.SkipWithError("ISA not available");
     return;
@@ -121,6 +123,7 @@ void BM_MatMul(benchmark::State& state, DType type, Isa level, Form form, int to
     a.y_stride = kRows;
     a.in_dim = kCols;
     a.n_tokens = tokens;
+    a.prefetch_nta = nta;
     k.matmul(a, row_begin, row_end);
     benchmark::ClobberMemory();
     m = (m + 1) % kMatrices;
@@ -228,10 +231,17 @@ void Register() {
         if (level.isa == Isa::kRef && tokens > 1) continue;
         if (level.form != Form::kAsDetected && tokens > 3) continue;  // the forms differ only there
         std::string name = std::string("MatMul/") + tn + "/" + level.name + "/t" + std::to_string(tokens);
+        // The explicit forms' decode rows come with T0 prefetches and, as "/nta", PREFETCHNTA.
+        const bool detected_nta = level.form == Form::kAsDetected && Table(level.isa, level.form).decode_prefetch_nta;
         auto add = [&](const std::string& n, bool x8, int threads) {
-          auto* b = benchmark::RegisterBenchmark(n.c_str(), BM_MatMul, type, level.isa, level.form, tokens, x8)
-                        ->Unit(benchmark::kMicrosecond);
-          if (threads > 1) b->Threads(threads)->UseRealTime();
+          auto reg = [&](const std::string& full, bool nta) {
+            auto* b =
+                benchmark::RegisterBenchmark(full.c_str(), BM_MatMul, type, level.isa, level.form, tokens, x8, nta)
+                    ->Unit(benchmark::kMicrosecond);
+            if (threads > 1) b->Threads(threads)->UseRealTime();
+          };
+          reg(n, detected_nta);
+          if (level.form != Form::kAsDetected) reg(n + "/nta", true);
         };
         add(name, false, 1);
         if (tokens == 1) add(name, false, 2);

@@ -68,6 +68,7 @@ CpuFeatures Probe() {
   const unsigned int family = base_family + (base_family == 0xf ? (signature >> 20) & 0xff : 0);
   f.zmm_halves = f.avx512 && amd && family == 0x19;
   f.narrow_decode = f.avx512 && amd && (family == 0x19 || family == 0x1a);
+  f.stream_nta = f.avx2 && amd && family == 0x1a;
   unsigned int a1 = 0, b1 = 0, c1 = 0, d1 = 0;
   if (__get_cpuid_count(7, 1, &a1, &b1, &c1, &d1)) {
     f.avx_vnni = f.avx2 && ((a1 >> 4) & 1);
@@ -103,6 +104,7 @@ std::string CpuFeatures::ToString() const {
   add(avx_vnni, "avx_vnni");
   add(zmm_halves, "zmm_halves");
   add(narrow_decode, "narrow_decode");
+  add(stream_nta, "stream_nta");
   add(amx_bf16, "amx_bf16");
   add(amx_int8, "amx_int8");
   add(neon, "neon");

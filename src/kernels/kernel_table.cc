@@ -49,7 +49,10 @@ KernelTable Build(Isa level) {
   KernelTable t;
   FillRefKernels(&t);
   if (level == Isa::kRef) return t;
-  if (IsaAvailable(Isa::kAvx2)) FillAvx2Kernels(&t);
+  if (IsaAvailable(Isa::kAvx2)) {
+    FillAvx2Kernels(&t);
+    t.decode_prefetch_nta = GetCpuFeatures().stream_nta;
+  }
   if (level == Isa::kAvx2) return t;
   if (IsaAvailable(Isa::kAvx512)) FillAvx512Kernels(&t, DecodeFormFor(GetCpuFeatures()));
 #if defined(OC_KERNELS_X86)

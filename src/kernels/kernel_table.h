@@ -29,6 +29,9 @@ struct MatMulArgs {
   size_t y_stride = 0;
   int in_dim = 0;
   int n_tokens = 1;
+  // Decode tiles (1-3 tokens) prefetch the weights ahead with PREFETCHNTA instead of T0
+  // (KernelTable::decode_prefetch_nta); the results are the same either way.
+  bool prefetch_nta = false;
 };
 using MatMulFn = void (*)(const MatMulArgs& args, int row_begin, int row_end);
 // Converts one f32 row of n elements into the act format at dst.
@@ -92,6 +95,9 @@ using SgemmFn = void (*)(const SgemmArgs& args, int m0, int m1, int n0, int n1, 
 struct KernelTable {
   std::string isa;  // "ref", "avx2", "avx512", "amx", "neon"
   MatMulKernel matmul[kDTypeIdLimit];
+  // What callers put in MatMulArgs::prefetch_nta: this CPU streams decode weights faster
+  // with non-temporal prefetches (CpuFeatures::stream_nta; x86 levels only).
+  bool decode_prefetch_nta = false;
 
   // y = x / rms(x) * w  (n elements; w may be null for no weight)
   void (*rms_norm)(const float* x, const float* w, float eps, float* y, int n) = nullptr;

@@ -91,7 +91,7 @@ __attribute__((always_inline)) inline void Q45Row(const MatMulArgs& a, int r) {
   }
   Q45Block u;
   for (int b = 0; b < nb; ++b) {
-    if constexpr (T <= kPrefetchTokens) PrefetchAhead<kBytes>(w + b * kBytes);
+    if constexpr (T <= kPrefetchTokens) PrefetchAhead<kBytes>(a.prefetch_nta, w + b * kBytes);
     UnpackQ45<kFive>(w + b * kBytes, &u);
 #pragma GCC unroll 8
     for (int t = 0; t < T; ++t) {
@@ -169,7 +169,8 @@ __attribute__((always_inline)) inline void Q6Row(const MatMulArgs& a, int r) {
   }
   Q6Block u;
   for (int b = 0; b < nb; ++b) {
-    if constexpr (T <= kPrefetchTokens) PrefetchAhead<sizeof(BlockQ6_K)>(reinterpret_cast<const uint8_t*>(w + b));
+    if constexpr (T <= kPrefetchTokens)
+      PrefetchAhead<sizeof(BlockQ6_K)>(a.prefetch_nta, reinterpret_cast<const uint8_t*>(w + b));
     UnpackQ6(w + b, &u);
 #pragma GCC unroll 8
     for (int t = 0; t < T; ++t) {

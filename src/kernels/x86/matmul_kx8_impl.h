@@ -100,7 +100,7 @@ __attribute__((always_inline)) inline void Q45KX8Tile(const MatMulArgs& a, const
   for (int t = 0; t < T; ++t) acc[t] = V::ZeroPs();
   for (int b = 0; b < nb; ++b) {
     const uint8_t* blk = base + static_cast<size_t>(b) * kGroupBlock;
-    if constexpr (T <= kPrefetchTokens) PrefetchAhead<kGroupBlock>(blk);
+    if constexpr (T <= kPrefetchTokens) PrefetchAhead<kGroupBlock>(a.prefetch_nta, blk);
     I sc[2], mn[2];
     DecodeScales<V>(blk, pair, sc, mn);
     const int8_t* xq[T];
@@ -230,7 +230,7 @@ __attribute__((always_inline)) inline void Q6KX8Tile(const MatMulArgs& a, const 
   for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
   for (int b = 0; b < nb; ++b) {
     const uint8_t* blk = base + static_cast<size_t>(b) * 1680;
-    if constexpr (T <= kPrefetchTokens) PrefetchAhead<1680>(blk);
+    if constexpr (T <= kPrefetchTokens) PrefetchAhead<1680>(a.prefetch_nta, blk);
     const int8_t* xq[T];
     const int16_t* bs[T];
     __m256i isum[T];

@@ -145,7 +145,7 @@ __attribute__((always_inline)) inline void Q8Tile(const MatMulArgs& a, int r0) {
 // One row against one token with four accumulators (blocks b % 4): the decode path,
 // where a single FMA chain would be latency-bound.
 template <class B>
-inline float Q8RowDot(const uint8_t* w, const uint8_t* xrow, int in_dim) {
+inline float Q8RowDot(const uint8_t* w, const uint8_t* xrow, int in_dim, bool nta) {
   const ActQ8View x = ViewActQ8(xrow, in_dim);
   const int nb = in_dim / 32;
   __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
@@ -158,7 +158,7 @@ inline float Q8RowDot(const uint8_t* w, const uint8_t* xrow, int in_dim) {
     if constexpr (B::kHasMin) macc += B::Min(blk) * x.s[blk_idx];
   };
   for (; b + 4 <= nb; b += 4) {
-    PrefetchAhead<4 * B::kBytes>(w + b * B::kBytes);
+    PrefetchAhead<4 * B::kBytes>(nta, w + b * B::kBytes);
     step(b, acc[0]);
     step(b + 1, acc[1]);
     step(b + 2, acc[2]);
@@ -174,7 +174,7 @@ template <class B>
 void Q8MatMul(const MatMulArgs& a, int row_begin, int row_end) {
   if (a.n_tokens == 1) {
     for (int r = row_begin; r < row_end; ++r) {
-      a.y[r] = Q8RowDot<B>(a.w + static_cast<size_t>(r) * a.w_row_bytes, a.x, a.in_dim);
+      a.y[r] = Q8RowDot<B>(a.w + static_cast<size_t>(r) * a.w_row_bytes, a.x, a.in_dim, a.prefetch_nta);
     }
     return;
   }

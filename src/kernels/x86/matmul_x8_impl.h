@@ -134,7 +134,7 @@ __attribute__((always_inline)) inline void X8Group(const MatMulArgs& a, int g) {
   for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
   for (int b = 0; b < nb; ++b) {
     const uint8_t* blk = base + b * F::kBlock;
-    if constexpr (T <= kPrefetchTokens) PrefetchAhead<F::kBlock>(blk);
+    if constexpr (T <= kPrefetchTokens) PrefetchAhead<F::kBlock>(a.prefetch_nta, blk);
     const __m256 dw = X8Scales<K>(blk);
     __m256i w[kVecs];
     X8Unpack<K>(blk, w);
@@ -247,7 +247,7 @@ __attribute__((always_inline)) inline void X8GroupPair(const MatMulArgs& a, int 
   for (int b = 0; b < nb; ++b) {
     const uint8_t* blk0 = base0 + b * F::kBlock;
     const uint8_t* blk1 = base1 + b * F::kBlock;
-    if constexpr (T <= kPrefetchTokens) PrefetchAhead<F::kBlock>(blk0, blk1);
+    if constexpr (T <= kPrefetchTokens) PrefetchAhead<F::kBlock>(a.prefetch_nta, blk0, blk1);
     const __m512 dw = X8Scales2<K>(blk0, blk1);
     __m512i w[kVecs];
     X8Unpack2<K>(blk0, blk1, w);

@@ -69,13 +69,20 @@ inline __m256i BitsToBytes(uint32_t bits) {
 constexpr int kPrefetchTokens = 3;
 constexpr int kPrefetchBytes = 4096;
 
-// The lines of a kBytes block kPrefetchBytes past each of `blocks`. Always inlined: GCC
-// counts a prefetch as no side effect, so a call it chose not to inline was deleted as
-// dead code (Q4_0 decode lost its prefetches when more formats instantiated this).
+// The lines of a kBytes block kPrefetchBytes past each of `blocks`, non-temporally when
+// nta (MatMulArgs::prefetch_nta). Always inlined: GCC counts a prefetch as no side
+// effect, so a call it chose not to inline was deleted as dead code (Q4_0 decode lost
+// its prefetches when more formats instantiated this).
 template <size_t kBytes, typename... P>
-__attribute__((always_inline)) inline void PrefetchAhead(P... blocks) {
-  for (size_t l = 0; l < kBytes; l += 64) {
-    (_mm_prefetch(reinterpret_cast<const char*>(blocks + kPrefetchBytes + l), _MM_HINT_T0), ...);
+__attribute__((always_inline)) inline void PrefetchAhead(bool nta, P... blocks) {
+  if (nta) {
+    for (size_t l = 0; l < kBytes; l += 64) {
+      (_mm_prefetch(reinterpret_cast<const char*>(blocks + kPrefetchBytes + l), _MM_HINT_NTA), ...);
+    }
+  } else {
+    for (size_t l = 0; l < kBytes; l += 64) {
+      (_mm_prefetch(reinterpret_cast<const char*>(blocks + kPrefetchBytes + l), _MM_HINT_T0), ...);
+    }
   }
 }
 

@@ -126,6 +126,7 @@ void RunLinear(const ForwardContext& ctx, const LinearJob* jobs, int n_jobs) {
       args.y_stride = job.y_stride;
       args.in_dim = job.w->cols;
       args.n_tokens = job.n_tokens;
+      args.prefetch_nta = ctx.kernels->decode_prefetch_nta;
       const MatMulKernel& k = KernelFor(ctx, job.w->type);
       (job.w->layout == WeightLayout::kInterleaved8 ? k.matmul_x8 : k.matmul)(args, static_cast<int>(r0),
                                                                               static_cast<int>(r1));

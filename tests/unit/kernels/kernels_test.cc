@@ -66,7 +66,7 @@ Problem Make(DType type, const MatMulKernel& k, int rows, int cols, int tokens, 
 }
 
 std::vector<float> RunMatMul(const MatMulKernel& k, DType type, Problem& p, int row_begin, int row_end,
-                             std::vector<float>* y = nullptr) {
+                             std::vector<float>* y = nullptr, bool prefetch_nta = false) {
   std::vector<float> out(static_cast<size_t>(p.rows) * p.tokens, NAN);
   if (!y) y = &out;
   MatMulArgs a;
@@ -78,6 +78,7 @@ std::vector<float> RunMatMul(const MatMulKernel& k, DType type, Problem& p, int 
   a.y_stride = p.rows;
   a.in_dim = p.cols;
   a.n_tokens = p.tokens;
+  a.prefetch_nta = prefetch_nta;
   k.matmul(a, row_begin, row_end);
   return *y;
 }
@@ -107,6 +108,8 @@ TEST_P(MatMulVsRef, MatchesScalar) {
       ASSERT_EQ(0, std::memcmp(p.x.data(), xr.data(), p.x_row_bytes)) << GetDTypeTraits(type).name;
       std::vector<float> want = RunMatMul(ref, type, p, 0, p.rows);
       std::vector<float> got = RunMatMul(k, type, p, 0, p.rows);
+      // The decode tiles' other prefetch hint (runs that path; a hint cannot change bits).
+      EXPECT_EQ(0, std::memcmp(RunMatMul(k, type, p, 0, p.rows, nullptr, true).data(), got.data(), got.size() * 4));
       for (size_t i = 0; i < want.size(); ++i) {
         // Named tolerance: float summation order differs (lanes vs sequential).
         EXPECT_NEAR(got[i], want[i], 2e-4 * (1.0 + std::fabs(want[i]))) << GetDTypeTraits(type).name << " i=" << i;
@@ -143,6 +146,7 @@ TEST_P(Interleaved8, MatchesRowMajorReference) {
       ASSERT_NE(k.matmul_x8, nullptr);
       k.matmul = k.matmul_x8;
       std::vector<float> got = RunMatMul(k, type, p, 0, p.rows);
+      EXPECT_EQ(0, std::memcmp(RunMatMul(k, type, p, 0, p.rows, nullptr, true).data(), got.data(), got.size() * 4));
       for (size_t i = 0; i < want.size(); ++i) {
         EXPECT_NEAR(got[i], want[i], 2e-4 * (1.0 + std::fabs(want[i]))) << GetDTypeTraits(type).name << " i=" << i;
       }
