@@ -85,7 +85,10 @@ void ThreadPool::SetIdlePrefetch(int idx, const void* p, size_t bytes) {
   if (idx < 1 || idx >= n_threads_) return;
   const uint64_t first = reinterpret_cast<uintptr_t>(p) / 64;
   const uint64_t last = (reinterpret_cast<uintptr_t>(p) + std::min(bytes, kIdlePrefetchMaxBytes) + 63) / 64;
-  const uint64_t lines = p == nullptr ? 0 : std::min<uint64_t>(last - first, (uint64_t{1} << kHintLineBits) - 1);
+  // (An address beyond 2^58, which no user space has, would not fit: no hint.)
+  const bool fits = first < (uint64_t{1} << (64 - kHintLineBits));
+  const uint64_t lines =
+      p == nullptr || !fits ? 0 : std::min<uint64_t>(last - first, (uint64_t{1} << kHintLineBits) - 1);
   hints_[static_cast<size_t>(idx)].hint.store(lines == 0 ? 0 : first << kHintLineBits | lines,
                                               std::memory_order_relaxed);
 }

@@ -19,6 +19,21 @@ int64_t RowAt(const LinearJob& job, int64_t job_start, int64_t w) {
   return r < job.w->rows ? r : job.w->rows;
 }
 
+// Calls fn(job, r0, r1) for each job whose rows [r0, r1) (r0 < r1) meet the work range
+// [a, b) of the combined axis, in job order, until fn returns false.
+template <class Fn>
+void ForJobRows(const LinearJob* jobs, int n_jobs, int64_t a, int64_t b, Fn&& fn) {
+  int64_t start = 0;
+  for (int j = 0; j < n_jobs && start < b; ++j) {
+    const LinearJob& job = jobs[j];
+    const int64_t job_start = start;
+    start += int64_t{job.w->rows} * job.n_tokens;
+    if (start <= a) continue;
+    const int64_t r0 = RowAt(job, job_start, a), r1 = RowAt(job, job_start, b);
+    if (r0 < r1 && !fn(job, r0, r1)) return;
+  }
+}
+
 uint64_t JobsKey(const LinearJob* jobs, int n_jobs) {
   uint64_t h = static_cast<uint64_t>(n_jobs);
   for (int j = 0; j < n_jobs; ++j) {
@@ -59,17 +74,12 @@ void TraceAndHint(const ForwardContext& ctx, const LinearJob* jobs, int n_jobs, 
     const int64_t a = g0 * grain, b = g1 * grain < total ? g1 * grain : total;
     LinearTrace::Share& sh = tr.shares[static_cast<size_t>(k) * stride + static_cast<size_t>(t)];
     sh = {};
-    int64_t start = 0;
-    for (int j = 0; j < n_jobs && a < b; ++j) {
-      const LinearJob& job = jobs[j];
-      const int64_t job_start = start;
-      start += int64_t{job.w->rows} * job.n_tokens;
-      if (start <= a) continue;
-      const int64_t r0 = RowAt(job, job_start, a), r1 = RowAt(job, job_start, b);
+    // The worker starts on the first rows of its share (ParallelForBalanced).
+    ForJobRows(jobs, n_jobs, a, b, [&](const LinearJob& job, int64_t r0, int64_t r1) {
       sh.p = job.w->data + static_cast<size_t>(r0) * job.w->row_bytes;
       sh.bytes = static_cast<size_t>(r1 - r0) * job.w->row_bytes;
-      break;
-    }
+      return false;
+    });
   }
   tr.n = k + 1;
 }
@@ -109,14 +119,7 @@ void RunLinear(const ForwardContext& ctx, const LinearJob* jobs, int n_jobs) {
   const int n_threads = ctx.pool->size();
   // Runs the rows of work range [a, b) (bounds through RowAt: the pieces partition rows).
   auto run_range = [&](int64_t a, int64_t b) {
-    int64_t start = 0;
-    for (int j = 0; j < n_jobs && start < b; ++j) {
-      const LinearJob& job = jobs[j];
-      const int64_t job_start = start;
-      start += int64_t{job.w->rows} * job.n_tokens;
-      if (start <= a) continue;
-      const int64_t r0 = RowAt(job, job_start, a), r1 = RowAt(job, job_start, b);
-      if (r0 >= r1) continue;
+    ForJobRows(jobs, n_jobs, a, b, [&](const LinearJob& job, int64_t r0, int64_t r1) {
       MatMulArgs args;
       args.w = job.w->data;
       args.w_row_bytes = job.w->row_bytes;
@@ -130,7 +133,8 @@ void RunLinear(const ForwardContext& ctx, const LinearJob* jobs, int n_jobs) {
       const MatMulKernel& k = KernelFor(ctx, job.w->type);
       (job.w->layout == WeightLayout::kInterleaved8 ? k.matmul_x8 : k.matmul)(args, static_cast<int>(r0),
                                                                               static_cast<int>(r1));
-    }
+      return true;
+    });
   };
   if (n_threads == 1) {
     run_range(0, total);
