@@ -1,6 +1,8 @@
 // ThreadPool implementation: spin-then-wait workers on a generation counter.
 #include "threading/thread_pool.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -37,6 +39,17 @@ constexpr uint64_t Hi(uint64_t r) {
 }
 }  // namespace
 
+namespace {
+size_t IdlePrefetchCap() {
+  long l2 = 0;
+#if defined(_SC_LEVEL2_CACHE_SIZE)
+  l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+#endif
+  if (l2 <= 0) return ThreadPool::kIdlePrefetchMaxBytes;
+  return std::max<size_t>(64, std::min(ThreadPool::kIdlePrefetchMaxBytes, static_cast<size_t>(l2) / 4 / 64 * 64));
+}
+}  // namespace
+
 void SplitRange(int64_t n, int64_t grain, int n_threads, int idx, int64_t* begin, int64_t* end) {
   if (grain < 1) grain = 1;
   const int64_t n_grains = (n + grain - 1) / grain;
@@ -49,6 +62,7 @@ void SplitRange(int64_t n, int64_t grain, int n_threads, int idx, int64_t* begin
 
 ThreadPool::ThreadPool(int n_threads)
     : n_threads_(n_threads < 1 ? 1 : n_threads),
+      prefetch_cap_(IdlePrefetchCap()),
       slots_(std::make_unique<RangeSlot[]>(static_cast<size_t>(n_threads_))),
       hints_(std::make_unique<HintSlot[]>(static_cast<size_t>(n_threads_))) {
   for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { WorkerLoop(i); });
@@ -84,7 +98,7 @@ void ThreadPool::WorkerLoop(int idx) {
 void ThreadPool::SetIdlePrefetch(int idx, const void* p, size_t bytes) {
   if (idx < 1 || idx >= n_threads_) return;
   const uint64_t first = reinterpret_cast<uintptr_t>(p) / 64;
-  const uint64_t last = (reinterpret_cast<uintptr_t>(p) + std::min(bytes, kIdlePrefetchMaxBytes) + 63) / 64;
+  const uint64_t last = (reinterpret_cast<uintptr_t>(p) + std::min(bytes, prefetch_cap_) + 63) / 64;
   // (An address beyond 2^58, which no user space has, would not fit: no hint.)
   const bool fits = first < (uint64_t{1} << (64 - kHintLineBits));
   const uint64_t lines =

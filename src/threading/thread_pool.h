@@ -48,13 +48,16 @@ class ThreadPool {
   void ParallelForBalanced(int64_t n, int64_t grain, FunctionRef<void(int64_t, int64_t, int)> fn);
 
   // Worker idx (1 <= idx < size()) pulls [p, p + bytes) into its cache (up to
-  // kIdlePrefetchMaxBytes) each time it finishes a region, until the next region starts:
+  // idle_prefetch_cap()) each time it finishes a region, until the next region starts:
   // memory the caller predicts it will read next (its share of the next matmul), fetched
   // while the caller works alone. A hint stays until replaced; nullptr or 0 bytes clears
   // it. Prefetches never fault, so a stale hint costs bandwidth, not correctness.
   // Call between regions, from the thread that calls Run.
   void SetIdlePrefetch(int idx, const void* p, size_t bytes);
   static constexpr size_t kIdlePrefetchMaxBytes = size_t{4095} * 64;
+  // kIdlePrefetchMaxBytes, or a quarter of the L2 cache where the OS tells its size and it
+  // is smaller (a 256 KiB L2 gets 64 KiB): the lines must still be there when used.
+  size_t idle_prefetch_cap() const { return prefetch_cap_; }
   // Worker idx's hint as it will be fetched: whole cache lines, capped; {nullptr, 0} if none.
   struct PrefetchRange {
     const void* p;
@@ -79,6 +82,7 @@ class ThreadPool {
   void IdlePrefetch(int idx, uint64_t seen);
 
   int n_threads_;
+  size_t prefetch_cap_;
   std::vector<std::thread> workers_;
   std::atomic<uint64_t> generation_{0};
   std::atomic<int> pending_{0};

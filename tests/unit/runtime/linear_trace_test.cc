@@ -60,7 +60,7 @@ class Stepper {
 
 // Worker 1 of 2's share of layer 0's q/k/v region for one token: its first rows, in the
 // matrix where its half of the combined rows (in 16-row grains) begins.
-ThreadPool::PrefetchRange ExpectedQkvShare(const LoadedModel& m) {
+ThreadPool::PrefetchRange ExpectedQkvShare(const LoadedModel& m, size_t cap) {
   const AttentionWeights& a = m.weights.layers[0].attn;
   const WeightMatrix* ws[] = {&a.wq, &a.wk, &a.wv};
   int64_t total = 0;
@@ -71,7 +71,7 @@ ThreadPool::PrefetchRange ExpectedQkvShare(const LoadedModel& m) {
   for (const WeightMatrix* w : ws) {
     if (at < w->rows) {
       const int64_t r1 = std::min<int64_t>(w->rows, end);
-      const size_t bytes = std::min(static_cast<size_t>(r1 - at) * w->row_bytes, ThreadPool::kIdlePrefetchMaxBytes);
+      const size_t bytes = std::min(static_cast<size_t>(r1 - at) * w->row_bytes, cap);
       return {w->data + static_cast<size_t>(at) * w->row_bytes, (bytes + 63) / 64 * 64};
     }
     at -= w->rows;
@@ -103,7 +103,7 @@ TEST(LinearTrace, DecodeStepsPredictTheNextMatmul) {
   st.Step(1);  // second: every call as before; its last call predicts the next step's first
   ASSERT_EQ(st.trace().n, calls);
   for (int k = 0; k < calls; ++k) EXPECT_TRUE(st.trace().calls[static_cast<size_t>(k)].stable) << k;
-  const ThreadPool::PrefetchRange want = ExpectedQkvShare(m);
+  const ThreadPool::PrefetchRange want = ExpectedQkvShare(m, pool.idle_prefetch_cap());
   ASSERT_NE(want.bytes, 0u);
   EXPECT_EQ(pool.IdlePrefetchHint(1).p, want.p);
   EXPECT_EQ(pool.IdlePrefetchHint(1).bytes, want.bytes);

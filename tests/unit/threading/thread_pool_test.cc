@@ -128,7 +128,9 @@ TEST(ThreadPool, IdlePrefetchHintIsWholeLinesCapped) {
   EXPECT_EQ(pool.IdlePrefetchHint(2).bytes, 0u);  // other workers keep their own
   pool.SetIdlePrefetch(2, buf + 64, sizeof(buf));
   EXPECT_EQ(pool.IdlePrefetchHint(2).p, static_cast<const void*>(buf + 64));
-  EXPECT_EQ(pool.IdlePrefetchHint(2).bytes, ThreadPool::kIdlePrefetchMaxBytes);
+  EXPECT_EQ(pool.IdlePrefetchHint(2).bytes, pool.idle_prefetch_cap());
+  EXPECT_LE(pool.idle_prefetch_cap(), ThreadPool::kIdlePrefetchMaxBytes);
+  EXPECT_GE(pool.idle_prefetch_cap(), 64u);
   EXPECT_EQ(pool.IdlePrefetchHint(1).bytes, 128u);
   pool.SetIdlePrefetch(1, nullptr, 4096);
   EXPECT_EQ(pool.IdlePrefetchHint(1).p, nullptr);
