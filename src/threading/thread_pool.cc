@@ -37,6 +37,13 @@ constexpr uint64_t Lo(uint64_t r) {
 constexpr uint64_t Hi(uint64_t r) {
   return r & 0xFFFFFFFFu;
 }
+
+// A packed idle-prefetch hint (first line << kHintLineBits | line count) as a byte range;
+// 0 (no hint) is {nullptr, 0}.
+ThreadPool::PrefetchRange UnpackHint(uint64_t h) {
+  return {reinterpret_cast<const void*>(static_cast<uintptr_t>((h >> kHintLineBits) * 64)),
+          static_cast<size_t>(h & ((uint64_t{1} << kHintLineBits) - 1)) * 64};
+}
 }  // namespace
 
 namespace {
@@ -109,16 +116,13 @@ void ThreadPool::SetIdlePrefetch(int idx, const void* p, size_t bytes) {
 
 ThreadPool::PrefetchRange ThreadPool::IdlePrefetchHint(int idx) const {
   if (idx < 1 || idx >= n_threads_) return {nullptr, 0};
-  const uint64_t h = hints_[static_cast<size_t>(idx)].hint.load(std::memory_order_relaxed);
-  if (h == 0) return {nullptr, 0};
-  return {reinterpret_cast<const void*>(static_cast<uintptr_t>((h >> kHintLineBits) * 64)),
-          static_cast<size_t>(h & ((uint64_t{1} << kHintLineBits) - 1)) * 64};
+  return UnpackHint(hints_[static_cast<size_t>(idx)].hint.load(std::memory_order_relaxed));
 }
 
 void ThreadPool::IdlePrefetch(int idx, uint64_t seen) {
-  const uint64_t h = hints_[static_cast<size_t>(idx)].hint.load(std::memory_order_relaxed);
-  const uint64_t lines = h & ((uint64_t{1} << kHintLineBits) - 1);
-  const char* line = reinterpret_cast<const char*>(static_cast<uintptr_t>((h >> kHintLineBits) * 64));
+  const PrefetchRange r = UnpackHint(hints_[static_cast<size_t>(idx)].hint.load(std::memory_order_relaxed));
+  const uint64_t lines = r.bytes / 64;
+  const char* line = static_cast<const char*>(r.p);
   for (uint64_t done = 0; done < lines; done += kPrefetchLinesPerLook) {
     if (generation_.load(std::memory_order_relaxed) != seen) return;
     const uint64_t end = std::min(lines, done + kPrefetchLinesPerLook);

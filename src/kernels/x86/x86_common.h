@@ -73,16 +73,19 @@ constexpr int kPrefetchBytes = 4096;
 // nta (MatMulArgs::prefetch_nta). Always inlined: GCC counts a prefetch as no side
 // effect, so a call it chose not to inline was deleted as dead code (Q4_0 decode lost
 // its prefetches when more formats instantiated this).
+template <size_t kBytes, int kLocality, typename... P>
+__attribute__((always_inline)) inline void PrefetchLinesAhead(P... blocks) {
+  for (size_t l = 0; l < kBytes; l += 64) {
+    (__builtin_prefetch(reinterpret_cast<const char*>(blocks + kPrefetchBytes + l), 0, kLocality), ...);
+  }
+}
 template <size_t kBytes, typename... P>
 __attribute__((always_inline)) inline void PrefetchAhead(bool nta, P... blocks) {
+  // Locality 0 is PREFETCHNTA, 3 is PREFETCHT0.
   if (nta) {
-    for (size_t l = 0; l < kBytes; l += 64) {
-      (_mm_prefetch(reinterpret_cast<const char*>(blocks + kPrefetchBytes + l), _MM_HINT_NTA), ...);
-    }
+    PrefetchLinesAhead<kBytes, 0>(blocks...);
   } else {
-    for (size_t l = 0; l < kBytes; l += 64) {
-      (_mm_prefetch(reinterpret_cast<const char*>(blocks + kPrefetchBytes + l), _MM_HINT_T0), ...);
-    }
+    PrefetchLinesAhead<kBytes, 3>(blocks...);
   }
 }
 

@@ -116,7 +116,6 @@ void RunLinear(const ForwardContext& ctx, const LinearJob* jobs, int n_jobs) {
   int64_t total = 0;
   for (int j = 0; j < n_jobs; ++j) total += int64_t{jobs[j].w->rows} * jobs[j].n_tokens;
   if (total == 0) return;
-  const int n_threads = ctx.pool->size();
   // Runs the rows of work range [a, b) (bounds through RowAt: the pieces partition rows).
   auto run_range = [&](int64_t a, int64_t b) {
     ForJobRows(jobs, n_jobs, a, b, [&](const LinearJob& job, int64_t r0, int64_t r1) {
@@ -136,10 +135,6 @@ void RunLinear(const ForwardContext& ctx, const LinearJob* jobs, int n_jobs) {
       return true;
     });
   };
-  if (n_threads == 1) {
-    run_range(0, total);
-    return;
-  }
   // Pieces of at least a row grain of the job with the fewest tokens, each thread's share
   // claimed front to back (one stream of weights per thread), the unclaimed back of a
   // slower thread's share taken by a faster one. On a 2-vCPU Zen 5 VM, against one static
