@@ -38,13 +38,16 @@ std::string TinyModelPath(const std::string& arch, DType type) {
   return path;
 }
 
-std::vector<float> EngineLogitsWith(const std::string& path, const std::vector<int32_t>& tokens, const EvalOptions& o) {
+std::vector<std::vector<float>> EngineLogitsEach(const std::string& path,
+                                                 const std::vector<std::vector<int32_t>>& prompts,
+                                                 const EvalOptions& o) {
+  std::vector<std::vector<float>> out(prompts.size());
   EngineOptions eo;
   eo.n_threads = o.threads;
   eo.isa = o.isa;
   auto engine = Engine::Create(eo);
   EXPECT_TRUE(engine.ok()) << engine.status().ToString();
-  if (!engine.ok()) return {};
+  if (!engine.ok()) return out;
   LoadOptions lo;
   lo.expert_slots = o.expert_slots;
   lo.use_mmap = o.use_mmap;
@@ -53,20 +56,27 @@ std::vector<float> EngineLogitsWith(const std::string& path, const std::vector<i
   lo.planned_kv_type = o.kv_type;
   auto model = Model::Load(*engine.value(), path, lo);
   EXPECT_TRUE(model.ok()) << model.status().ToString();
-  if (!model.ok()) return {};
+  if (!model.ok()) return out;
   SessionOptions so;
   so.ctx_len = o.ctx_len;
   so.kv_type = o.kv_type;
   so.batch = o.batch;
   so.allow_beyond_trained_ctx = true;  // tests size the cache for their longest input
-  auto session = Session::Create(*engine.value(), *model.value(), so);
-  EXPECT_TRUE(session.ok()) << session.status().ToString();
-  if (!session.ok()) return {};
-  Status s = session.value()->Eval(tokens);
-  EXPECT_TRUE(s.ok()) << s.ToString();
-  if (!s.ok()) return {};
-  const float* l = session.value()->Logits();
-  return std::vector<float>(l, l + session.value()->vocab_size());
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    auto session = Session::Create(*engine.value(), *model.value(), so);
+    EXPECT_TRUE(session.ok()) << session.status().ToString();
+    if (!session.ok()) return out;
+    Status s = session.value()->Eval(prompts[i]);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    if (!s.ok()) return out;
+    const float* l = session.value()->Logits();
+    out[i].assign(l, l + session.value()->vocab_size());
+  }
+  return out;
+}
+
+std::vector<float> EngineLogitsWith(const std::string& path, const std::vector<int32_t>& tokens, const EvalOptions& o) {
+  return std::move(EngineLogitsEach(path, {tokens}, o)[0]);
 }
 
 std::vector<float> EngineLogits(const std::string& path, const std::vector<int32_t>& tokens, int threads,

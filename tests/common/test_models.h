@@ -26,6 +26,11 @@ struct EvalOptions {
 // Last-token logits from the engine (empty and a test failure on error).
 std::vector<float> EngineLogitsWith(const std::string& path, const std::vector<int32_t>& tokens,
                                     const EvalOptions& options);
+// The same for each prompt, each in a fresh session of one loaded model (the model is
+// loaded once; an error leaves that prompt's logits and the rest empty).
+std::vector<std::vector<float>> EngineLogitsEach(const std::string& path,
+                                                 const std::vector<std::vector<int32_t>>& prompts,
+                                                 const EvalOptions& options);
 
 // Last-token logits from the engine.
 std::vector<float> EngineLogits(const std::string& path, const std::vector<int32_t>& tokens, int threads = 1,

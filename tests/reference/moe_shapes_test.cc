@@ -10,7 +10,7 @@
 namespace omnicoder {
 namespace {
 
-using testing::EngineLogitsWith;
+using testing::EngineLogitsEach;
 using testing::EvalOptions;
 using testing::MaxTopKLogProbDiff;
 using testing::TestTokens;
@@ -28,25 +28,36 @@ class MoeShapes : public ::testing::TestWithParam<Shape> {};
 TEST_P(MoeShapes, EveryBatchMatchesOracleResidentAndPaged) {
   const Shape c = GetParam();
   const std::string path = TinyModelPath(c.preset, c.type);
-  for (int n : {1, 7, 40, 64, 300, 512}) {
-    const std::vector<int32_t> tokens = TestTokens(n, 5);
-    auto ref = reference::NaiveLogits(path, tokens);
-    ASSERT_TRUE(ref.ok()) << ref.status().ToString();
-    EvalOptions o;
-    o.ctx_len = 1024;
-    o.batch = 512;  // the whole prompt in one step: a wave over all routed experts
-    const std::vector<float> resident = EngineLogitsWith(path, tokens, o);
-    ASSERT_EQ(resident.size(), ref->size()) << c.preset << " n=" << n;
-    EXPECT_LE(MaxTopKLogProbDiff(resident, ref.value()), c.tol) << c.preset << " n=" << n;
-    // Paged through a pool far smaller than the experts a prompt routes to.
-    o.expert_slots = c.slots;
-    const std::vector<float> paged = EngineLogitsWith(path, tokens, o);
-    EXPECT_EQ(paged, resident) << c.preset << " n=" << n << ": paging changed the logits";
-    // Steps of 64 (the default batch) give the oracle's answer too.
-    o.expert_slots = 0;
-    o.batch = 64;
-    const std::vector<float> stepped = EngineLogitsWith(path, tokens, o);
-    EXPECT_LE(MaxTopKLogProbDiff(stepped, ref.value()), c.tol) << c.preset << " n=" << n << " batch 64";
+  // Prompts of n tokens, each a prefix of the longest (TestTokens is a fixed sequence):
+  // the oracle evaluates the longest once and gives every prefix's last-token logits.
+  const std::vector<int> lengths = {1, 7, 40, 64, 300, 512};
+  const std::vector<int32_t> all = TestTokens(lengths.back(), 5);
+  std::vector<std::vector<int32_t>> prompts;
+  for (int n : lengths) {
+    prompts.emplace_back(all.begin(), all.begin() + n);
+    ASSERT_EQ(prompts.back(), TestTokens(n, 5));
+  }
+  auto ref = reference::NaiveLogitsAt(path, all, lengths);
+  ASSERT_TRUE(ref.ok()) << ref.status().ToString();
+  EvalOptions o;
+  o.ctx_len = 1024;
+  o.batch = 512;  // the whole prompt in one step: a wave over all routed experts
+  const std::vector<std::vector<float>> resident = EngineLogitsEach(path, prompts, o);
+  // Paged through a pool far smaller than the experts a prompt routes to.
+  o.expert_slots = c.slots;
+  const std::vector<std::vector<float>> paged = EngineLogitsEach(path, prompts, o);
+  // Steps of 64 (the default batch) give the oracle's answer too.
+  o.expert_slots = 0;
+  o.batch = 64;
+  const std::vector<std::vector<float>> stepped = EngineLogitsEach(path, prompts, o);
+  for (size_t i = 0; i < lengths.size(); ++i) {
+    const int n = lengths[i];
+    const std::vector<float>& want = ref.value()[i];
+    ASSERT_EQ(resident[i].size(), want.size()) << c.preset << " n=" << n;
+    EXPECT_LE(MaxTopKLogProbDiff(resident[i], want), c.tol) << c.preset << " n=" << n;
+    EXPECT_EQ(paged[i], resident[i]) << c.preset << " n=" << n << ": paging changed the logits";
+    ASSERT_EQ(stepped[i].size(), want.size()) << c.preset << " n=" << n << " batch 64";
+    EXPECT_LE(MaxTopKLogProbDiff(stepped[i], want), c.tol) << c.preset << " n=" << n << " batch 64";
   }
 }
 

@@ -129,7 +129,11 @@ std::vector<Vec> Attend(const Hyper& h, const Qkv& p, int window, const std::vec
 
 }  // namespace
 
-Result<std::vector<float>> NaiveLogits(const std::string& path, const std::vector<int32_t>& tokens) {
+Result<std::vector<std::vector<float>>> NaiveLogitsAt(const std::string& path, const std::vector<int32_t>& tokens,
+                                                      const std::vector<int>& ends) {
+  for (int e : ends) {
+    if (e < 1 || static_cast<size_t>(e) > tokens.size()) return InvalidArgument("prefix end out of range");
+  }
   OC_ASSIGN_OR_RETURN(std::unique_ptr<GgufFile> file, GgufFile::Open(path));
   const GgufFile& f = *file;
   const Hyper h = ReadHyper(f);
@@ -160,11 +164,21 @@ Result<std::vector<float>> NaiveLogits(const std::string& path, const std::vecto
       for (int i = 0; i < h.dim; ++i) x[t][i] += y[i];
     }
   }
-  Vec hf = RmsNorm(x[T - 1], w.Need("output_norm.weight").data(), h.eps);
   const std::vector<float>* out = w.Get("output.weight");
   if (!out) out = &w.Need("token_embd.weight");
-  Vec logits = MatVec(*out, hf, vocab);
-  return std::vector<float>(logits.begin(), logits.end());
+  std::vector<std::vector<float>> result;
+  for (int e : ends) {
+    const Vec hf = RmsNorm(x[static_cast<size_t>(e) - 1], w.Need("output_norm.weight").data(), h.eps);
+    const Vec logits = MatVec(*out, hf, vocab);
+    result.emplace_back(logits.begin(), logits.end());
+  }
+  return result;
+}
+
+Result<std::vector<float>> NaiveLogits(const std::string& path, const std::vector<int32_t>& tokens) {
+  if (tokens.empty()) return InvalidArgument("no tokens");
+  OC_ASSIGN_OR_RETURN(std::vector<std::vector<float>> l, NaiveLogitsAt(path, tokens, {static_cast<int>(tokens.size())}));
+  return std::move(l[0]);
 }
 
 }  // namespace omnicoder::reference
