@@ -177,7 +177,8 @@ Result<std::vector<std::vector<float>>> NaiveLogitsAt(const std::string& path, c
 
 Result<std::vector<float>> NaiveLogits(const std::string& path, const std::vector<int32_t>& tokens) {
   if (tokens.empty()) return InvalidArgument("no tokens");
-  OC_ASSIGN_OR_RETURN(std::vector<std::vector<float>> l, NaiveLogitsAt(path, tokens, {static_cast<int>(tokens.size())}));
+  OC_ASSIGN_OR_RETURN(std::vector<std::vector<float>> l,
+                      NaiveLogitsAt(path, tokens, {static_cast<int>(tokens.size())}));
   return std::move(l[0]);
 }
 
