@@ -7,8 +7,10 @@
 //   build/bin/kernels_bench --benchmark_filter=Q4_0
 #include <benchmark/benchmark.h>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstring>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -28,10 +30,23 @@ namespace omnicoder {
 namespace {
 
 constexpr int kRows = 4096, kCols = 2048;
-constexpr int kMatrices = 24;  // ~100-200 MB of weights: beyond any L3
+constexpr int kMinMatrices = 24;
+
+// Copies of the weight matrix a matmul row rotates over: at least twice the L3 the OS
+// reports, so each pass reads memory, not cache (a 2-vCPU Zen 5 VM reports 508 MB of L3;
+// its 113 MB of Q4_0 copies read 36-38 GB/s on one thread against 23-27 for membw).
+int MatricesFor(size_t matrix_bytes) {
+  long l3 = 0;
+#if defined(_SC_LEVEL3_CACHE_SIZE)
+  l3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
+#endif
+  const size_t want = l3 > 0 ? 2 * static_cast<size_t>(l3) : 0;
+  return std::max<int>(kMinMatrices, static_cast<int>((want + matrix_bytes - 1) / matrix_bytes));
+}
 
 struct Fixture {
   HugeBuffer w;
+  int matrices = 0;
   size_t row_bytes = 0;
   AlignedBuffer x;
   size_t x_row_bytes = 0;
@@ -40,14 +55,18 @@ struct Fixture {
 
 // Weights in the layout the kernel reads (x8: interleaved, as the loader repacks them;
 // scale bytes read in the wrong layout could be denormals, which run slower).
+// One fixture at a time (benchmarks of one key run together; each can be a gigabyte).
 Fixture& Get(DType type, const MatMulKernel& k, int tokens, bool x8) {
-  static std::map<std::tuple<DType, int, bool>, std::unique_ptr<Fixture>> cache;
-  auto& slot = cache[{type, tokens, x8}];
-  if (slot) return *slot;
+  static std::tuple<DType, int, bool> key;
+  static std::unique_ptr<Fixture> slot;
+  if (slot && key == std::make_tuple(type, tokens, x8)) return *slot;
+  slot.reset();
+  key = {type, tokens, x8};
   slot = std::make_unique<Fixture>();
   Fixture& f = *slot;
   f.row_bytes = RowBytes(type, kCols);
-  (void)f.w.Allocate(f.row_bytes * kRows * kMatrices);
+  f.matrices = MatricesFor(f.row_bytes * kRows);
+  (void)f.w.Allocate(f.row_bytes * kRows * static_cast<size_t>(f.matrices));
   std::mt19937 rng(1);
   std::normal_distribution<float> nd;
   std::vector<float> row(kCols);
@@ -57,7 +76,7 @@ Fixture& Get(DType type, const MatMulKernel& k, int tokens, bool x8) {
   }
   if (x8) Interleave8(type, f.w.data(), kRows, f.row_bytes);
   const size_t matrix_bytes = f.row_bytes * kRows;  // the other matrices: copies (quantizing is slow)
-  for (int m = 1; m < kMatrices; ++m) std::memcpy(f.w.data() + m * matrix_bytes, f.w.data(), matrix_bytes);
+  for (int m = 1; m < f.matrices; ++m) std::memcpy(f.w.data() + m * matrix_bytes, f.w.data(), matrix_bytes);
   f.x_row_bytes = ActRowBytes(k.act, kCols);
   f.x.Allocate(f.x_row_bytes * tokens);
   for (int t = 0; t < tokens; ++t) {
@@ -126,7 +145,7 @@ void BM_MatMul(benchmark::State& state, DType type, Isa level, Form form, int to
     a.prefetch_nta = nta;
     k.matmul(a, row_begin, row_end);
     benchmark::ClobberMemory();
-    m = (m + 1) % kMatrices;
+    m = (m + 1) % f.matrices;
   }
   const int rows = row_end - row_begin;
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(f.row_bytes) * rows);
