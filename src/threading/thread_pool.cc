@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <thread>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -18,22 +19,42 @@
 namespace omnicoder {
 
 namespace {
-// A waiting thread pauses kPauseSpins times (~165 us on Zen 5, where a PAUSE is ~20 ns:
-// longer than a decode step's gaps between regions), then yields the core kYieldSpins
-// times (~1.3 us a yield there when nothing else is runnable) before a worker sleeps.
-// A process that shares the cores (another model, a parallel ctest's other test) then runs
-// while this one waits: two 2-thread processes on the 2-vCPU Zen 5 VM that only paused
-// (64 K times) took 70 s together against 30 s one after the other; with the yields, 36 s.
-constexpr int kPauseSpins = 1 << 13;
-constexpr int kYieldSpins = 1 << 10;
+// A waiting thread pauses (PAUSE) for kPauseTime — longer than a decode step's gaps
+// between regions — then yields its core until kSpinTime has passed, and only then does a
+// worker sleep. A process that shares the cores (another model, a parallel ctest's other
+// test) runs while this one waits: two 2-thread processes on the 2-vCPU Zen 5 VM that
+// only paused (~1.3 ms) took 70 s together against 30 s one after the other; with the
+// yields, 36 s. Time, not a count of PAUSEs: one PAUSE takes ~20 ns on Zen 5, ~40 ns on
+// recent Intel cores and ~3 ns on older ones.
+constexpr auto kPauseTime = std::chrono::microseconds(160);
+constexpr auto kSpinTime = std::chrono::microseconds(1300);
+constexpr unsigned kSpinsPerClockLook = 64;
 
-inline void SpinOnce(int spin) {
-  if (spin < kPauseSpins) {
-    OC_CPU_RELAX();
-  } else {
-    std::this_thread::yield();
+// One wait's spinning: Spin() pauses or yields once and says whether the budget lasts.
+class Spinner {
+ public:
+  bool Spin() {
+    if (++spins_ % kSpinsPerClockLook == 0) {
+      // The clock is first read after kSpinsPerClockLook spins: most waits end sooner.
+      const auto now = std::chrono::steady_clock::now();
+      if (spins_ == kSpinsPerClockLook) start_ = now;
+      const auto waited = now - start_;
+      yielding_ = waited >= kPauseTime;
+      if (waited >= kSpinTime) return false;
+    }
+    if (yielding_) {
+      std::this_thread::yield();
+    } else {
+      OC_CPU_RELAX();
+    }
+    return true;
   }
-}
+
+ private:
+  unsigned spins_ = 0;
+  bool yielding_ = false;
+  std::chrono::steady_clock::time_point start_;
+};
 
 // A thread claims this fraction of its unclaimed grains at a time: big pieces first, small
 // ones at the end, where a thread that runs out can still take the other's back half;
@@ -103,10 +124,7 @@ void ThreadPool::WorkerLoop(int idx) {
   uint64_t seen = 0;
   for (;;) {
     uint64_t g = generation_.load(std::memory_order_acquire);
-    for (int spin = 0; g == seen && spin < kPauseSpins + kYieldSpins; ++spin) {
-      SpinOnce(spin);
-      g = generation_.load(std::memory_order_acquire);
-    }
+    for (Spinner spin; g == seen && spin.Spin();) g = generation_.load(std::memory_order_acquire);
     while (g == seen) {
       generation_.wait(seen, std::memory_order_acquire);
       g = generation_.load(std::memory_order_acquire);
@@ -157,9 +175,8 @@ void ThreadPool::Run(FunctionRef<void(int)> fn) {
   generation_.fetch_add(1, std::memory_order_acq_rel);
   generation_.notify_all();
   fn(0);
-  for (int spin = 0; pending_.load(std::memory_order_acquire) != 0; spin = spin < kPauseSpins ? spin + 1 : spin) {
-    SpinOnce(spin);
-  }
+  // Past the spin budget the caller keeps yielding: a region ends when its workers do.
+  for (Spinner spin; pending_.load(std::memory_order_acquire) != 0;) (void)spin.Spin();
 }
 
 void ThreadPool::ParallelFor(int64_t n, int64_t grain, FunctionRef<void(int64_t, int64_t, int)> fn) {
