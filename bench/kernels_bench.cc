@@ -40,7 +40,11 @@ int MatricesFor(size_t matrix_bytes) {
 #if defined(_SC_LEVEL3_CACHE_SIZE)
   l3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
 #endif
-  const size_t want = l3 > 0 ? 2 * static_cast<size_t>(l3) : 0;
+  size_t want = l3 > 0 ? 2 * static_cast<size_t>(l3) : 0;
+  // But no more than a quarter of the memory now free (a huge reported L3, a small RAM).
+  const long free_pages = sysconf(_SC_AVPHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  if (free_pages > 0 && page > 0)
+    want = std::min(want, static_cast<size_t>(free_pages) * static_cast<size_t>(page) / 4);
   return std::max<int>(kMinMatrices, static_cast<int>((want + matrix_bytes - 1) / matrix_bytes));
 }
 
@@ -55,18 +59,18 @@ struct Fixture {
 
 // Weights in the layout the kernel reads (x8: interleaved, as the loader repacks them;
 // scale bytes read in the wrong layout could be denormals, which run slower).
-// One fixture at a time (benchmarks of one key run together; each can be a gigabyte).
-Fixture& Get(DType type, const MatMulKernel& k, int tokens, bool x8) {
+// One fixture at a time (benchmarks of one key run together; each can be a gigabyte);
+// nullptr when its memory cannot be had.
+Fixture* Get(DType type, const MatMulKernel& k, int tokens, bool x8) {
   static std::tuple<DType, int, bool> key;
   static std::unique_ptr<Fixture> slot;
-  if (slot && key == std::make_tuple(type, tokens, x8)) return *slot;
+  if (slot && key == std::make_tuple(type, tokens, x8)) return slot.get();
   slot.reset();
-  key = {type, tokens, x8};
-  slot = std::make_unique<Fixture>();
-  Fixture& f = *slot;
+  auto fixture = std::make_unique<Fixture>();
+  Fixture& f = *fixture;
   f.row_bytes = RowBytes(type, kCols);
   f.matrices = MatricesFor(f.row_bytes * kRows);
-  (void)f.w.Allocate(f.row_bytes * kRows * static_cast<size_t>(f.matrices));
+  if (!f.w.Allocate(f.row_bytes * kRows * static_cast<size_t>(f.matrices)).ok()) return nullptr;
   std::mt19937 rng(1);
   std::normal_distribution<float> nd;
   std::vector<float> row(kCols);
@@ -78,13 +82,15 @@ Fixture& Get(DType type, const MatMulKernel& k, int tokens, bool x8) {
   const size_t matrix_bytes = f.row_bytes * kRows;  // the other matrices: copies (quantizing is slow)
   for (int m = 1; m < f.matrices; ++m) std::memcpy(f.w.data() + m * matrix_bytes, f.w.data(), matrix_bytes);
   f.x_row_bytes = ActRowBytes(k.act, kCols);
-  f.x.Allocate(f.x_row_bytes * tokens);
+  if (!f.x.Allocate(f.x_row_bytes * tokens)) return nullptr;
   for (int t = 0; t < tokens; ++t) {
     for (float& v : row) v = nd(rng);
     k.quantize_act(row.data(), f.x.data() + t * f.x_row_bytes, kCols);
   }
   f.y.resize(static_cast<size_t>(kRows) * tokens);
-  return f;
+  key = {type, tokens, x8};
+  slot = std::move(fixture);
+  return slot.get();
 }
 
 // The avx512 level's decode forms (DecodeForm), whichever this CPU is given: `avx512w`
@@ -125,7 +131,11 @@ void BM_MatMul(benchmark::State& state, DType type, Isa level, Form form, int to
   Fixture* fp;
   {
     std::lock_guard<std::mutex> lock(setup);
-    fp = &Get(type, k, tokens, x8);
+    fp = Get(type, k, tokens, x8);
+  }
+  if (fp == nullptr) {
+    state.SkipWithError("no memory for the weights");
+    return;
   }
   Fixture& f = *fp;
   // This thread's rows: whole 16-row units, as the engine's split.
