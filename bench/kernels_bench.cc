@@ -43,8 +43,9 @@ int MatricesFor(size_t matrix_bytes) {
   size_t want = l3 > 0 ? 2 * static_cast<size_t>(l3) : 0;
   // But no more than a quarter of the memory now free (a huge reported L3, a small RAM).
   const long free_pages = sysconf(_SC_AVPHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-  if (free_pages > 0 && page > 0)
+  if (free_pages > 0 && page > 0) {
     want = std::min(want, static_cast<size_t>(free_pages) * static_cast<size_t>(page) / 4);
+  }
   return std::max<int>(kMinMatrices, static_cast<int>((want + matrix_bytes - 1) / matrix_bytes));
 }
 
