@@ -82,9 +82,7 @@ ThreadPool::PrefetchRange UnpackHint(uint64_t h) {
   return {reinterpret_cast<const void*>(static_cast<uintptr_t>((h >> kHintLineBits) * 64)),
           static_cast<size_t>(h & ((uint64_t{1} << kHintLineBits) - 1)) * 64};
 }
-}  // namespace
 
-namespace {
 size_t IdlePrefetchCap() {
   long l2 = 0;
 #if defined(_SC_LEVEL2_CACHE_SIZE)

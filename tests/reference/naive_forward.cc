@@ -166,9 +166,10 @@ Result<std::vector<std::vector<float>>> NaiveLogitsAt(const std::string& path, c
   }
   const std::vector<float>* out = w.Get("output.weight");
   if (!out) out = &w.Need("token_embd.weight");
+  const float* norm = w.Need("output_norm.weight").data();
   std::vector<std::vector<float>> result;
   for (int e : ends) {
-    const Vec hf = RmsNorm(x[static_cast<size_t>(e) - 1], w.Need("output_norm.weight").data(), h.eps);
+    const Vec hf = RmsNorm(x[static_cast<size_t>(e) - 1], norm, h.eps);
     const Vec logits = MatVec(*out, hf, vocab);
     result.emplace_back(logits.begin(), logits.end());
   }
@@ -176,7 +177,6 @@ Result<std::vector<std::vector<float>>> NaiveLogitsAt(const std::string& path, c
 }
 
 Result<std::vector<float>> NaiveLogits(const std::string& path, const std::vector<int32_t>& tokens) {
-  if (tokens.empty()) return InvalidArgument("no tokens");
   OC_ASSIGN_OR_RETURN(std::vector<std::vector<float>> l,
                       NaiveLogitsAt(path, tokens, {static_cast<int>(tokens.size())}));
   return std::move(l[0]);
