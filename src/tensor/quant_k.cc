@@ -2,7 +2,7 @@
 //
 // Design: each sub-block gets the (scale, min) that minimizes an importance-weighted
 // squared error over a small sweep of candidate grids (least-squares refit per
-// candidate); the sub-block scales are then quantized to 6 (or 8) bits against the
+// candidate; quant_fit.h); the sub-block scales are then quantized to 6 (or 8) bits against the
 // super-block scale and the elements re-quantized with the scales actually stored, so
 // what is written is exactly what is decoded. Slow and careful; not on a hot path.
 // Q8_K is the activation format of K dot products and matches the kernels bitwise.
@@ -12,6 +12,7 @@
 #include "base/half.h"
 #include "tensor/blocks.h"
 #include "tensor/quant.h"
+#include "tensor/quant_fit.h"
 
 namespace omnicoder {
 
@@ -30,86 +31,6 @@ void Importance(const float* x, int n, float* w) {
   for (int i = 0; i < n; ++i) sum2 += x[i] * x[i];
   float sigma = std::sqrt(sum2 / static_cast<float>(n));
   for (int i = 0; i < n; ++i) w[i] = sigma + std::fabs(x[i]);
-}
-
-// Fits x ~= scale * L - min with L in [0, nmax], min >= 0. Returns scale; *min_out >= 0.
-float FitAsymmetric(const float* x, const float* w, int n, int nmax, float* min_out) {
-  float lo = x[0], hi = x[0];
-  for (int i = 1; i < n; ++i) {
-    lo = std::fmin(lo, x[i]);
-    hi = std::fmax(hi, x[i]);
-  }
-  if (lo > 0.0f) lo = 0.0f;
-  if (hi == lo) {
-    *min_out = -lo;
-    return 0.0f;
-  }
-  float best_scale = (hi - lo) / static_cast<float>(nmax), best_min = -lo;
-  float best_err = INFINITY;
-  int L[32];
-  for (int step = -10; step <= 10; ++step) {
-    float iscale = (static_cast<float>(nmax) + 0.1f * static_cast<float>(step)) / (hi - lo);
-    float sw = 0, sl = 0, sl2 = 0, sx = 0, sxl = 0;
-    for (int i = 0; i < n; ++i) {
-      L[i] = ClampInt(RoundInt((x[i] - lo) * iscale), 0, nmax);
-      sw += w[i];
-      sl += w[i] * L[i];
-      sl2 += w[i] * L[i] * L[i];
-      sx += w[i] * x[i];
-      sxl += w[i] * x[i] * L[i];
-    }
-    float det = sw * sl2 - sl * sl;
-    if (det <= 0.0f) continue;
-    float scale = (sw * sxl - sx * sl) / det;
-    float offset = (sl2 * sx - sl * sxl) / det;  // x ~= scale*L + offset
-    if (offset > 0.0f) {
-      offset = 0.0f;
-      scale = sl2 > 0.0f ? sxl / sl2 : 0.0f;
-    }
-    if (scale <= 0.0f) continue;
-    float err = 0.0f;
-    for (int i = 0; i < n; ++i) {
-      float diff = scale * L[i] + offset - x[i];
-      err += w[i] * diff * diff;
-    }
-    if (err < best_err) {
-      best_err = err;
-      best_scale = scale;
-      best_min = -offset;
-    }
-  }
-  *min_out = best_min;
-  return best_scale;
-}
-
-// Fits x ~= scale * L with L in [-nmax, nmax-1]; returns scale (may be negative).
-float FitSymmetric(const float* x, const float* w, int n, int nmax) {
-  float amax = 0.0f, max = 0.0f;
-  for (int i = 0; i < n; ++i) {
-    if (std::fabs(x[i]) > amax) {
-      amax = std::fabs(x[i]);
-      max = x[i];
-    }
-  }
-  if (amax == 0.0f) return 0.0f;
-  float best_scale = max / -static_cast<float>(nmax);
-  float best_score = -1.0f;
-  for (int step = -9; step <= 9; ++step) {
-    float iscale = -(static_cast<float>(nmax) + 0.1f * static_cast<float>(step)) / max;
-    float sxl = 0, sl2 = 0;
-    for (int i = 0; i < n; ++i) {
-      int l = ClampInt(RoundInt(x[i] * iscale), -nmax, nmax - 1);
-      sxl += w[i] * x[i] * l;
-      sl2 += w[i] * l * l;
-    }
-    if (sl2 <= 0.0f) continue;
-    float score = sxl * sxl / sl2;  // error reduction of the least-squares scale
-    if (score > best_score) {
-      best_score = score;
-      best_scale = sxl / sl2;
-    }
-  }
-  return best_scale;
 }
 
 // Packs 8 six-bit scales and mins into the 12-byte Q4_K/Q5_K layout (inverse of KScaleMin).
