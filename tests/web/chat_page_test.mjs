@@ -23,7 +23,11 @@ try {
   await page.waitForFunction(() => document.querySelector("[data-testid=model]").textContent.length > 0);
   check((await page.textContent("[data-testid=model]")) === "omnicoder-nano", "the page names the model");
 
-  // Record every length the reply goes through: streaming shows many, a whole reply one.
+  // Record every length the reply goes through: streaming shows partial replies, a page
+  // that waits for the whole reply only the empty bubble and the end. How many partial
+  // lengths depends on scheduling: when the browser gets no core for a while (ctest runs
+  // other tests beside this one on 2 cores), the tokens sent meanwhile arrive in one read
+  // and show as one length, so the check asks for one partial reply, not many.
   await page.evaluate(() => {
     window.lengths = new Set();
     new MutationObserver(() => {
@@ -37,8 +41,10 @@ try {
   await page.click("[data-testid=send]");
   await page.waitForSelector("[data-testid=assistant-message][data-done='1']", { timeout: 60000 });
   const first = await page.textContent("[data-testid=assistant-message]");
-  const seen = await page.evaluate(() => window.lengths.size);
-  check(first.length > 0 && seen >= 5, `tokens streamed in (${seen} successive lengths, ${first.length} characters)`);
+  const seen = await page.evaluate(() => [...window.lengths]);
+  const partial = seen.filter((n) => n > 0 && n < first.length).length;
+  check(first.length > 0 && partial >= 1,
+        `tokens streamed in (${partial} partial lengths before the ${first.length} characters)`);
   check(/tok\/s/.test(await page.textContent("[data-testid=status]")), "the status line reports tok/s");
 
   // Stop: a long reply, stopped as soon as text appears.
