@@ -12,7 +12,8 @@ constexpr int kLanes = 24;  // candidates padded to a multiple of 8 lanes
 // v clamped to [lo, hi] and rounded to the nearest integer, ties to even: what
 // clamp(nearbyint(v)) gives for integer bounds in the default rounding mode. Adding
 // 1.5 * 2^23 leaves no fraction bits for |v| <= 2^22, so the add does the rounding. A NaN
-// becomes lo.
+// becomes lo and an infinity its bound (where the plain sweep's int conversion was
+// undefined).
 inline float ClampRound(float v, float lo, float hi) {
   constexpr float kMagic = 12582912.0f;
   v = v > lo ? v : lo;

@@ -9,11 +9,11 @@ namespace omnicoder {
 
 // Fits x ~= scale * L - min with L in [0, nmax] over the 21 grids
 // (nmax + 0.1 * step) / (max(x) - min(x, 0)), step -10..10, refitting scale and offset by
-// weighted least squares for each. n <= 32. Returns scale; *min_out >= 0.
+// weighted least squares for each. Returns scale; *min_out >= 0.
 float FitAsymmetric(const float* x, const float* w, int n, int nmax, float* min_out);
 
 // Fits x ~= scale * L with L in [-nmax, nmax - 1] over the 19 grids
-// -(nmax + 0.1 * step) / x[argmax |x|], step -9..9; returns scale (may be negative). n <= 32.
+// -(nmax + 0.1 * step) / x[argmax |x|], step -9..9; returns scale (may be negative).
 float FitSymmetric(const float* x, const float* w, int n, int nmax);
 
 }  // namespace omnicoder
