@@ -16,6 +16,12 @@ namespace omnicoder {
 
 namespace {
 
+#if !defined(NDEBUG) || defined(OC_ENABLE_DCHECK)
+constexpr bool kPoisonScratch = true;  // builds with OC_DCHECK: see CreateForwardScratch
+#else
+constexpr bool kPoisonScratch = false;
+#endif
+
 // Largest act row over every format for an input of n values.
 size_t MaxActRowBytes(int n) {
   size_t m = 0;
@@ -126,9 +132,14 @@ Result<std::unique_ptr<ForwardScratch>> CreateForwardScratch(const ModelConfig& 
   ScratchPlan p;
   PlanScratch(c, max_tokens, capacity, n_threads, s.get(), &p);
   for (const ScratchPlan::Item& it : p.items) {
-    if (!it.buf->Allocate(it.bytes)) {
+    // Not zeroed: a page is committed when a step first writes it (a decode-only session
+    // never touches most of a prompt batch's scratch). Checked builds fill it with 0xFF
+    // bytes instead (NaN floats, -1 indices): a read before a write shows as a non-finite
+    // logit or an out-of-range index in the sanitized tests.
+    if (!it.buf->Allocate(it.bytes, /*zero=*/false)) {
       return OutOfMemory("cannot allocate " + HumanBytes(p.total) + " of forward scratch");
     }
+    if constexpr (kPoisonScratch) std::memset(it.buf->data(), 0xFF, it.bytes);
   }
   if (c.HasMoe()) {
     s->moe.acquired.resize(c.MaxExperts());
