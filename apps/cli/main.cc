@@ -134,9 +134,12 @@ CLI::App* AddQuantize(CLI::App& app, QuantizeCliOptions* qo) {
   CLI::App* q = app.add_subcommand("quantize", "rewrite a GGUF with quantized weights");
   q->add_option("input", qo->input, "input GGUF")->required();
   q->add_option("output", qo->output, "output GGUF")->required();
-  q->add_option("type", qo->type, "Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K, F16, BF16")->required();
+  q->add_option("type", qo->type,
+                "Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K, F16, BF16, MXFP4; llama.cpp's mixes Q4_K_S, Q4_K_M, "
+                "Q5_K_S, Q5_K_M")
+      ->required();
   q->add_option("-t,--threads", qo->threads, "threads");
-  q->add_flag("--pure", qo->pure, "quantize output.weight to the same type too");
+  q->add_flag("--pure", qo->pure, "every matrix in the type (no Q6_K output.weight, no mix)");
   return q;
 }
 

@@ -198,7 +198,8 @@ class Sampler {
 Result<std::string> DescribeModelFile(const std::string& path);
 
 struct QuantizeOptions {
-  std::string type;  // "Q8_0", "Q4_0", "Q4_K", "Q6_K", "Q5_K", "Q4_1", "Q5_0", "Q5_1", "F16", "BF16"
+  std::string type;  // "Q8_0", "Q4_0", "Q4_K", "Q6_K", "Q5_K", "Q4_1", "Q5_0", "Q5_1", "F16", "BF16", "MXFP4",
+                     // or a K-quant mix: "Q4_K_S", "Q4_K_M", "Q5_K_S", "Q5_K_M" (llama.cpp's tensor types)
   int n_threads = 0;
   bool pure = false;  // every matrix in `type` (otherwise output.weight keeps Q6_K like llama.cpp)
   std::function<void(const std::string&)> progress;

@@ -3,6 +3,7 @@
 #include <atomic>
 
 #include "api/api_impl.h"
+#include "api/quant_mix.h"
 #include "base/atomic_file.h"
 #include "base/strings.h"
 #include "format/gguf_writer.h"
@@ -11,49 +12,22 @@ namespace omnicoder {
 
 namespace {
 
-// llama.cpp's general.file_type values for the whole-file types we produce.
-uint32_t FileTypeFor(DType t) {
-  switch (t) {
-    case DType::kF32:
-      return 0;
-    case DType::kF16:
-      return 1;
-    case DType::kQ4_0:
-      return 2;
-    case DType::kQ4_1:
-      return 3;
-    case DType::kQ8_0:
-      return 7;
-    case DType::kQ5_0:
-      return 8;
-    case DType::kQ5_1:
-      return 9;
-    case DType::kQ4_K:
-      return 15;  // Q4_K_M-like mix (output in Q6_K)
-    case DType::kQ5_K:
-      return 17;
-    case DType::kQ6_K:
-      return 18;
-    case DType::kBF16:
-      return 32;
-    default:
-      return 0;
-  }
-}
-
 bool EndsWith(const std::string& s, const char* suffix) {
   const size_t n = std::strlen(suffix);
   return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
 }
 
-// The type a tensor is written in: matrices get the target, except the router (kept
-// precise), 1-D tensors (norms/biases) and rows the target's block does not divide.
-DType TargetFor(const GgufTensorInfo& t, DType target, bool pure) {
+// The type a tensor is written in: matrices get the target (or its mix's type), except
+// the router (kept precise), 1-D tensors (norms/biases) and rows the type's block does not
+// divide. Without --pure, output.weight gets Q6_K for 4- and 5-bit targets (llama.cpp's
+// choice). attn_v_index: attention-value-like matrices before this one.
+DType TargetFor(const GgufTensorInfo& t, const QuantTarget& target, const MixFacts& facts, bool pure,
+                int attn_v_index) {
   const DType src = static_cast<DType>(t.type_id);
   if (t.n_dims < 2 || !EndsWith(t.name, ".weight") || t.name.find("ffn_gate_inp") != std::string::npos) return src;
-  DType want = target;
+  DType want = pure ? target.type : MixType(target, facts, t.name, attn_v_index);
   if (!pure && t.name == "output.weight") {
-    switch (target) {
+    switch (target.type) {
       case DType::kQ4_0:
       case DType::kQ4_1:
       case DType::kQ5_0:
@@ -74,10 +48,11 @@ DType TargetFor(const GgufTensorInfo& t, DType target, bool pure) {
 }  // namespace
 
 Status QuantizeModelFile(const std::string& input, const std::string& output, const QuantizeOptions& options) {
-  DType target;
-  if (!ParseDType(options.type, &target) || target == DType::kQ8_1 || target == DType::kQ8_K) {
+  QuantTarget target;
+  if (!ParseQuantTarget(options.type, &target)) {
     return InvalidArgument("cannot quantize to '" + options.type +
-                           "' (supported: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K, F16, BF16, F32)");
+                           "' (supported: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q4_K_S, Q4_K_M, Q5_K, Q5_K_S, Q5_K_M, "
+                           "Q6_K, MXFP4, F16, BF16, F32)");
   }
   if (options.n_threads < 0 || options.n_threads > 1024) {
     return InvalidArgument("quantize thread count must be in [0, 1024] (0 = one)");
@@ -91,14 +66,17 @@ Status QuantizeModelFile(const std::string& input, const std::string& output, co
   for (const auto& [key, value] : in->metadata()) {
     if (key != "general.alignment") w.CopyValue(key, value);
   }
-  w.SetUint32("general.file_type", FileTypeFor(target));
+  w.SetUint32("general.file_type", target.file_type);
   w.SetUint32("general.quantization_version", 2);
   const GgufFile* src = in.get();
   auto done = std::make_shared<std::atomic<size_t>>(0);
   const size_t n_tensors = in->tensors().size();
+  const MixFacts facts = ReadMixFacts(*in);
+  int attn_v_index = 0;
   for (const GgufTensorInfo& t : in->tensors()) {
     const DType from = static_cast<DType>(t.type_id);
-    const DType to = TargetFor(t, target, options.pure);
+    const DType to = TargetFor(t, target, facts, options.pure, attn_v_index);
+    attn_v_index += IsAttnVLike(t.name) ? 1 : 0;
     std::vector<int64_t> dims(t.dims, t.dims + t.n_dims);
     const GgufTensorInfo* tp = &t;
     auto progress = options.progress;
